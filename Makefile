@@ -1,0 +1,35 @@
+# Tessera: `make run` starts the marketplace with demo data, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test lint typecheck pytest bench-ingest clean-var
+
+# The virtual environment is rebuilt whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+run: $(VENV)/.installed
+	PORT=$(PORT) $(BIN)/python -m marketplace.devserver
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy .
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench-ingest: $(VENV)/.installed
+	$(BIN)/python bench/bench_ingest.py
+
+clean-var:
+	rm -rf var

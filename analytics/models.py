@@ -1,0 +1,36 @@
+"""Analytics domain: raw events that creator dashboards and trends are built from."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Event(models.Model):
+    """Something a person did: viewed a page, searched, bought or downloaded."""
+
+    class Kind(models.TextChoices):
+        PAGE_VIEW = "page_view", "Page view"
+        SEARCH = "search", "Search"
+        PURCHASE = "purchase", "Purchase"
+        DOWNLOAD = "download", "Download"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pattern = models.ForeignKey(
+        "catalog.Pattern", on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    path = models.CharField(max_length=255, blank=True)
+    query = models.CharField(max_length=255, blank=True)
+    result_count = models.PositiveIntegerField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["kind", "created_at"], name="event_kind_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,31 @@
+"""Writes for analytics events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analytics.models import Event
+
+
+def event_record(
+    *,
+    kind: str,
+    user: Any = None,
+    pattern: Any = None,
+    path: str = "",
+    query: str = "",
+    result_count: int | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Event:
+    """Record one analytics event; anonymous users are stored as no user."""
+    if user is not None and not getattr(user, "is_authenticated", False):
+        user = None
+    return Event.objects.create(
+        kind=kind,
+        user=user,
+        pattern=pattern,
+        path=path[:255],
+        query=query[:255],
+        result_count=result_count,
+        metadata=metadata or {},
+    )

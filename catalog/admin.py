@@ -1,0 +1,174 @@
+"""Moderation in Django admin: a review queue with thumbnails, approve/reject/reprocess actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+
+from catalog import services
+from catalog.models import (
+    Category,
+    CreatorProfile,
+    Licence,
+    Pattern,
+    PatternFile,
+    Preview,
+    ReviewQueue,
+    Tag,
+    User,
+)
+
+
+@admin.register(User)
+class TesseraUserAdmin(UserAdmin):
+    pass
+
+
+@admin.register(CreatorProfile)
+class CreatorProfileAdmin(admin.ModelAdmin[CreatorProfile]):
+    list_display = ["display_name", "user", "created_at"]
+    search_fields = ["display_name", "user__username"]
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin[Category]):
+    list_display = ["name", "slug", "position"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin[Tag]):
+    search_fields = ["name"]
+
+
+@admin.register(Licence)
+class LicenceAdmin(admin.ModelAdmin[Licence]):
+    list_display = ["code", "name", "allows_commercial_use", "requires_payment"]
+
+
+class PatternFileInline(admin.TabularInline[PatternFile, Pattern]):
+    model = PatternFile
+    extra = 0
+    can_delete = False
+    fields = ["original_name", "format", "size", "sha256", "status", "findings"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Findings")
+    def findings(self, pattern_file: PatternFile) -> str:
+        items = pattern_file.validation.get("findings", []) if pattern_file.validation else []
+        if not items:
+            return "—"
+        return format_html_join("", "<div>[{}] {}</div>", ((f["severity"], f["message"]) for f in items))
+
+
+def _thumbnail(pattern: Pattern) -> str:
+    preview = next(iter(pattern.previews.all()), None)
+    if preview is None:
+        return "—"
+    return format_html('<img src="{}" style="height:64px;border:1px solid #ddd" alt="">', preview.image.url)
+
+
+@admin.action(description="Approve selected patterns")
+def approve(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
+    done = 0
+    for pattern in queryset:
+        try:
+            services.pattern_moderate(pattern=pattern, moderator=request.user, action="approve")
+            done += 1
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{pattern}: {'; '.join(exc.messages)}", messages.WARNING)
+    modeladmin.message_user(request, f"Approved {done} pattern(s).")
+
+
+@admin.action(description="Reject selected patterns (asks for a reason)")
+def reject(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> HttpResponse | None:
+    reason = request.POST.get("reason", "").strip()
+    if "confirm" in request.POST:
+        if not reason:
+            modeladmin.message_user(request, "Give a reason; the creator will read it.", messages.ERROR)
+        else:
+            done = 0
+            for pattern in queryset:
+                try:
+                    services.pattern_moderate(pattern=pattern, moderator=request.user, action="reject", reason=reason)
+                    done += 1
+                except ValidationError as exc:
+                    modeladmin.message_user(request, f"{pattern}: {'; '.join(exc.messages)}", messages.WARNING)
+            modeladmin.message_user(request, f"Rejected {done} pattern(s).")
+            return None
+    return TemplateResponse(
+        request,
+        "admin/catalog/reject_reason.html",
+        {**modeladmin.admin_site.each_context(request), "patterns": queryset, "title": "Reject patterns"},
+    )
+
+
+@admin.action(description="Reprocess selected patterns from their originals")
+def reprocess(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
+    from ingestion.services import pattern_reprocess
+
+    for pattern in queryset:
+        pattern_reprocess(pattern=pattern)
+    modeladmin.message_user(request, f"Queued {queryset.count()} pattern(s) for processing.")
+
+
+class PatternAdminBase(admin.ModelAdmin[Pattern]):
+    list_display = ["thumbnail", "title", "creator", "status", "formats", "price_display", "created_at"]
+    list_filter = ["status", "files__format", "category", "licence"]
+    search_fields = ["title", "description", "creator__username"]
+    readonly_fields = ["status", "status_reason", "processing_step", "created_at", "published_at", "gallery"]
+    exclude = ["search_vector"]
+    inlines = [PatternFileInline]
+    actions = [approve, reject, reprocess]
+    list_select_related = ["creator"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:
+        return super().get_queryset(request).prefetch_related("previews", "files")
+
+    @admin.display(description="Preview")
+    def thumbnail(self, pattern: Pattern) -> str:
+        return _thumbnail(pattern)
+
+    @admin.display(description="Formats")
+    def formats(self, pattern: Pattern) -> str:
+        return ", ".join(sorted({f.format for f in pattern.files.all()}))
+
+    @admin.display(description="Price")
+    def price_display(self, pattern: Pattern) -> str:
+        return f"{pattern.price / 100:.2f} {pattern.currency}"
+
+    @admin.display(description="Previews")
+    def gallery(self, pattern: Pattern) -> str:
+        return format_html_join(
+            "", '<img src="{}" style="height:200px;margin:4px;border:1px solid #ddd" alt="">',
+            ((p.image.url,) for p in pattern.previews.all()),
+        )
+
+
+@admin.register(Pattern)
+class PatternAdmin(PatternAdminBase):
+    pass
+
+
+@admin.register(ReviewQueue)
+class ReviewQueueAdmin(PatternAdminBase):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:
+        return super().get_queryset(request).filter(status=Pattern.Status.NEEDS_REVIEW).order_by("created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Preview)
+class PreviewAdmin(admin.ModelAdmin[Preview]):
+    list_display = ["pattern", "label", "position", "width", "height"]

@@ -1,0 +1,83 @@
+"""API representations of patterns; input serializers only parse, services do the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from catalog.models import Pattern, PatternFile, Preview
+
+
+class PatternFileSerializer(serializers.ModelSerializer[PatternFile]):
+    name = serializers.CharField(source="original_name")
+
+    class Meta:
+        model = PatternFile
+        fields = ["id", "name", "format", "size", "sha256", "status", "validation"]
+
+
+class PreviewSerializer(serializers.ModelSerializer[Preview]):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Preview
+        fields = ["url", "label", "width", "height"]
+
+    def get_url(self, preview: Preview) -> str:
+        request = self.context.get("request")
+        url = preview.image.url
+        return request.build_absolute_uri(url) if request else url
+
+
+class PatternSerializer(serializers.ModelSerializer[Pattern]):
+    creator = serializers.CharField(source="creator.username")
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    licence = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    files = PatternFileSerializer(many=True, read_only=True)
+    previews = PreviewSerializer(many=True, read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Pattern
+        fields = [
+            "id",
+            "title",
+            "slug",
+            "description",
+            "creator",
+            "category",
+            "tags",
+            "licence",
+            "price",
+            "currency",
+            "status",
+            "status_reason",
+            "processing_step",
+            "files",
+            "previews",
+            "url",
+            "created_at",
+            "published_at",
+        ]
+
+    def get_url(self, pattern: Pattern) -> str:
+        request = self.context.get("request")
+        url = pattern.get_absolute_url()
+        return request.build_absolute_uri(url) if request else url
+
+
+class PatternCreateInputSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField(max_length=140)
+    description = serializers.CharField(allow_blank=True, required=False, default="")
+    price = serializers.IntegerField(min_value=0, help_text="Minor units (cents).")
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
+    licence = serializers.SlugField(help_text="cc0, cc-by, cc-by-sa, cc-by-nc, personal or commercial")
+    category = serializers.SlugField(required=False, allow_blank=True, default="")
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
+
+
+class ModerationInputSerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=["approve", "reject"])
+    reason = serializers.CharField(allow_blank=True, required=False, default="")

@@ -1,0 +1,116 @@
+"""Pattern API: list and search, create with files, detail, moderation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics.services import event_record
+from catalog import selectors, services
+from catalog.api.serializers import ModerationInputSerializer, PatternCreateInputSerializer, PatternSerializer
+from catalog.models import Category, Licence, Pattern
+
+
+def raise_drf(exc: DjangoValidationError) -> None:
+    raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class PatternListCreateView(generics.ListAPIView[Pattern]):
+    serializer_class = PatternSerializer
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Pattern]:
+        params = self.request.query_params
+        return selectors.pattern_list_published(
+            query=params.get("q", ""),
+            file_format=params.get("format", ""),
+            category=params.get("category", ""),
+            tag=params.get("tag", ""),
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Full-text query"),
+            OpenApiParameter("format", str, description="File format, e.g. stl, svg, pdf, png"),
+            OpenApiParameter("category", str, description="Category slug"),
+            OpenApiParameter("tag", str, description="Tag slug"),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = self.list(request, *args, **kwargs)
+        query = request.query_params.get("q", "").strip()
+        if query:
+            count = response.data.get("count") if isinstance(response.data, dict) else None
+            event_record(kind="search", user=request.user, query=query, result_count=count, path=request.path)
+        return response
+
+    @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = PatternCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        licence = Licence.objects.filter(code=data["licence"]).first()
+        if licence is None:
+            raise ValidationError({"licence": [f"Unknown licence '{data['licence']}'."]})
+        category = None
+        if data["category"]:
+            category = Category.objects.filter(slug=data["category"]).first()
+            if category is None:
+                raise ValidationError({"category": [f"Unknown category '{data['category']}'."]})
+        try:
+            pattern = services.pattern_create(
+                creator=request.user,  # type: ignore[arg-type]
+                title=data["title"],
+                description=data["description"],
+                price=data["price"],
+                currency=data["currency"],
+                licence=licence,
+                category=category,
+                uploads=data["files"],
+            )
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
+        pattern = selectors.pattern_visible_to(user=request.user).get(pk=pattern.pk)
+        return Response(PatternSerializer(pattern, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class PatternDetailView(generics.RetrieveAPIView[Pattern]):
+    serializer_class = PatternSerializer
+    permission_classes = [permissions.AllowAny]
+
+    def get_queryset(self) -> QuerySet[Pattern]:
+        return selectors.pattern_visible_to(user=self.request.user)
+
+
+class PatternModerationView(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=ModerationInputSerializer, responses={200: PatternSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        pattern = get_object_or_404(Pattern, pk=pk)
+        serializer = ModerationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.pattern_moderate(
+                pattern=pattern,
+                moderator=request.user,
+                action=serializer.validated_data["action"],
+                reason=serializer.validated_data["reason"],
+            )
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)
+        return Response(PatternSerializer(pattern, context={"request": request}).data)

@@ -1,0 +1,238 @@
+"""Catalog domain: people, patterns, their files and previews, and how they are classified."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.core.files.storage import Storage, storages
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.urls import reverse
+
+
+class User(AbstractUser):
+    """A Tessera account. Buyers, creators and staff are all users; creators also have a profile."""
+
+    email = models.EmailField("email address", blank=True)
+
+    @property
+    def is_creator(self) -> bool:
+        return hasattr(self, "creator_profile")
+
+
+class CreatorProfile(models.Model):
+    """The public face of a user who sells patterns."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="creator_profile")
+    display_name = models.CharField(max_length=120)
+    bio = models.TextField(blank=True)
+    stripe_account_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Category(models.Model):
+    """A browseable section of the catalog, e.g. '3D printing' or 'Sewing patterns'."""
+
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
+
+class Tag(models.Model):
+    """A free-form descriptive label attached to patterns."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Licence(models.Model):
+    """The terms a buyer receives. Open licences for free patterns, Personal/Commercial for paid ones."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=80)
+    url = models.URLField(blank=True)
+    summary = models.TextField()
+    allows_commercial_use = models.BooleanField(default=False)
+    requires_payment = models.BooleanField(
+        default=False, help_text="Personal and Commercial tiers; open licences are for free patterns."
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO currency code, e.g. USD.")
+
+
+class Pattern(models.Model):
+    """A listing: one design with one or more files, sold or given away under one licence."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PROCESSING = "processing", "Processing"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        PUBLISHED = "published", "Published"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    class Step(models.TextChoices):
+        RECEIVED = "received", "Received"
+        VALIDATING = "validating", "Validating"
+        RENDERING = "rendering", "Rendering previews"
+        TAGGING = "tagging", "Tagging"
+        READY = "ready", "Ready"
+
+    title = models.CharField(max_length=140)
+    slug = models.SlugField(max_length=160, unique=True)
+    description = models.TextField(blank=True)
+    creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="patterns")
+    category = models.ForeignKey(
+        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="patterns"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="patterns")
+    licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="patterns")
+    price = models.PositiveIntegerField(default=0, help_text="In minor units (cents).")
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status_reason = models.TextField(blank=True)
+    processing_step = models.CharField(max_length=16, choices=Step.choices, default=Step.RECEIVED)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
+    search_vector = SearchVectorField(null=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+        indexes = [
+            GinIndex(fields=["search_vector"], name="pattern_search_gin"),
+            models.Index(fields=["status", "-published_at"], name="pattern_status_published"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:pattern-detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_free(self) -> bool:
+        return self.price == 0
+
+
+class ReviewQueue(Pattern):
+    """Patterns waiting for a moderator (a proxy so the queue has its own admin page)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "pattern awaiting review"
+        verbose_name_plural = "review queue"
+
+
+def originals_storage() -> Storage:
+    return storages["originals"]
+
+
+def original_upload_to(instance: PatternFile, filename: str) -> str:
+    # The stored name is generated: the creator's filename never reaches the filesystem.
+    return f"{instance.pattern_id}/{uuid.uuid4().hex}.{instance.format}"
+
+
+class PatternFile(models.Model):
+    """An original upload. Immutable once stored; identified by its sha256."""
+
+    class Format(models.TextChoices):
+        STL = "stl", "STL"
+        THREE_MF = "3mf", "3MF"
+        OBJ = "obj", "OBJ"
+        PLY = "ply", "PLY"
+        SVG = "svg", "SVG"
+        DXF = "dxf", "DXF"
+        PDF = "pdf", "PDF"
+        PNG = "png", "PNG"
+        JPG = "jpg", "JPEG"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        VALID = "valid", "Valid"
+        INVALID = "invalid", "Invalid"
+
+    pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="files")
+    original = models.FileField(upload_to=original_upload_to, storage=originals_storage, max_length=255)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(validators=[MinValueValidator(1)])
+    format = models.CharField(max_length=8, choices=Format.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    validation = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def family(self) -> str:
+        return FORMAT_FAMILIES[self.format]
+
+
+FORMAT_FAMILIES = {
+    "stl": "mesh",
+    "3mf": "mesh",
+    "obj": "mesh",
+    "ply": "mesh",
+    "svg": "vector",
+    "dxf": "vector",
+    "pdf": "document",
+    "png": "image",
+    "jpg": "image",
+}
+
+
+class Preview(models.Model):
+    """A public PNG rendering of a pattern file. Previews, never originals, are what the public sees."""
+
+    pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="previews")
+    pattern_file = models.ForeignKey(PatternFile, on_delete=models.CASCADE, related_name="previews")
+    image = models.ImageField(upload_to="previews/%Y/%m/")
+    label = models.CharField(max_length=60, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["pattern_file_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["pattern_file", "position"], name="preview_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pattern_file} preview {self.position}"

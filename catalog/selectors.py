@@ -1,0 +1,80 @@
+"""Reads of the catalog that pages and the API reuse; each owns its joins so no page runs N+1 queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import F, Prefetch, Q, QuerySet
+
+from catalog.models import Category, Pattern, PatternFile, Preview, Tag
+
+
+def _with_relations(queryset: QuerySet[Pattern]) -> QuerySet[Pattern]:
+    return queryset.select_related("creator", "creator__creator_profile", "category", "licence").prefetch_related(
+        "tags",
+        Prefetch("previews", queryset=Preview.objects.order_by("pattern_file_id", "position")),
+        Prefetch("files", queryset=PatternFile.objects.order_by("id")),
+    )
+
+
+def pattern_list_published(
+    *,
+    query: str = "",
+    file_format: str = "",
+    category: str = "",
+    tag: str = "",
+) -> QuerySet[Pattern]:
+    """Published patterns, ranked by full-text relevance when ``query`` is given, newest first otherwise."""
+    patterns = Pattern.objects.filter(status=Pattern.Status.PUBLISHED)
+    if file_format:
+        patterns = patterns.filter(files__format=file_format.lower()).distinct()
+    if category:
+        patterns = patterns.filter(category__slug=category)
+    if tag:
+        patterns = patterns.filter(tags__slug=tag)
+    query = query.strip()
+    if query:
+        search_query = SearchQuery(query, search_type="websearch", config="english")
+        patterns = (
+            patterns.filter(search_vector=search_query)
+            .annotate(rank=SearchRank(F("search_vector"), search_query))
+            .order_by("-rank", "-published_at", "-id")
+        )
+    else:
+        patterns = patterns.order_by("-published_at", "-id")
+    return _with_relations(patterns)
+
+
+def pattern_visible_to(*, user: Any) -> QuerySet[Pattern]:
+    """Published patterns, plus a creator's own in any state; staff see everything."""
+    patterns = Pattern.objects.all()
+    if getattr(user, "is_staff", False):
+        return _with_relations(patterns)
+    if getattr(user, "is_authenticated", False):
+        return _with_relations(patterns.filter(Q(status=Pattern.Status.PUBLISHED) | Q(creator=user)))
+    return _with_relations(patterns.filter(status=Pattern.Status.PUBLISHED))
+
+
+def pattern_list_for_creator(*, creator: Any) -> QuerySet[Pattern]:
+    return _with_relations(Pattern.objects.filter(creator=creator).order_by("-created_at"))
+
+
+def pattern_get_published(*, pattern_id: int) -> Pattern | None:
+    return Pattern.objects.select_related("licence", "creator").filter(
+        pk=pattern_id, status=Pattern.Status.PUBLISHED
+    ).first()
+
+
+def category_list() -> QuerySet[Category]:
+    return Category.objects.all()
+
+
+def tag_list_popular(*, limit: int = 20) -> list[Tag]:
+    from django.db.models import Count
+
+    return list(
+        Tag.objects.filter(patterns__status=Pattern.Status.PUBLISHED)
+        .annotate(uses=Count("patterns"))
+        .order_by("-uses", "name")[:limit]
+    )

@@ -1,0 +1,159 @@
+"""Writes to the catalog: creating, moderating and indexing patterns."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Value
+from django.utils import timezone
+from django.utils.text import slugify
+
+from catalog.models import Category, CreatorProfile, Licence, Pattern, PatternFile, Tag, User
+
+
+def creator_profile_ensure(*, user: User) -> CreatorProfile:
+    profile, _ = CreatorProfile.objects.get_or_create(
+        user=user, defaults={"display_name": user.get_full_name() or user.username}
+    )
+    return profile
+
+
+def _unique_slug(title: str) -> str:
+    base = slugify(title)[:140] or "pattern"
+    return f"{base}-{uuid.uuid4().hex[:6]}"
+
+
+def pattern_create(
+    *,
+    creator: User,
+    title: str,
+    description: str,
+    price: int,
+    currency: str,
+    licence: Licence,
+    uploads: Sequence[UploadedFile],
+    category: Category | None = None,
+) -> Pattern:
+    """Create a pattern from uploaded files and start its ingestion.
+
+    Every file is inspected (content-detected format, size, a parse check) before anything is stored,
+    so a rejected upload leaves nothing behind. Raises ``ValidationError`` keyed by field.
+    """
+    from ingestion import services as ingestion_services
+
+    pattern = Pattern(
+        title=title.strip(),
+        slug=_unique_slug(title),
+        description=description.strip(),
+        creator=creator,
+        category=category,
+        licence=licence,
+        price=price,
+        currency=(currency or "USD").upper(),
+        status=Pattern.Status.PROCESSING,
+        processing_step=Pattern.Step.RECEIVED,
+        processing_started_at=timezone.now(),
+    )
+    errors: dict[str, list[str]] = {}
+    try:
+        pattern.full_clean(exclude=["creator", "slug"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if price > 0 and not licence.requires_payment:
+        errors.setdefault("licence", []).append(
+            f"{licence.name} lets anyone share the files, so it cannot be sold. "
+            "Choose the Personal or Commercial licence, or make the pattern free."
+        )
+    try:
+        prepared = ingestion_services.uploads_inspect(uploads=uploads)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        prepared = []
+    if errors:
+        raise ValidationError(errors)
+
+    stored: list[PatternFile] = []
+    try:
+        with transaction.atomic():
+            pattern.save()
+            for upload in prepared:
+                pattern_file = PatternFile(
+                    pattern=pattern,
+                    original_name=upload.original_name[:255],
+                    sha256=upload.sha256,
+                    size=upload.size,
+                    format=upload.format,
+                )
+                with open(upload.path, "rb") as handle:
+                    pattern_file.original.save(upload.original_name, handle, save=False)
+                stored.append(pattern_file)
+                pattern_file.save()
+            pattern_refresh_search_vector(pattern=pattern)
+            ingestion_services.pipeline_enqueue(pattern=pattern)
+    except BaseException:
+        for pattern_file in stored:
+            pattern_file.original.delete(save=False)
+        raise
+    finally:
+        for upload in prepared:
+            upload.cleanup()
+    return pattern
+
+
+def pattern_refresh_search_vector(*, pattern: Pattern) -> None:
+    """Rebuild the full-text document: title (A), tags and category (B), description (C)."""
+    tag_text = " ".join(pattern.tags.values_list("name", flat=True)) if pattern.pk else ""
+    category_text = pattern.category.name if pattern.category else ""
+    vector = (
+        SearchVector(Value(pattern.title), weight="A", config="english")
+        + SearchVector(Value(f"{tag_text} {category_text}"), weight="B", config="english")
+        + SearchVector(Value(pattern.description), weight="C", config="english")
+    )
+    Pattern.objects.filter(pk=pattern.pk).update(search_vector=vector)
+
+
+def pattern_tags_add(*, pattern: Pattern, names: Sequence[str]) -> list[Tag]:
+    tags = []
+    for name in names:
+        slug = slugify(name)[:60]
+        if not slug:
+            continue
+        tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name[:60]})
+        tags.append(tag)
+    pattern.tags.add(*tags)
+    pattern_refresh_search_vector(pattern=pattern)
+    return tags
+
+
+def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: str = "") -> Pattern:
+    """Approve or reject a pattern. Approve needs a pattern waiting for review; reject needs a reason."""
+    reason = reason.strip()
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        if action == "approve":
+            if locked.status != Pattern.Status.NEEDS_REVIEW:
+                raise ValidationError(
+                    {"action": f"Only patterns waiting for review can be approved; this one is {locked.status}."}
+                )
+            locked.status = Pattern.Status.PUBLISHED
+            locked.status_reason = reason
+            locked.published_at = timezone.now()
+        elif action == "reject":
+            if not reason:
+                raise ValidationError({"reason": "Say why the pattern is rejected; the creator will read it."})
+            if locked.status not in (Pattern.Status.NEEDS_REVIEW, Pattern.Status.PUBLISHED):
+                raise ValidationError(
+                    {"action": f"Only patterns in review or published can be rejected; this one is {locked.status}."}
+                )
+            locked.status = Pattern.Status.REJECTED
+            locked.status_reason = reason
+        else:
+            raise ValidationError({"action": "Use 'approve' or 'reject'."})
+        locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+    return locked

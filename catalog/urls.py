@@ -1,0 +1,15 @@
+from django.urls import path
+
+from catalog import views
+
+app_name = "catalog"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("c/<slug:slug>/", views.category, name="category"),
+    path("p/<slug:slug>/", views.pattern_detail, name="pattern-detail"),
+    path("sell/new/", views.pattern_create, name="pattern-create"),
+    path("sell/", views.dashboard, name="dashboard"),
+    path("sell/patterns/<int:pk>/", views.pattern_status, name="pattern-status"),
+    path("sell/patterns/<int:pk>/status.json", views.pattern_status_json, name="pattern-status-json"),
+]

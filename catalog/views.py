@@ -1,0 +1,136 @@
+"""Server-rendered catalog pages: home, categories, search, pattern pages, and creators' pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from analytics.services import event_record
+from catalog import selectors, services
+from catalog.forms import PatternForm
+from catalog.models import Category, Pattern, PatternFile
+from delivery.selectors import entitled_pattern_ids
+
+FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    event_record(kind="page_view", user=request.user, path=request.path)
+    return render(
+        request,
+        "catalog/home.html",
+        {
+            "categories": selectors.category_list(),
+            "latest": selectors.pattern_list_published()[:12],
+            "tags": selectors.tag_list_popular(),
+        },
+    )
+
+
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    current = get_object_or_404(Category, slug=slug)
+    event_record(kind="page_view", user=request.user, path=request.path)
+    page = Paginator(selectors.pattern_list_published(category=slug), 24).get_page(request.GET.get("page"))
+    return render(request, "catalog/category.html", {"category": current, "page": page})
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    file_format = request.GET.get("format", "")
+    results = selectors.pattern_list_published(
+        query=query, file_format=file_format, category=request.GET.get("category", ""), tag=request.GET.get("tag", "")
+    )
+    page = Paginator(results, 24).get_page(request.GET.get("page"))
+    if query:
+        event_record(kind="search", user=request.user, query=query, result_count=page.paginator.count, path=request.path)
+    return render(
+        request,
+        "catalog/search.html",
+        {"query": query, "page": page, "format": file_format, "formats": FORMAT_CHOICES},
+    )
+
+
+def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
+    if pattern is None:
+        raise Http404("No such pattern.")
+    event_record(kind="page_view", user=request.user, pattern=pattern, path=request.path)
+    owned = pattern.pk in entitled_pattern_ids(buyer=request.user, pattern_ids=[pattern.pk])
+    return render(
+        request,
+        "catalog/pattern_detail.html",
+        {"pattern": pattern, "owned": owned, "is_owner": request.user == pattern.creator},
+    )
+
+
+@login_required
+def pattern_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = PatternForm(request.POST, request.FILES)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                pattern = services.pattern_create(
+                    creator=request.user,  # type: ignore[arg-type]
+                    title=data["title"],
+                    description=data["description"],
+                    price=data["price"],
+                    currency=data["currency"],
+                    licence=data["licence"],
+                    category=data["category"],
+                    uploads=data["files"],
+                )
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    for message in messages:
+                        form.add_error(field if field in form.fields else None, message)
+            else:
+                services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
+                target = reverse("catalog:pattern-status", kwargs={"pk": pattern.pk})
+                if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+                    return JsonResponse({"redirect": target})
+                return redirect(target)
+        if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    else:
+        form = PatternForm()
+    return render(request, "catalog/pattern_form.html", {"form": form})
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "catalog/dashboard.html", {"patterns": selectors.pattern_list_for_creator(creator=request.user)})
+
+
+def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
+    pattern = selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
+    if pattern is None or (pattern.creator_id != request.user.pk and not request.user.is_staff):
+        raise Http404("No such pattern.")
+    return pattern
+
+
+@login_required
+def pattern_status(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "catalog/pattern_status.html", {"pattern": _own_pattern(request, pk), "steps": Pattern.Step.choices})
+
+
+@login_required
+def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
+    pattern = _own_pattern(request, pk)
+    return JsonResponse(
+        {
+            "status": pattern.status,
+            "status_display": pattern.get_status_display(),
+            "status_reason": pattern.status_reason,
+            "step": pattern.processing_step,
+            "files": [
+                {"name": f.original_name, "status": f.status, "format": f.format} for f in pattern.files.all()
+            ],
+            "previews": [p.image.url for p in pattern.previews.all()],
+            "done": pattern.status != Pattern.Status.PROCESSING,
+        }
+    )

@@ -1,0 +1,70 @@
+"""The buyer's library over the API, with fresh signed download links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from delivery import selectors, services
+
+
+def library_entries(*, request: Any) -> list[dict[str, Any]]:
+    expires_at = timezone.now() + timedelta(seconds=settings.DOWNLOAD_LINK_TTL_SECONDS)
+    entries = []
+    for entitlement in selectors.entitlement_list_for_buyer(buyer=request.user):
+        pattern = entitlement.pattern
+        entries.append(
+            {
+                "entitlement_id": entitlement.pk,
+                "order_id": entitlement.order_item.order_id,
+                "pattern": {"id": pattern.pk, "title": pattern.title, "slug": pattern.slug},
+                "licence": pattern.licence.code,
+                "purchased_at": entitlement.created_at,
+                "files": [
+                    {
+                        "id": pattern_file.pk,
+                        "name": pattern_file.original_name,
+                        "format": pattern_file.format,
+                        "size": pattern_file.size,
+                        "sha256": pattern_file.sha256,
+                        "download_url": request.build_absolute_uri(
+                            services.download_link_create(entitlement=entitlement, pattern_file=pattern_file)
+                        ),
+                        "expires_at": expires_at,
+                    }
+                    for pattern_file in pattern.files.all()
+                ],
+            }
+        )
+    return entries
+
+
+class LibraryView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "LibraryEntry",
+                fields={
+                    "entitlement_id": serializers.IntegerField(),
+                    "order_id": serializers.IntegerField(),
+                    "pattern": serializers.DictField(),
+                    "licence": serializers.CharField(),
+                    "purchased_at": serializers.DateTimeField(),
+                    "files": serializers.ListField(child=serializers.DictField()),
+                },
+                many=True,
+            )
+        }
+    )
+    def get(self, request: Request) -> Response:
+        return Response(library_entries(request=request))

@@ -1,0 +1,30 @@
+"""Reads of entitlements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from catalog.models import PatternFile
+from delivery.models import Entitlement
+
+
+def entitlement_list_for_buyer(*, buyer: Any) -> QuerySet[Entitlement]:
+    return (
+        Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True)
+        .select_related("pattern", "pattern__licence", "order_item__order")
+        .prefetch_related(
+            Prefetch("pattern__files", queryset=PatternFile.objects.order_by("id")), "pattern__previews"
+        )
+    )
+
+
+def entitled_pattern_ids(*, buyer: Any, pattern_ids: Sequence[int] | None = None) -> set[int]:
+    if not getattr(buyer, "is_authenticated", False):
+        return set()
+    entitlements = Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True)
+    if pattern_ids is not None:
+        entitlements = entitlements.filter(pattern_id__in=pattern_ids)
+    return set(entitlements.values_list("pattern_id", flat=True))

@@ -1,0 +1,1 @@
+"""Ingestion keeps its state on catalog rows (Pattern.status/processing_step, PatternFile.validation)."""

@@ -1,0 +1,277 @@
+"""Ingestion: inspecting uploads, running validators and previews, and moving patterns through states."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import FORMAT_FAMILIES, Pattern, PatternFile, Preview
+from ingestion import validators
+from ingestion.formats import UnsupportedFormat, detect_format
+
+logger = logging.getLogger(__name__)
+
+FAMILY_TAGS = {
+    "mesh": ["3d printing"],
+    "vector": ["laser cutting", "cnc"],
+    "document": ["printable pattern"],
+    "image": ["surface pattern"],
+}
+
+
+@dataclass
+class PreparedUpload:
+    """An upload that passed inspection, waiting in a temporary file to be stored."""
+
+    original_name: str
+    path: Path
+    format: str
+    sha256: str
+    size: int
+    owns_path: bool
+
+    def cleanup(self) -> None:
+        if self.owns_path:
+            self.path.unlink(missing_ok=True)
+
+
+def _spool(upload: UploadedFile) -> tuple[Path, str, int, bool]:
+    """Put the upload on disk (if Django has not) and hash it in one pass."""
+    digest = hashlib.sha256()
+    size = 0
+    temporary_path = getattr(upload, "temporary_file_path", None)
+    if temporary_path is not None:
+        path = Path(temporary_path())
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+                size += len(chunk)
+        return path, digest.hexdigest(), size, False
+    handle, name = tempfile.mkstemp(prefix="tessera-upload-")
+    with os.fdopen(handle, "wb") as out:
+        upload.seek(0)
+        for chunk in upload.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return Path(name), digest.hexdigest(), size, True
+
+
+def uploads_inspect(*, uploads: Sequence[UploadedFile]) -> list[PreparedUpload]:
+    """Check every upload before anything is stored. Raises ``ValidationError({"files": [...]})``."""
+    limit = settings.TESSERA_MAX_UPLOAD_BYTES
+    if not uploads:
+        raise ValidationError({"files": ["Add at least one file."]})
+    if len(uploads) > settings.TESSERA_MAX_FILES_PER_PATTERN:
+        raise ValidationError(
+            {"files": [f"A pattern can have at most {settings.TESSERA_MAX_FILES_PER_PATTERN} files."]}
+        )
+    problems: list[str] = []
+    prepared: list[PreparedUpload] = []
+    for upload in uploads:
+        name = os.path.basename(upload.name or "file")
+        if not upload.size:
+            problems.append(f"{name}: the file is empty.")
+            continue
+        if upload.size > limit:
+            problems.append(
+                f"{name}: the file is {upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB."
+            )
+            continue
+        path, sha256, size, owns_path = _spool(upload)
+        item = PreparedUpload(name, path, "", sha256, size, owns_path)
+        try:
+            item.format = detect_format(path)
+            if size <= settings.TESSERA_SYNC_PARSE_MAX_BYTES:
+                validators.quick_check(path, item.format)
+        except (UnsupportedFormat, validators.FileRejected) as exc:
+            problems.append(f"{name}: {exc}")
+            item.cleanup()
+            continue
+        prepared.append(item)
+    if problems:
+        for item in prepared:
+            item.cleanup()
+        raise ValidationError({"files": problems})
+    return prepared
+
+
+def pipeline_enqueue(*, pattern: Pattern) -> None:
+    """Queue the ingestion chain for ``pattern`` once the current transaction commits."""
+    from ingestion import tasks
+
+    file_ids = list(pattern.files.order_by("id").values_list("id", flat=True))
+    pattern_id = pattern.pk
+
+    def send() -> None:
+        tasks.pipeline_signature(pattern_id=pattern_id, file_ids=file_ids).delay()
+
+    transaction.on_commit(send)
+
+
+@contextmanager
+def _local_copy(pattern_file: PatternFile) -> Iterator[Path]:
+    """A local path for the original, downloading it first when storage is remote (S3)."""
+    storage = pattern_file.original.storage
+    try:
+        yield Path(storage.path(pattern_file.original.name))
+        return
+    except NotImplementedError:
+        pass
+    handle, name = tempfile.mkstemp(prefix="tessera-original-", suffix=f".{pattern_file.format}")
+    try:
+        with os.fdopen(handle, "wb") as out, storage.open(pattern_file.original.name, "rb") as source:
+            shutil.copyfileobj(source, out, 1 << 20)
+        yield Path(name)
+    finally:
+        os.unlink(name)
+
+
+def _set_step(pattern_id: int, step: str) -> None:
+    Pattern.objects.filter(pk=pattern_id, status=Pattern.Status.PROCESSING).update(
+        processing_step=step, updated_at=timezone.now()
+    )
+
+
+def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
+    """Validate one file and render its previews. Idempotent: a file already processed is left as is.
+
+    A file that cannot be parsed ends ``invalid`` with a report that says why; it never raises for bad
+    content.
+    """
+    with transaction.atomic():
+        pattern_file = (
+            PatternFile.objects.select_for_update().select_related("pattern").filter(pk=pattern_file_id).first()
+        )
+        if pattern_file is None or pattern_file.status != PatternFile.Status.PENDING:
+            return pattern_file
+        if pattern_file.pattern.status != Pattern.Status.PROCESSING:
+            return pattern_file
+        _set_step(pattern_file.pattern_id, Pattern.Step.VALIDATING)
+    with _local_copy(pattern_file) as path:
+        try:
+            report, images = validators.validate(path, pattern_file.format)
+        except validators.FileRejected as exc:
+            report = validators.Report(format=pattern_file.format)
+            report.add(f"{pattern_file.format}.parse_failed", "error", str(exc))
+            images = []
+    _set_step(pattern_file.pattern_id, Pattern.Step.RENDERING)
+    with transaction.atomic():
+        locked = PatternFile.objects.select_for_update().get(pk=pattern_file.pk)
+        if locked.status != PatternFile.Status.PENDING:
+            return locked
+        locked.previews.all().delete()
+        for position, (label, image) in enumerate(images):
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG", optimize=True)
+            preview = Preview(
+                pattern_id=locked.pattern_id,
+                pattern_file=locked,
+                label=label,
+                position=position,
+                width=image.width,
+                height=image.height,
+            )
+            preview.image.save(f"{locked.sha256[:16]}-{position}.png", ContentFile(buffer.getvalue()), save=False)
+            preview.save()
+        locked.validation = report.as_dict()
+        locked.status = PatternFile.Status.VALID if report.ok else PatternFile.Status.INVALID
+        locked.save(update_fields=["validation", "status"])
+    return locked
+
+
+def pattern_finalize(*, pattern_id: int) -> Pattern | None:
+    """After every file is processed: fail with reasons, or tag and hand over to moderators."""
+    from catalog import services as catalog_services
+
+    with transaction.atomic():
+        pattern = Pattern.objects.select_for_update().filter(pk=pattern_id).first()
+        if pattern is None or pattern.status != Pattern.Status.PROCESSING:
+            return pattern
+        files = list(pattern.files.order_by("id"))
+        if any(f.status == PatternFile.Status.PENDING for f in files):
+            return pattern  # a file task has not run yet; the chain will call us again
+        invalid = [f for f in files if f.status == PatternFile.Status.INVALID]
+        if invalid:
+            messages = []
+            for pattern_file in invalid:
+                for finding in pattern_file.validation.get("findings", []):
+                    if finding["severity"] == "error":
+                        messages.append(f"{pattern_file.original_name}: {finding['message']}")
+            pattern.status = Pattern.Status.FAILED
+            pattern.status_reason = "\n".join(messages) or "A file failed validation."
+            pattern.save(update_fields=["status", "status_reason", "updated_at"])
+            return pattern
+        pattern.processing_step = Pattern.Step.TAGGING
+        pattern.save(update_fields=["processing_step", "updated_at"])
+        families = sorted({FORMAT_FAMILIES[f.format] for f in files})
+        names = [tag for family in families for tag in FAMILY_TAGS[family]]
+        names += sorted({f.format for f in files})
+        catalog_services.pattern_tags_add(pattern=pattern, names=names)
+        pattern.processing_step = Pattern.Step.READY
+        pattern.status = Pattern.Status.NEEDS_REVIEW
+        pattern.status_reason = ""
+        pattern.save(update_fields=["processing_step", "status", "status_reason", "updated_at"])
+        return pattern
+
+
+def pattern_fail(*, pattern_id: int, reason: str) -> None:
+    """Mark a pattern that is still processing as failed, with a reason the creator can read."""
+    updated = Pattern.objects.filter(pk=pattern_id, status=Pattern.Status.PROCESSING).update(
+        status=Pattern.Status.FAILED, status_reason=reason, updated_at=timezone.now()
+    )
+    if updated:
+        logger.warning("pattern %s failed: %s", pattern_id, reason)
+
+
+def patterns_fail_stuck(*, older_than: timedelta | None = None) -> int:
+    """Fail patterns that have been processing longer than the limit (a worker died, a task was lost)."""
+    limit = older_than or timedelta(seconds=settings.TESSERA_PROCESSING_TIMEOUT_SECONDS)
+    cutoff = timezone.now() - limit
+    return Pattern.objects.filter(status=Pattern.Status.PROCESSING, processing_started_at__lt=cutoff).update(
+        status=Pattern.Status.FAILED,
+        status_reason=(
+            "Processing took longer than the limit and was stopped. Try again, or contact support if the "
+            "file is very large."
+        ),
+        updated_at=timezone.now(),
+    )
+
+
+def pattern_reprocess(*, pattern: Pattern) -> Pattern:
+    """Run the whole pipeline again from the stored originals (admin action)."""
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        locked.files.update(status=PatternFile.Status.PENDING, validation={})
+        locked.status = Pattern.Status.PROCESSING
+        locked.processing_step = Pattern.Step.RECEIVED
+        locked.processing_started_at = timezone.now()
+        locked.status_reason = ""
+        locked.save(
+            update_fields=["status", "processing_step", "processing_started_at", "status_reason", "updated_at"]
+        )
+        pipeline_enqueue(pattern=locked)
+    return locked
+
+
+def pattern_process_now(*, pattern_id: int) -> Pattern | None:
+    """Run the pipeline synchronously in this process (demo seeding, management commands)."""
+    for file_id in PatternFile.objects.filter(pattern_id=pattern_id).values_list("id", flat=True):
+        pattern_file_process(pattern_file_id=file_id)
+    return pattern_finalize(pattern_id=pattern_id)

@@ -1,0 +1,59 @@
+"""Ingestion tasks: thin wrappers that take ids and call services. Queue: ``ingest``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Task, chain, shared_task
+from celery.canvas import Signature
+from celery.exceptions import SoftTimeLimitExceeded
+
+from ingestion import services
+
+logger = logging.getLogger(__name__)
+
+
+class IngestTask(Task):  # type: ignore[misc]
+    """Records any unexpected failure on the pattern, so nobody waits on a silent error."""
+
+    acks_late = True
+    reject_on_worker_lost = True
+    soft_time_limit = 600
+    time_limit = 660
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        pattern_id = kwargs.get("pattern_id")
+        if pattern_id is None and kwargs.get("pattern_file_id") is not None:
+            from catalog.models import PatternFile
+
+            pattern_id = (
+                PatternFile.objects.filter(pk=kwargs["pattern_file_id"]).values_list("pattern_id", flat=True).first()
+            )
+        if pattern_id is None:
+            return
+        if isinstance(exc, SoftTimeLimitExceeded):
+            reason = "Processing this file took too long and was stopped. Simplify or split the file and retry."
+        else:
+            reason = "Processing failed unexpectedly. Our team has been notified; you can retry the upload."
+        services.pattern_fail(pattern_id=pattern_id, reason=reason)
+
+
+@shared_task(base=IngestTask)
+def process_file(*, pattern_file_id: int) -> None:
+    services.pattern_file_process(pattern_file_id=pattern_file_id)
+
+
+@shared_task(base=IngestTask)
+def finalize_pattern(*, pattern_id: int) -> None:
+    services.pattern_finalize(pattern_id=pattern_id)
+
+
+@shared_task(acks_late=True)
+def fail_stuck_patterns() -> int:
+    return services.patterns_fail_stuck()
+
+
+def pipeline_signature(*, pattern_id: int, file_ids: list[int]) -> Signature:
+    steps = [process_file.si(pattern_file_id=file_id) for file_id in file_ids]
+    return chain(*steps, finalize_pattern.si(pattern_id=pattern_id))

@@ -1,0 +1,56 @@
+"""The shape every validator returns: findings with stable codes plus measured properties."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from PIL import Image
+
+
+class FileRejected(ValueError):
+    """A file that cannot be accepted; the message tells the creator what is wrong and what to do."""
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: str  # "error" | "warning" | "info"
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    format: str
+    findings: list[Finding] = field(default_factory=list)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, code: str, severity: str, message: str, **details: Any) -> None:
+        self.findings.append(Finding(code=code, severity=severity, message=message, details=details))
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self.findings)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "ok": self.ok,
+            "findings": [asdict(f) for f in self.findings],
+            "properties": self.properties,
+        }
+
+
+PREVIEW_SIZE = 800
+
+
+def fit_preview(image: Image.Image, size: int = PREVIEW_SIZE) -> Image.Image:
+    """Downscale to fit a ``size`` square, flattened onto white, in RGB."""
+    image.thumbnail((size, size), Image.Resampling.LANCZOS)
+    if image.mode in ("RGBA", "LA", "P"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")

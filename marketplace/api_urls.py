@@ -1,0 +1,19 @@
+"""REST API v1. Outside tools rely on these paths."""
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from catalog.api.views import PatternDetailView, PatternListCreateView, PatternModerationView
+from delivery.api.views import LibraryView
+from payments.api.views import OrderCreateView, OrderDetailView, stripe_webhook
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("patterns/", PatternListCreateView.as_view(), name="api-patterns"),
+    path("patterns/<int:pk>/", PatternDetailView.as_view(), name="api-pattern-detail"),
+    path("patterns/<int:pk>/moderation/", PatternModerationView.as_view(), name="api-pattern-moderation"),
+    path("orders/", OrderCreateView.as_view(), name="api-orders"),
+    path("orders/<int:pk>/", OrderDetailView.as_view(), name="api-order-detail"),
+    path("library/", LibraryView.as_view(), name="api-library"),
+    path("stripe/webhook/", stripe_webhook, name="api-stripe-webhook"),
+]

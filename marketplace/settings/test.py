@@ -1,0 +1,31 @@
+"""Test settings: the same engines as production, isolated from the ``make run`` data.
+
+The test run uses its own embedded Redis (so a running ``make run`` worker never picks up test tasks),
+its own media folders, and the database pytest-django creates (``test_tessera``).
+"""
+
+import os
+
+os.environ.setdefault("TESSERA_REDIS_NAME", "redis-test")
+
+from .base import *  # noqa: E402, F403
+from .base import VAR_DIR  # noqa: E402
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+MEDIA_ROOT = VAR_DIR / "test-media"
+ORIGINALS_ROOT = VAR_DIR / "test-originals"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "originals": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(ORIGINALS_ROOT), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOCALSTRIPE_PORT = int(os.environ.get("LOCALSTRIPE_PORT", "8421"))
+STRIPE_API_BASE = f"http://127.0.0.1:{LOCALSTRIPE_PORT}"
+STRIPE_JS_URL = f"http://127.0.0.1:{LOCALSTRIPE_PORT}/js.stripe.com/v3/"
+# A Celery worker started by the end-to-end tests points at the test database by this variable.
+if os.environ.get("TESSERA_TEST_WORKER_DB"):
+    DATABASES["default"]["NAME"] = os.environ["TESSERA_TEST_WORKER_DB"]  # noqa: F405

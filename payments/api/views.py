@@ -1,0 +1,60 @@
+"""Order API and the Stripe webhook endpoint."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import selectors, services
+from payments.api.serializers import OrderCreateInputSerializer, OrderSerializer
+from payments.stripe_gateway import WebhookSignatureError
+
+
+class OrderCreateView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=OrderCreateInputSerializer, responses={201: OrderSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = OrderCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            order = services.order_create(
+                buyer=request.user,  # type: ignore[arg-type]
+                pattern_ids=serializer.validated_data["pattern_ids"],
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        order = selectors.order_get_for_buyer(buyer=request.user, order_id=order.pk)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OrderDetailView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: OrderSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
+        if order is None:
+            raise Http404
+        return Response(OrderSerializer(order).data)
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Stripe calls this; the signature, not a session, authenticates it."""
+    try:
+        outcome = services.webhook_handle(
+            payload=request.body, signature_header=request.headers.get("Stripe-Signature", "")
+        )
+    except WebhookSignatureError:
+        return JsonResponse({"error": "invalid signature"}, status=400)
+    return JsonResponse({"received": True, "outcome": outcome})

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from payments import views
+
+app_name = "payments"
+urlpatterns = [
+    path("cart/", views.cart_view, name="cart"),
+    path("cart/add/<int:pk>/", views.cart_add, name="cart-add"),
+    path("cart/remove/<int:pk>/", views.cart_remove, name="cart-remove"),
+    path("checkout/", views.checkout_start, name="checkout-start"),
+    path("checkout/<int:pk>/", views.checkout, name="checkout"),
+    path("checkout/<int:pk>/confirm-local/", views.checkout_confirm_local, name="checkout-confirm-local"),
+    path("orders/<int:pk>/status.json", views.order_status_json, name="order-status-json"),
+]

@@ -1,0 +1,111 @@
+"""Cart and checkout pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from catalog.models import Pattern
+from payments import cart, selectors, services, stripe_gateway
+
+
+def cart_view(request: HttpRequest) -> HttpResponse:
+    ids = cart.cart_ids(request.session)
+    patterns = list(Pattern.objects.filter(pk__in=ids, status=Pattern.Status.PUBLISHED).select_related("licence"))
+    totals: dict[str, int] = {}
+    for pattern in patterns:
+        totals[pattern.currency] = totals.get(pattern.currency, 0) + pattern.price
+    return render(request, "payments/cart.html", {"patterns": patterns, "totals": totals})
+
+
+@require_POST
+def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
+    pattern = Pattern.objects.filter(pk=pk, status=Pattern.Status.PUBLISHED).first()
+    if pattern is None:
+        raise Http404("No such pattern.")
+    cart.cart_add(request.session, pattern.pk)
+    messages.success(request, f"“{pattern.title}” is in your cart.")
+    return redirect("payments:cart")
+
+
+@require_POST
+def cart_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    cart.cart_remove(request.session, pk)
+    return redirect("payments:cart")
+
+
+@login_required
+@require_POST
+def checkout_start(request: HttpRequest) -> HttpResponse:
+    try:
+        order = services.order_create(buyer=request.user, pattern_ids=cart.cart_ids(request.session))  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("payments:cart")
+    if order.status == order.Status.PAID:
+        cart.cart_clear(request.session)
+        messages.success(request, "Your free patterns are in your library.")
+        return redirect("delivery:library")
+    return redirect("payments:checkout", pk=order.pk)
+
+
+@login_required
+def checkout(request: HttpRequest, pk: int) -> HttpResponse:
+    order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
+    if order is None:
+        raise Http404("No such order.")
+    if order.status == order.Status.PAID:
+        cart.cart_clear(request.session)
+    return render(
+        request,
+        "payments/checkout.html",
+        {
+            "order": order,
+            "stripe_js_url": settings.STRIPE_JS_URL,
+            "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "uses_localstripe": settings.STRIPE_USES_LOCALSTRIPE,
+        },
+    )
+
+
+@login_required
+def order_status_json(request: HttpRequest, pk: int) -> JsonResponse:
+    order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
+    if order is None:
+        raise Http404("No such order.")
+    if order.status == order.Status.PAID:
+        cart.cart_clear(request.session)
+    return JsonResponse({"status": order.status, "failure_reason": order.failure_reason})
+
+
+@login_required
+@require_POST
+def checkout_confirm_local(request: HttpRequest, pk: int) -> JsonResponse:
+    """Local emulator only: Stripe.js from localstripe collects the card, the server confirms."""
+    import json
+
+    import stripe
+
+    if not settings.STRIPE_USES_LOCALSTRIPE:
+        raise Http404("Not available with real Stripe.")
+    order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
+    if order is None or not order.stripe_payment_intent_id:
+        raise Http404("No such order.")
+    if order.status != order.Status.PENDING:
+        return JsonResponse({"status": order.status})
+    try:
+        card = json.loads(request.body)["card"]
+        intent = stripe_gateway.payment_intent_confirm_test_card(
+            payment_intent_id=order.stripe_payment_intent_id, card=card
+        )
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "Enter a complete card number, expiry date and CVC."}, status=400)
+    except stripe.StripeError as exc:
+        return JsonResponse({"error": exc.user_message or "The card was declined."}, status=402)
+    return JsonResponse({"status": intent.status, "client_secret": intent.client_secret})

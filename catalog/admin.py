@@ -58,7 +58,7 @@ class PatternFileInline(admin.TabularInline[PatternFile, Pattern]):
     extra = 0
     can_delete = False
     fields = ["original_name", "format", "size", "sha256", "status", "findings"]
-    readonly_fields = fields
+    readonly_fields = ["original_name", "format", "size", "sha256", "status", "findings"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -150,7 +150,8 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
     @admin.display(description="Previews")
     def gallery(self, pattern: Pattern) -> str:
         return format_html_join(
-            "", '<img src="{}" style="height:200px;margin:4px;border:1px solid #ddd" alt="">',
+            "",
+            '<img src="{}" style="height:200px;margin:4px;border:1px solid #ddd" alt="">',
             ((p.image.url,) for p in pattern.previews.all()),
         )
 

@@ -48,19 +48,57 @@ def demo_meshes() -> list[DemoPattern]:
     cone = trimesh.creation.cone(radius=25, height=60, sections=48)
     capsule = trimesh.creation.capsule(height=40, radius=10, count=[24, 24])
     return [
-        ("Calibration cube 20 mm", "A 20 mm calibration cube to tune steps, flow and dimensional accuracy.",
-         "3d-printing", "cc0", 0, [("calibration_cube.stl", _mesh_bytes(cube, "stl"))]),
-        ("Sine-wave spiral vase", "A smooth vase with a sine-wave profile; print in vase mode with one wall.",
-         "3d-printing", "personal", 450, [("sine_vase.stl", _mesh_bytes(_vase(), "stl"))]),
-        ("Geodesic sphere ornament", "A faceted geodesic sphere, 50 mm across, for ornaments and mobiles.",
-         "3d-printing", "cc-by", 0, [("geodesic_sphere.obj", _mesh_bytes(ball, "obj"))]),
-        ("Torus napkin ring", "A chunky torus napkin ring for the dinner table; prints without supports.",
-         "3d-printing", "commercial", 300, [("napkin_ring.ply", _mesh_bytes(ring, "ply"))]),
-        ("Traffic cone desk toy", "A desk-sized traffic cone; prints well in orange PETG.",
-         "3d-printing", "personal", 199, [("desk_cone.3mf", _mesh_bytes(cone, "3mf"))]),
-        ("Hexagonal succulent planter", "A six-sided planter block for small succulents.",
-         "3d-printing", "commercial", 650, [("hex_planter.stl", _mesh_bytes(_planter(), "stl")),
-                                            ("capsule_feet.stl", _mesh_bytes(capsule, "stl"))]),
+        (
+            "Calibration cube 20 mm",
+            "A 20 mm calibration cube to tune steps, flow and dimensional accuracy.",
+            "3d-printing",
+            "cc0",
+            0,
+            [("calibration_cube.stl", _mesh_bytes(cube, "stl"))],
+        ),
+        (
+            "Sine-wave spiral vase",
+            "A smooth vase with a sine-wave profile; print in vase mode with one wall.",
+            "3d-printing",
+            "personal",
+            450,
+            [("sine_vase.stl", _mesh_bytes(_vase(), "stl"))],
+        ),
+        (
+            "Geodesic sphere ornament",
+            "A faceted geodesic sphere, 50 mm across, for ornaments and mobiles.",
+            "3d-printing",
+            "cc-by",
+            0,
+            [("geodesic_sphere.obj", _mesh_bytes(ball, "obj"))],
+        ),
+        (
+            "Torus napkin ring",
+            "A chunky torus napkin ring for the dinner table; prints without supports.",
+            "3d-printing",
+            "commercial",
+            300,
+            [("napkin_ring.ply", _mesh_bytes(ring, "ply"))],
+        ),
+        (
+            "Traffic cone desk toy",
+            "A desk-sized traffic cone; prints well in orange PETG.",
+            "3d-printing",
+            "personal",
+            199,
+            [("desk_cone.3mf", _mesh_bytes(cone, "3mf"))],
+        ),
+        (
+            "Hexagonal succulent planter",
+            "A six-sided planter block for small succulents.",
+            "3d-printing",
+            "commercial",
+            650,
+            [
+                ("hex_planter.stl", _mesh_bytes(_planter(), "stl")),
+                ("capsule_feet.stl", _mesh_bytes(capsule, "stl")),
+            ],
+        ),
     ]
 
 
@@ -87,11 +125,17 @@ def _gear_path(cx: float, cy: float, teeth: int, r_out: float, r_in: float) -> s
 
 def demo_vectors() -> list[DemoPattern]:
     stroke = 'fill="none" stroke="#d03030" stroke-width="0.3"'
-    gear = _svg(100, 100, f'<path d="{_gear_path(50, 50, 16, 45, 38)}" {stroke}/><circle cx="50" cy="50" r="6" {stroke}/>')
+    gear = _svg(
+        100,
+        100,
+        f'<path d="{_gear_path(50, 50, 16, 45, 38)}" {stroke}/><circle cx="50" cy="50" r="6" {stroke}/>',
+    )
     coasters = _svg(
-        200, 100,
+        200,
+        100,
         "".join(
-            f'<circle cx="{50 + 100 * i}" cy="50" r="45" {stroke}/><circle cx="{50 + 100 * i}" cy="50" r="{30 - 8 * i}" {stroke}/>'
+            f'<circle cx="{50 + 100 * i}" cy="50" r="45" {stroke}/>'
+            f'<circle cx="{50 + 100 * i}" cy="50" r="{30 - 8 * i}" {stroke}/>'
             for i in range(2)
         ),
     )
@@ -102,11 +146,13 @@ def demo_vectors() -> list[DemoPattern]:
     )
     star = _svg(120, 120, f'<polygon points="{star_points}" {stroke}/>')
     mandala = _svg(
-        150, 150,
+        150,
+        150,
         "".join(
             f'<ellipse cx="75" cy="40" rx="10" ry="32" transform="rotate({angle} 75 75)" {stroke}/>'
             for angle in range(0, 360, 30)
-        ) + f'<circle cx="75" cy="75" r="12" {stroke}/>',
+        )
+        + f'<circle cx="75" cy="75" r="12" {stroke}/>',
     )
     box_doc = ezdxf.new("R2010", setup=False)
     box_doc.units = ezdxf.units.MM
@@ -115,25 +161,63 @@ def demo_vectors() -> list[DemoPattern]:
         x = i * 70
         msp.add_lwpolyline([(x, 0), (x + 60, 0), (x + 60, 40), (x, 40)], close=True)
         for t in range(4):
-            msp.add_lwpolyline([(x + 10 + t * 12, 40), (x + 10 + t * 12, 44), (x + 16 + t * 12, 44), (x + 16 + t * 12, 40)])
+            msp.add_lwpolyline(
+                [(x + 10 + t * 12, 40), (x + 10 + t * 12, 44), (x + 16 + t * 12, 44), (x + 16 + t * 12, 40)]
+            )
     stand_doc = ezdxf.new("R2010", setup=False)
     stand_doc.units = ezdxf.units.MM
     smsp = stand_doc.modelspace()
     smsp.add_lwpolyline([(0, 0), (90, 0), (90, 12), (30, 70), (18, 70), (70, 12), (0, 12)], close=True)
     smsp.add_circle((20, 6), 3)
     return [
-        ("16-tooth laser gear", "A 100 mm gear with a 12 mm bore for kinetic sculptures. 3 mm plywood.",
-         "laser-cnc", "cc-by-sa", 0, [("gear16.svg", gear)]),
-        ("Ring coaster set", "Two nested-ring coasters; engrave the inner ring and cut the outer.",
-         "laser-cnc", "personal", 350, [("coasters.svg", coasters)]),
-        ("Five-point star ornament", "A 100 mm star for garlands and tree tops.",
-         "laser-cnc", "cc0", 0, [("star.svg", star)]),
-        ("Petal mandala panel", "Twelve overlapping petals for a layered mandala wall piece.",
-         "laser-cnc", "commercial", 800, [("mandala.svg", mandala)]),
-        ("Finger-joint box panels", "Three 60×40 mm panels with finger joints, as DXF for CNC and laser.",
-         "laser-cnc", "personal", 500, [("box_panels.dxf", _dxf_bytes(box_doc))]),
-        ("Phone stand profile", "A 90 mm phone stand side profile with a cable hole.",
-         "laser-cnc", "cc-by", 0, [("phone_stand.dxf", _dxf_bytes(stand_doc))]),
+        (
+            "16-tooth laser gear",
+            "A 100 mm gear with a 12 mm bore for kinetic sculptures. 3 mm plywood.",
+            "laser-cnc",
+            "cc-by-sa",
+            0,
+            [("gear16.svg", gear)],
+        ),
+        (
+            "Ring coaster set",
+            "Two nested-ring coasters; engrave the inner ring and cut the outer.",
+            "laser-cnc",
+            "personal",
+            350,
+            [("coasters.svg", coasters)],
+        ),
+        (
+            "Five-point star ornament",
+            "A 100 mm star for garlands and tree tops.",
+            "laser-cnc",
+            "cc0",
+            0,
+            [("star.svg", star)],
+        ),
+        (
+            "Petal mandala panel",
+            "Twelve overlapping petals for a layered mandala wall piece.",
+            "laser-cnc",
+            "commercial",
+            800,
+            [("mandala.svg", mandala)],
+        ),
+        (
+            "Finger-joint box panels",
+            "Three 60×40 mm panels with finger joints, as DXF for CNC and laser.",
+            "laser-cnc",
+            "personal",
+            500,
+            [("box_panels.dxf", _dxf_bytes(box_doc))],
+        ),
+        (
+            "Phone stand profile",
+            "A 90 mm phone stand side profile with a cable hole.",
+            "laser-cnc",
+            "cc-by",
+            0,
+            [("phone_stand.dxf", _dxf_bytes(stand_doc))],
+        ),
     ]
 
 
@@ -182,37 +266,100 @@ def demo_pdfs() -> list[DemoPattern]:
         for row in range(30):
             for col in range(30):
                 colour = "#333" if (row * col + row) % 7 == 0 else "white"
-                draw.rectangle([200 + col * 28, 500 + row * 28, 226 + col * 28, 526 + row * 28], fill=colour, outline="#999")
+                draw.rectangle(
+                    [200 + col * 28, 500 + row * 28, 226 + col * 28, 526 + row * 28],
+                    fill=colour,
+                    outline="#999",
+                )
 
     def apron(draw: ImageDraw.ImageDraw) -> None:
-        draw.polygon([(400, 500), (840, 500), (1000, 800), (1000, 1600), (240, 1600), (240, 800)], outline="black", width=3)
+        draw.polygon(
+            [(400, 500), (840, 500), (1000, 800), (1000, 1600), (240, 1600), (240, 800)],
+            outline="black",
+            width=3,
+        )
 
     def quilt(draw: ImageDraw.ImageDraw) -> None:
         for i in range(4):
             for j in range(4):
                 x, y = 220 + i * 200, 520 + j * 200
-                draw.polygon([(x, y), (x + 200, y), (x, y + 200)], outline="black", width=2,
-                             fill="#c8d8f0" if (i + j) % 2 else "#f0d8c8")
+                draw.polygon(
+                    [(x, y), (x + 200, y), (x, y + 200)],
+                    outline="black",
+                    width=2,
+                    fill="#c8d8f0" if (i + j) % 2 else "#f0d8c8",
+                )
+
     return [
-        ("A-line skirt sewing pattern", "A beginner A-line skirt, sizes 6–18, with a printable test square.",
-         "sewing-knitting", "personal", 900, [("a_line_skirt.pdf", _pdf([_pattern_page("A-line skirt — front", skirt), _pattern_page("A-line skirt — back", skirt)]))]),
-        ("Lined tote bag", "A lined tote bag with straps; one page, seam allowance included.",
-         "sewing-knitting", "cc-by-nc", 0, [("tote_bag.pdf", _pdf([_pattern_page("Tote bag", tote)]))]),
-        ("Cosy mittens knitting pattern", "Worsted-weight mittens with a thumb gusset.",
-         "sewing-knitting", "personal", 550, [("mittens.pdf", _pdf([_pattern_page("Mittens", mitten)]))]),
-        ("Fair Isle colourwork chart", "A 30×30 stitch colourwork chart for hats and yokes.",
-         "sewing-knitting", "commercial", 400, [("fair_isle_chart.pdf", _pdf([_pattern_page("Chart A", chart)]))]),
-        ("Kitchen apron", "A full-length kitchen apron with a neck strap.",
-         "sewing-knitting", "cc-by", 0, [("apron.pdf", _pdf([_pattern_page("Apron", apron)]))]),
-        ("Half-square triangle quilt block", "A 4×4 half-square triangle quilt block template.",
-         "sewing-knitting", "personal", 300, [("hst_quilt_block.pdf", _pdf([_pattern_page("Quilt block", quilt)]))]),
+        (
+            "A-line skirt sewing pattern",
+            "A beginner A-line skirt, sizes 6–18, with a printable test square.",
+            "sewing-knitting",
+            "personal",
+            900,
+            [
+                (
+                    "a_line_skirt.pdf",
+                    _pdf(
+                        [
+                            _pattern_page("A-line skirt — front", skirt),
+                            _pattern_page("A-line skirt — back", skirt),
+                        ]
+                    ),
+                )
+            ],
+        ),
+        (
+            "Lined tote bag",
+            "A lined tote bag with straps; one page, seam allowance included.",
+            "sewing-knitting",
+            "cc-by-nc",
+            0,
+            [("tote_bag.pdf", _pdf([_pattern_page("Tote bag", tote)]))],
+        ),
+        (
+            "Cosy mittens knitting pattern",
+            "Worsted-weight mittens with a thumb gusset.",
+            "sewing-knitting",
+            "personal",
+            550,
+            [("mittens.pdf", _pdf([_pattern_page("Mittens", mitten)]))],
+        ),
+        (
+            "Fair Isle colourwork chart",
+            "A 30×30 stitch colourwork chart for hats and yokes.",
+            "sewing-knitting",
+            "commercial",
+            400,
+            [("fair_isle_chart.pdf", _pdf([_pattern_page("Chart A", chart)]))],
+        ),
+        (
+            "Kitchen apron",
+            "A full-length kitchen apron with a neck strap.",
+            "sewing-knitting",
+            "cc-by",
+            0,
+            [("apron.pdf", _pdf([_pattern_page("Apron", apron)]))],
+        ),
+        (
+            "Half-square triangle quilt block",
+            "A 4×4 half-square triangle quilt block template.",
+            "sewing-knitting",
+            "personal",
+            300,
+            [("hst_quilt_block.pdf", _pdf([_pattern_page("Quilt block", quilt)]))],
+        ),
     ]
 
 
 # --- seamless surface patterns --------------------------------------------------------------------
 
 
-def _tile(function: Callable[[np.ndarray, np.ndarray], np.ndarray], palette: list[tuple[int, int, int]], size: int = 512) -> Image.Image:
+def _tile(
+    function: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    palette: list[tuple[int, int, int]],
+    size: int = 512,
+) -> Image.Image:
     # Sampling a function with period ``size`` in both axes makes the tile wrap seamlessly.
     y, x = np.mgrid[0:size, 0:size] / size * 2 * np.pi
     values = function(x, y)
@@ -234,25 +381,75 @@ def demo_images() -> list[DemoPattern]:
     mint = [(240, 250, 245), (170, 225, 200), (60, 150, 120)]
     berry = [(60, 10, 40), (140, 30, 80), (220, 90, 140), (250, 200, 220)]
     tiles = [
-        ("Ocean waves repeat", "A calm wave repeat in ocean blues, 512 px tile at 300 dpi.", "png",
-         lambda x, y: np.sin(3 * x + 2 * np.sin(2 * y)), ocean, "cc-by", 0),
-        ("Autumn plaid", "A warm plaid in rust and mustard.", "jpg",
-         lambda x, y: np.sin(4 * x) ** 2 + np.sin(4 * y) ** 2 + 0.5 * np.sin(12 * x), autumn, "commercial", 700),
-        ("Mint polka dots", "Soft mint polka dots on white.", "png",
-         lambda x, y: -(np.cos(6 * x) + np.cos(6 * y)), mint, "cc0", 0),
-        ("Berry interference", "Interference rings in berry tones.", "png",
-         lambda x, y: np.sin(5 * x) * np.cos(3 * y) + np.sin(2 * x + 4 * y), berry, "personal", 350),
-        ("Diagonal stripes", "Bold diagonal ocean stripes.", "jpg",
-         lambda x, y: np.sin(4 * (x + y)), ocean, "commercial", 500),
-        ("Autumn lattice", "A lattice repeat in autumn colours.", "png",
-         lambda x, y: np.abs(np.sin(3 * x)) + np.abs(np.sin(3 * y)), autumn, "cc-by-sa", 0),
+        (
+            "Ocean waves repeat",
+            "A calm wave repeat in ocean blues, 512 px tile at 300 dpi.",
+            "png",
+            lambda x, y: np.sin(3 * x + 2 * np.sin(2 * y)),
+            ocean,
+            "cc-by",
+            0,
+        ),
+        (
+            "Autumn plaid",
+            "A warm plaid in rust and mustard.",
+            "jpg",
+            lambda x, y: np.sin(4 * x) ** 2 + np.sin(4 * y) ** 2 + 0.5 * np.sin(12 * x),
+            autumn,
+            "commercial",
+            700,
+        ),
+        (
+            "Mint polka dots",
+            "Soft mint polka dots on white.",
+            "png",
+            lambda x, y: -(np.cos(6 * x) + np.cos(6 * y)),
+            mint,
+            "cc0",
+            0,
+        ),
+        (
+            "Berry interference",
+            "Interference rings in berry tones.",
+            "png",
+            lambda x, y: np.sin(5 * x) * np.cos(3 * y) + np.sin(2 * x + 4 * y),
+            berry,
+            "personal",
+            350,
+        ),
+        (
+            "Diagonal stripes",
+            "Bold diagonal ocean stripes.",
+            "jpg",
+            lambda x, y: np.sin(4 * (x + y)),
+            ocean,
+            "commercial",
+            500,
+        ),
+        (
+            "Autumn lattice",
+            "A lattice repeat in autumn colours.",
+            "png",
+            lambda x, y: np.abs(np.sin(3 * x)) + np.abs(np.sin(3 * y)),
+            autumn,
+            "cc-by-sa",
+            0,
+        ),
     ]
     patterns = []
     for title, description, fmt, function, palette, licence, price in tiles:
         image = _tile(function, palette)
         name = title.lower().replace(" ", "_") + (".png" if fmt == "png" else ".jpg")
-        patterns.append((title, description, "surface-patterns", licence, price,
-                         [(name, _image_bytes(image, "PNG" if fmt == "png" else "JPEG"))]))
+        patterns.append(
+            (
+                title,
+                description,
+                "surface-patterns",
+                licence,
+                price,
+                [(name, _image_bytes(image, "PNG" if fmt == "png" else "JPEG"))],
+            )
+        )
     return patterns
 
 

@@ -34,7 +34,7 @@ class PatternForm(forms.Form):
         min_value=Decimal("0"), max_digits=9, decimal_places=2, initial=Decimal("0"), help_text="0 for free."
     )
     currency = forms.ChoiceField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], initial="USD")
-    files = MultipleFileField(
+    files = MultipleFileField(  # type: ignore[assignment]
         help_text="STL, 3MF, OBJ, PLY, SVG, DXF, PDF, PNG or JPEG. Format is detected from the content."
     )
 

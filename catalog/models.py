@@ -112,9 +112,7 @@ class Pattern(models.Model):
     slug = models.SlugField(max_length=160, unique=True)
     description = models.TextField(blank=True)
     creator = models.ForeignKey(User, on_delete=models.PROTECT, related_name="patterns")
-    category = models.ForeignKey(
-        Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="patterns"
-    )
+    category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="patterns")
     tags = models.ManyToManyField(Tag, blank=True, related_name="patterns")
     licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="patterns")
     price = models.PositiveIntegerField(default=0, help_text="In minor units (cents).")

@@ -61,9 +61,11 @@ def pattern_list_for_creator(*, creator: Any) -> QuerySet[Pattern]:
 
 
 def pattern_get_published(*, pattern_id: int) -> Pattern | None:
-    return Pattern.objects.select_related("licence", "creator").filter(
-        pk=pattern_id, status=Pattern.Status.PUBLISHED
-    ).first()
+    return (
+        Pattern.objects.select_related("licence", "creator")
+        .filter(pk=pattern_id, status=Pattern.Status.PUBLISHED)
+        .first()
+    )
 
 
 def category_list() -> QuerySet[Category]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Value
@@ -91,7 +92,7 @@ def pattern_create(
                     format=upload.format,
                 )
                 with open(upload.path, "rb") as handle:
-                    pattern_file.original.save(upload.original_name, handle, save=False)
+                    pattern_file.original.save(upload.original_name, File(handle), save=False)
                 stored.append(pattern_file)
                 pattern_file.save()
             pattern_refresh_search_vector(pattern=pattern)

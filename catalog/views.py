@@ -42,11 +42,20 @@ def search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     file_format = request.GET.get("format", "")
     results = selectors.pattern_list_published(
-        query=query, file_format=file_format, category=request.GET.get("category", ""), tag=request.GET.get("tag", "")
+        query=query,
+        file_format=file_format,
+        category=request.GET.get("category", ""),
+        tag=request.GET.get("tag", ""),
     )
     page = Paginator(results, 24).get_page(request.GET.get("page"))
     if query:
-        event_record(kind="search", user=request.user, query=query, result_count=page.paginator.count, path=request.path)
+        event_record(
+            kind="search",
+            user=request.user,
+            query=query,
+            result_count=page.paginator.count,
+            path=request.path,
+        )
     return render(
         request,
         "catalog/search.html",
@@ -103,7 +112,11 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/dashboard.html", {"patterns": selectors.pattern_list_for_creator(creator=request.user)})
+    return render(
+        request,
+        "catalog/dashboard.html",
+        {"patterns": selectors.pattern_list_for_creator(creator=request.user)},
+    )
 
 
 def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
@@ -115,7 +128,11 @@ def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
 
 @login_required
 def pattern_status(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "catalog/pattern_status.html", {"pattern": _own_pattern(request, pk), "steps": Pattern.Step.choices})
+    return render(
+        request,
+        "catalog/pattern_status.html",
+        {"pattern": _own_pattern(request, pk), "steps": Pattern.Step.choices},
+    )
 
 
 @login_required
@@ -127,9 +144,7 @@ def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
             "status_display": pattern.get_status_display(),
             "status_reason": pattern.status_reason,
             "step": pattern.processing_step,
-            "files": [
-                {"name": f.original_name, "status": f.status, "format": f.format} for f in pattern.files.all()
-            ],
+            "files": [{"name": f.original_name, "status": f.status, "format": f.format} for f in pattern.files.all()],
             "previews": [p.image.url for p in pattern.previews.all()],
             "done": pattern.status != Pattern.Status.PROCESSING,
         }

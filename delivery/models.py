@@ -11,9 +11,7 @@ class Entitlement(models.Model):
 
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="entitlements")
     pattern = models.ForeignKey("catalog.Pattern", on_delete=models.PROTECT, related_name="entitlements")
-    order_item = models.OneToOneField(
-        "payments.OrderItem", on_delete=models.PROTECT, related_name="entitlement"
-    )
+    order_item = models.OneToOneField("payments.OrderItem", on_delete=models.PROTECT, related_name="entitlement")
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 

@@ -15,9 +15,7 @@ def entitlement_list_for_buyer(*, buyer: Any) -> QuerySet[Entitlement]:
     return (
         Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True)
         .select_related("pattern", "pattern__licence", "order_item__order")
-        .prefetch_related(
-            Prefetch("pattern__files", queryset=PatternFile.objects.order_by("id")), "pattern__previews"
-        )
+        .prefetch_related(Prefetch("pattern__files", queryset=PatternFile.objects.order_by("id")), "pattern__previews")
     )
 
 

@@ -38,7 +38,9 @@ def entitlements_grant_for_order(*, order: Any) -> list[Entitlement]:
 def download_link_create(*, entitlement: Entitlement, pattern_file: PatternFile) -> str:
     """A relative URL that lets only this buyer fetch this file for a limited time."""
     token = signing.dumps(
-        {"e": entitlement.pk, "f": pattern_file.pk, "u": entitlement.buyer_id}, salt=DOWNLOAD_SALT, compress=True
+        {"e": entitlement.pk, "f": pattern_file.pk, "u": entitlement.buyer_id},
+        salt=DOWNLOAD_SALT,
+        compress=True,
     )
     return reverse("delivery:download", kwargs={"token": token})
 

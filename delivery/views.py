@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -31,7 +32,7 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "") or "Authorization" in request.headers
 
 
-def download(request: HttpRequest, token: str) -> HttpResponse:
+def download(request: HttpRequest, token: str) -> HttpResponseBase:
     """Serve an original to the buyer the link was made for; 404 for anyone and anything else."""
     user = _authenticated_user(request)
     try:

@@ -35,6 +35,15 @@ FAMILY_TAGS = {
 }
 
 
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
 @dataclass
 class PreparedUpload:
     """An upload that passed inspection, waiting in a temporary file to be stored."""
@@ -63,8 +72,8 @@ def _spool(upload: UploadedFile) -> tuple[Path, str, int, bool]:
                 digest.update(chunk)
                 size += len(chunk)
         return path, digest.hexdigest(), size, False
-    handle, name = tempfile.mkstemp(prefix="tessera-upload-")
-    with os.fdopen(handle, "wb") as out:
+    descriptor, name = tempfile.mkstemp(prefix="tessera-upload-")
+    with os.fdopen(descriptor, "wb") as out:
         upload.seek(0)
         for chunk in upload.chunks():
             digest.update(chunk)
@@ -91,7 +100,8 @@ def uploads_inspect(*, uploads: Sequence[UploadedFile]) -> list[PreparedUpload]:
             continue
         if upload.size > limit:
             problems.append(
-                f"{name}: the file is {upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB."
+                f"{name}: the file is {human_size(upload.size)}; the limit is {human_size(limit)}. "
+                "Split it into several files or reduce its detail."
             )
             continue
         path, sha256, size, owns_path = _spool(upload)
@@ -129,14 +139,15 @@ def pipeline_enqueue(*, pattern: Pattern) -> None:
 def _local_copy(pattern_file: PatternFile) -> Iterator[Path]:
     """A local path for the original, downloading it first when storage is remote (S3)."""
     storage = pattern_file.original.storage
+    stored_name = str(pattern_file.original.name)
     try:
-        yield Path(storage.path(pattern_file.original.name))
+        yield Path(storage.path(stored_name))
         return
     except NotImplementedError:
         pass
     handle, name = tempfile.mkstemp(prefix="tessera-original-", suffix=f".{pattern_file.format}")
     try:
-        with os.fdopen(handle, "wb") as out, storage.open(pattern_file.original.name, "rb") as source:
+        with os.fdopen(handle, "wb") as out, storage.open(stored_name, "rb") as source:
             shutil.copyfileobj(source, out, 1 << 20)
         yield Path(name)
     finally:
@@ -264,7 +275,13 @@ def pattern_reprocess(*, pattern: Pattern) -> Pattern:
         locked.processing_started_at = timezone.now()
         locked.status_reason = ""
         locked.save(
-            update_fields=["status", "processing_step", "processing_started_at", "status_reason", "updated_at"]
+            update_fields=[
+                "status",
+                "processing_step",
+                "processing_started_at",
+                "status_reason",
+                "updated_at",
+            ]
         )
         pipeline_enqueue(pattern=locked)
     return locked

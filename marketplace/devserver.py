@@ -119,15 +119,22 @@ def main() -> int:
         )
         children.append(
             subprocess.Popen(  # noqa: S603
-                [*celery, "beat", "--loglevel", "INFO", "--schedule", str(embedded.VAR_DIR / "celerybeat-schedule")]
+                [
+                    *celery,
+                    "beat",
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(embedded.VAR_DIR / "celerybeat-schedule"),
+                ]
             )
         )
         _log(
-            "\n\n  Tessera is running at http://127.0.0.1:%d/\n"
-            "  Admin:   http://127.0.0.1:%d/admin/    (admin / tessera-admin)\n"
+            f"\n\n  Tessera is running at http://127.0.0.1:{port}/\n"
+            f"  Admin:   http://127.0.0.1:{port}/admin/    (admin / tessera-admin)\n"
             "  Creator: maker_mia / tessera-demo     Buyer: buyer_ben / tessera-demo\n"
-            "  API docs: http://127.0.0.1:%d/api/docs/\n"
-            "  Test card: 4242 4242 4242 4242. Press Ctrl-C to stop everything.\n" % (port, port, port)
+            f"  API docs: http://127.0.0.1:{port}/api/docs/\n"
+            "  Test card: 4242 4242 4242 4242. Press Ctrl-C to stop everything.\n"
         )
         while all(child.poll() is None for child in children):
             time.sleep(0.5)

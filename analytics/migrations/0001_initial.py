@@ -4,26 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('page_view', 'Page view'), ('search', 'Search'), ('purchase', 'Purchase'), ('download', 'Download')], db_index=True, max_length=16)),
-                ('path', models.CharField(blank=True, max_length=255)),
-                ('query', models.CharField(blank=True, max_length=255)),
-                ('result_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("page_view", "Page view"),
+                            ("search", "Search"),
+                            ("purchase", "Purchase"),
+                            ("download", "Download"),
+                        ],
+                        db_index=True,
+                        max_length=16,
+                    ),
+                ),
+                ("path", models.CharField(blank=True, max_length=255)),
+                ("query", models.CharField(blank=True, max_length=255)),
+                ("result_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -32,9 +32,9 @@ class PreviewSerializer(serializers.ModelSerializer[Preview]):
 
 class PatternSerializer(serializers.ModelSerializer[Pattern]):
     creator = serializers.CharField(source="creator.username")
-    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    licence = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    category: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    licence: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    tags: Any = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     files = PatternFileSerializer(many=True, read_only=True)
     previews = PreviewSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()

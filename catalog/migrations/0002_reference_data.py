@@ -3,18 +3,54 @@
 from django.db import migrations
 
 LICENCES = [
-    ("cc0", "CC0 (public domain)", "https://creativecommons.org/publicdomain/zero/1.0/",
-     "No rights reserved: use, change and sell freely, no attribution needed.", True, False),
-    ("cc-by", "CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/",
-     "Use, change and share, also commercially, with credit to the creator.", True, False),
-    ("cc-by-sa", "CC BY-SA 4.0", "https://creativecommons.org/licenses/by-sa/4.0/",
-     "Like CC BY, and changed versions must be shared under the same licence.", True, False),
-    ("cc-by-nc", "CC BY-NC 4.0", "https://creativecommons.org/licenses/by-nc/4.0/",
-     "Use, change and share with credit, but not commercially.", False, False),
-    ("personal", "Personal", "",
-     "Make the pattern for yourself and as gifts. Do not share the files or sell what you make.", False, True),
-    ("commercial", "Commercial", "",
-     "Make and sell physical items from the pattern. Do not share or resell the files.", True, True),
+    (
+        "cc0",
+        "CC0 (public domain)",
+        "https://creativecommons.org/publicdomain/zero/1.0/",
+        "No rights reserved: use, change and sell freely, no attribution needed.",
+        True,
+        False,
+    ),
+    (
+        "cc-by",
+        "CC BY 4.0",
+        "https://creativecommons.org/licenses/by/4.0/",
+        "Use, change and share, also commercially, with credit to the creator.",
+        True,
+        False,
+    ),
+    (
+        "cc-by-sa",
+        "CC BY-SA 4.0",
+        "https://creativecommons.org/licenses/by-sa/4.0/",
+        "Like CC BY, and changed versions must be shared under the same licence.",
+        True,
+        False,
+    ),
+    (
+        "cc-by-nc",
+        "CC BY-NC 4.0",
+        "https://creativecommons.org/licenses/by-nc/4.0/",
+        "Use, change and share with credit, but not commercially.",
+        False,
+        False,
+    ),
+    (
+        "personal",
+        "Personal",
+        "",
+        "Make the pattern for yourself and as gifts. Do not share the files or sell what you make.",
+        False,
+        True,
+    ),
+    (
+        "commercial",
+        "Commercial",
+        "",
+        "Make and sell physical items from the pattern. Do not share or resell the files.",
+        True,
+        True,
+    ),
 ]
 
 CATEGORIES = [
@@ -31,8 +67,13 @@ def add(apps, schema_editor):
     for code, name, url, summary, commercial, paid in LICENCES:
         Licence.objects.update_or_create(
             code=code,
-            defaults={"name": name, "url": url, "summary": summary, "allows_commercial_use": commercial,
-                      "requires_payment": paid},
+            defaults={
+                "name": name,
+                "url": url,
+                "summary": summary,
+                "allows_commercial_use": commercial,
+                "requires_payment": paid,
+            },
         )
     for position, (name, slug, description) in enumerate(CATEGORIES):
         Category.objects.update_or_create(

@@ -50,9 +50,7 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
             report.properties["error"] = str(exc)[:200]
             return report, []
         dpi = image.info.get("dpi")
-        report.properties.update(
-            {"width_px": image.width, "height_px": image.height, "mode": image.mode}
-        )
+        report.properties.update({"width_px": image.width, "height_px": image.height, "mode": image.mode})
         if dpi and dpi[0]:
             report.properties["dpi"] = round(float(dpi[0]), 1)
             report.properties["print_width_mm"] = round(image.width / float(dpi[0]) * 25.4, 1)

@@ -87,6 +87,8 @@ def render_mesh(mesh: trimesh.Trimesh, azimuth: float, elevation: float, size: i
     draw = ImageDraw.Draw(image)
     for index in order:
         points = screen[index]
-        draw.polygon([(points[0, 0], points[0, 1]), (points[1, 0], points[1, 1]), (points[2, 0], points[2, 1])],
-                     fill=tuple(int(c) for c in colours[index]))
+        draw.polygon(
+            [(points[0, 0], points[0, 1]), (points[1, 0], points[1, 1]), (points[2, 0], points[2, 1])],
+            fill=tuple(int(c) for c in colours[index]),
+        )
     return image

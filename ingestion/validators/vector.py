@@ -31,8 +31,7 @@ def _parse_svg(path: Path) -> Element:
         root = SafeET.parse(str(path), forbid_dtd=True, forbid_entities=True, forbid_external=True).getroot()
     except DefusedXmlException as exc:
         raise FileRejected(
-            "The SVG declares a DTD or entities, which can be used to attack XML readers. "
-            "Save it again as plain SVG."
+            "The SVG declares a DTD or entities, which can be used to attack XML readers. Save it again as plain SVG."
         ) from exc
     except SafeET.ParseError as exc:
         raise FileRejected(f"The SVG is not well-formed XML ({exc}). Export it again.") from exc
@@ -51,9 +50,7 @@ def _parse_svg(path: Path) -> Element:
                     f"The SVG has an event handler ({attr}) on <{name}>. Remove scripting and upload again."
                 )
             if attr == "href" and not value.startswith(("#", "data:")):
-                raise FileRejected(
-                    f"The SVG refers to an external resource ({value[:80]}). Embed or remove it."
-                )
+                raise FileRejected(f"The SVG refers to an external resource ({value[:80]}). Embed or remove it.")
     return root
 
 
@@ -79,9 +76,7 @@ def _read_dxf(path: Path) -> ezdxf.document.Drawing:
     except (OSError, ezdxf.DXFStructureError) as exc:
         raise FileRejected("The DXF file is damaged and could not be recovered. Export it again.") from exc
     if auditor.has_errors:
-        raise FileRejected(
-            f"The DXF file has {len(auditor.errors)} unrecoverable structural errors. Export it again."
-        )
+        raise FileRejected(f"The DXF file has {len(auditor.errors)} unrecoverable structural errors. Export it again.")
     return document
 
 

@@ -13,7 +13,7 @@ class OrderCreateInputSerializer(serializers.Serializer[Any]):
 
 class OrderItemSerializer(serializers.ModelSerializer[OrderItem]):
     title = serializers.CharField(source="pattern.title")
-    licence = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    licence: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
 
     class Meta:
         model = OrderItem
@@ -25,4 +25,14 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
 
     class Meta:
         model = Order
-        fields = ["id", "status", "amount", "currency", "client_secret", "failure_reason", "items", "created_at", "paid_at"]
+        fields = [
+            "id",
+            "status",
+            "amount",
+            "currency",
+            "client_secret",
+            "failure_reason",
+            "items",
+            "created_at",
+            "paid_at",
+        ]

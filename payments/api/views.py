@@ -32,8 +32,8 @@ class OrderCreateView(APIView):
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
-        order = selectors.order_get_for_buyer(buyer=request.user, order_id=order.pk)
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        created = selectors.order_get_for_buyer(buyer=request.user, order_id=order.pk)
+        return Response(OrderSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
 class OrderDetailView(APIView):

@@ -6,69 +6,132 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_event_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(max_length=64)),
-                ('payload', models.JSONField()),
-                ('processed_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                ("stripe_event_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(max_length=64)),
+                ("payload", models.JSONField()),
+                ("processed_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Awaiting payment'), ('paid', 'Paid'), ('failed', 'Payment failed'), ('cancelled', 'Cancelled')], db_index=True, default='pending', max_length=16)),
-                ('amount', models.PositiveIntegerField(help_text='Total in minor units.')),
-                ('currency', models.CharField(max_length=3)),
-                ('stripe_payment_intent_id', models.CharField(blank=True, max_length=255, null=True, unique=True)),
-                ('client_secret', models.CharField(blank=True, max_length=255)),
-                ('failure_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('buyer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting payment"),
+                            ("paid", "Paid"),
+                            ("failed", "Payment failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("amount", models.PositiveIntegerField(help_text="Total in minor units.")),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "stripe_payment_intent_id",
+                    models.CharField(blank=True, max_length=255, null=True, unique=True),
+                ),
+                ("client_secret", models.CharField(blank=True, max_length=255)),
+                ("failure_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "buyer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_payment_intent_id', models.CharField(max_length=255, unique=True)),
-                ('stripe_charge_id', models.CharField(blank=True, max_length=255)),
-                ('amount', models.PositiveIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('status', models.CharField(max_length=32)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='payments.order')),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                ("stripe_payment_intent_id", models.CharField(max_length=255, unique=True)),
+                ("stripe_charge_id", models.CharField(blank=True, max_length=255)),
+                ("amount", models.PositiveIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                ("status", models.CharField(max_length=32)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="payments.order",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='OrderItem',
+            name="OrderItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.PositiveIntegerField()),
-                ('currency', models.CharField(max_length=3)),
-                ('creator', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sales', to=settings.AUTH_USER_MODEL)),
-                ('licence', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='catalog.licence')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='payments.order')),
-                ('pattern', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='order_items', to='catalog.pattern')),
+                (
+                    "id",
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
+                ),
+                ("price", models.PositiveIntegerField()),
+                ("currency", models.CharField(max_length=3)),
+                (
+                    "creator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sales",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "licence",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="catalog.licence"),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="payments.order"
+                    ),
+                ),
+                (
+                    "pattern",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="order_items",
+                        to="catalog.pattern",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('order', 'pattern'), name='order_item_unique_pattern')],
+                "constraints": [models.UniqueConstraint(fields=("order", "pattern"), name="order_item_unique_pattern")],
             },
         ),
     ]

@@ -26,7 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for username, password, staff in DEMO_ACCOUNTS:
             user, created = User.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@example.com", "is_staff": staff, "is_superuser": staff}
+                username=username,
+                defaults={"email": f"{username}@example.com", "is_staff": staff, "is_superuser": staff},
             )
             if created:
                 user.set_password(password)

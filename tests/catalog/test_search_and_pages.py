@@ -1,0 +1,73 @@
+"""Full-text search and the public pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from analytics.models import Event
+from catalog import selectors
+from catalog.models import Pattern
+from tests.factories import PatternFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_full_text_search_ranks_title_matches_first(api_client) -> None:  # type: ignore[no-untyped-def]
+    in_description = PatternFactory.create(title="Desk organiser", description="Holds a lamp cable and pens.")
+    in_title = PatternFactory.create(title="Moon lamp shade", description="A lithophane shade.")
+    PatternFactory.create(title="Garden gnome", description="Nothing related.")
+    PatternFactory.create(title="Hidden lamp", status=Pattern.Status.NEEDS_REVIEW, published_at=None)
+    found = list(selectors.pattern_list_published(query="lamps"))
+    assert found == [in_title, in_description]  # stemming: "lamps" matches "lamp"
+    response = api_client.get("/api/v1/patterns/", {"q": "lamp"})
+    assert [p["id"] for p in response.json()["results"]] == [in_title.pk, in_description.pk]
+    event = Event.objects.get(kind="search")
+    assert (event.query, event.result_count) == ("lamp", 2)
+
+
+def test_filters_by_format_category_and_tag(api_client) -> None:  # type: ignore[no-untyped-def]
+    from catalog.services import pattern_tags_add
+
+    cube = PatternFactory.create(title="Cube")
+    pattern_tags_add(pattern=cube, names=["calibration"])
+    assert [p["id"] for p in api_client.get("/api/v1/patterns/", {"format": "stl"}).json()["results"]] == [cube.pk]
+    assert api_client.get("/api/v1/patterns/", {"format": "svg"}).json()["count"] == 0
+    assert api_client.get("/api/v1/patterns/", {"category": "3d-printing"}).json()["count"] == 1
+    assert api_client.get("/api/v1/patterns/", {"category": "laser-cnc"}).json()["count"] == 0
+    assert api_client.get("/api/v1/patterns/", {"tag": "calibration"}).json()["count"] == 1
+    assert api_client.get("/api/v1/patterns/", {"q": "calibration"}).json()["count"] == 1
+
+
+def test_zero_result_search_page_is_recorded(client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get("/search/", {"q": "submarine"})
+    assert response.status_code == 200
+    assert "No pattern matches" in response.content.decode()
+    event = Event.objects.get(kind="search")
+    assert (event.query, event.result_count) == ("submarine", 0)
+
+
+def test_public_pages_render(client) -> None:  # type: ignore[no-untyped-def]
+    pattern = PatternFactory.create(title="Spiral vase")
+    for url in [
+        "/",
+        "/c/3d-printing/",
+        "/search/?q=vase",
+        pattern.get_absolute_url(),
+        "/cart/",
+        "/api/docs/",
+        "/accounts/login/",
+        "/accounts/signup/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+    assert "Spiral vase" in client.get("/search/?q=vase").content.decode()
+    assert client.get("/api/schema/").status_code == 200
+    assert client.get("/p/does-not-exist/").status_code == 404
+    assert Event.objects.filter(kind="page_view", pattern=pattern).count() == 1
+
+
+def test_home_page_runs_a_bounded_number_of_queries(client, django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(12):
+        PatternFactory.create()
+    with django_assert_max_num_queries(15):
+        client.get("/")

@@ -1,0 +1,120 @@
+"""Shared fixtures. Tests run on the embedded real PostgreSQL and a dedicated embedded Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from catalog.models import User
+from marketplace import devserver
+from tests.factories import StaffFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_media() -> None:
+    for folder in (settings.MEDIA_ROOT, settings.ORIGINALS_ROOT):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def token_client(user: User) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    return UserFactory.create()
+
+
+@pytest.fixture
+def staff(db: None) -> User:
+    return StaffFactory.create()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    """A real localstripe server on the port the test settings point Stripe at."""
+    port = settings.LOCALSTRIPE_PORT
+    process = devserver.start_localstripe(
+        port=port, log_path=Path(settings.VAR_DIR) / "log" / "localstripe-test.log", from_scratch=True
+    )
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process consuming every queue from the test Redis, on the test database."""
+    from django.db import connection
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.test",
+        "TESSERA_TEST_WORKER_DB": connection.settings_dict["NAME"],
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "marketplace"]
+    subprocess.run(
+        [*celery, "purge", "-f", "-Q", "ingest,gpu,delivery,default"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    log_path = Path(settings.VAR_DIR) / "log" / "celery-test.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(
+            [*celery, "worker", "-Q", "ingest,gpu,delivery,default", "--pool", "solo", "--loglevel", "INFO"],
+            env=env,
+            cwd=ROOT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for(predicate, *, timeout: float = 90.0, interval: float = 0.3, what: str = "condition"):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)

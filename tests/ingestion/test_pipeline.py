@@ -1,0 +1,142 @@
+"""The ingestion services: reports, previews, failures with reasons, idempotency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from catalog import services as catalog_services
+from catalog.models import Licence, Pattern, PatternFile, Preview
+from ingestion import services
+from ingestion.formats import UnsupportedFormat, detect_format
+from tests import samples
+
+pytestmark = pytest.mark.django_db
+
+
+def _create(user, files, **kwargs):  # type: ignore[no-untyped-def]
+    return catalog_services.pattern_create(
+        creator=user,
+        title=kwargs.get("title", "Pipeline test"),
+        description="",
+        price=0,
+        currency="USD",
+        licence=Licence.objects.get(code="cc0"),
+        uploads=[SimpleUploadedFile(name, content) for name, content in files],
+    )
+
+
+def test_valid_mesh_gets_report_previews_tags_and_waits_for_review(user) -> None:  # type: ignore[no-untyped-def]
+    pattern = _create(user, [("cube.stl", samples.stl_cube(30))])
+    result = services.pattern_process_now(pattern_id=pattern.pk)
+    assert result is not None
+    assert (result.status, result.processing_step, result.status_reason) == ("needs_review", "ready", "")
+    pattern_file = PatternFile.objects.get()
+    report = pattern_file.validation
+    assert report["ok"] is True
+    assert report["properties"]["bounding_box_mm"] == [30.0, 30.0, 30.0]
+    assert report["properties"]["face_count"] == 12
+    assert report["properties"]["watertight"] is True
+    assert report["properties"]["volume_mm3"] == 27000.0
+    assert [p.label for p in Preview.objects.order_by("position")] == ["View 1", "View 2", "View 3"]
+    assert all((p.width, p.height) == (800, 800) for p in Preview.objects.all())
+    assert sorted(result.tags.values_list("name", flat=True)) == ["3d printing", "stl"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "labels"),
+    [
+        ("t.svg", samples.svg_square(), ["Drawing"]),
+        ("t.dxf", samples.dxf_rectangle(), ["Drawing"]),
+        ("t.pdf", samples.pdf_two_pages(), ["Page 1", "Page 2"]),
+        ("t.png", samples.png_tile(), ["Image"]),
+        ("t.obj", samples.obj_sphere(), ["View 1", "View 2", "View 3"]),
+    ],
+)
+def test_each_family_renders_previews(user, name, content, labels) -> None:  # type: ignore[no-untyped-def]
+    pattern = _create(user, [(name, content)])
+    result = services.pattern_process_now(pattern_id=pattern.pk)
+    assert result is not None
+    assert result.status == "needs_review"
+    assert list(Preview.objects.order_by("position").values_list("label", flat=True)) == labels
+    for preview in Preview.objects.all():
+        with preview.image.open("rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_file_that_fails_full_parse_fails_the_pattern_with_a_reason(user, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TESSERA_SYNC_PARSE_MAX_BYTES = 0  # as for a large file: only the worker parses it
+    pattern = _create(user, [("broken.pdf", samples.broken_pdf())])
+    result = services.pattern_process_now(pattern_id=pattern.pk)
+    assert result is not None
+    assert result.status == "failed"
+    assert result.status_reason == "broken.pdf: The PDF could not be opened: it is damaged. Export it again."
+    pattern_file = PatternFile.objects.get()
+    assert pattern_file.status == "invalid"
+    assert pattern_file.validation["findings"][0]["code"] == "pdf.parse_failed"
+    with pattern_file.original.open("rb") as handle:  # the original is kept
+        assert handle.read() == samples.broken_pdf()
+
+
+def test_processing_twice_gives_the_same_result(user) -> None:  # type: ignore[no-untyped-def]
+    pattern = _create(user, [("cube.stl", samples.stl_cube())])
+    file_id = PatternFile.objects.get().pk
+    services.pattern_file_process(pattern_file_id=file_id)
+    first = (PatternFile.objects.get().validation, list(Preview.objects.values_list("id", flat=True)))
+    services.pattern_file_process(pattern_file_id=file_id)
+    services.pattern_finalize(pattern_id=pattern.pk)
+    services.pattern_finalize(pattern_id=pattern.pk)
+    assert (PatternFile.objects.get().validation, list(Preview.objects.values_list("id", flat=True))) == first
+    assert Pattern.objects.get().status == "needs_review"
+    assert Pattern.objects.get().tags.count() == 2
+
+
+def test_reprocess_runs_again_from_the_original(user, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    pattern = _create(user, [("cube.stl", samples.stl_cube())])
+    services.pattern_process_now(pattern_id=pattern.pk)
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.pattern_reprocess(pattern=Pattern.objects.get())
+    assert len(callbacks) == 1
+    assert Pattern.objects.get().status == "processing"
+    assert PatternFile.objects.get().status == "pending"
+    result = services.pattern_process_now(pattern_id=pattern.pk)
+    assert result is not None
+    assert result.status == "needs_review"
+    assert Preview.objects.count() == 3
+
+
+def test_stuck_patterns_fail_with_a_reason(user) -> None:  # type: ignore[no-untyped-def]
+    pattern = _create(user, [("cube.stl", samples.stl_cube())])
+    fresh = _create(user, [("cube.stl", samples.stl_cube())], title="fresh")
+    Pattern.objects.filter(pk=pattern.pk).update(processing_started_at=timezone.now() - timedelta(hours=2))
+    assert services.patterns_fail_stuck(older_than=timedelta(minutes=30)) == 1
+    stuck = Pattern.objects.get(pk=pattern.pk)
+    assert stuck.status == "failed"
+    assert stuck.status_reason.startswith("Processing took longer than the limit")
+    assert Pattern.objects.get(pk=fresh.pk).status == "processing"
+
+
+def test_detect_format(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    cases = {
+        "stl": samples.stl_cube(),
+        "obj": samples.obj_sphere(),
+        "ply": samples.ply_torus(),
+        "3mf": samples.threemf_cone(),
+        "svg": samples.svg_square(),
+        "dxf": samples.dxf_rectangle(),
+        "pdf": samples.pdf_two_pages(),
+        "png": samples.png_tile(),
+        "jpg": samples.jpg_photo(),
+        "stl-ascii": b"solid cube\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nendloop\nendfacet\nendsolid\n",
+    }
+    for expected, content in cases.items():
+        path = tmp_path / "file.bin"
+        path.write_bytes(content)
+        assert detect_format(path) == expected.split("-")[0]
+    path = tmp_path / "words.txt"
+    path.write_bytes(b"hello world")
+    with pytest.raises(UnsupportedFormat, match="not a file type Tessera accepts"):
+        detect_format(path)

@@ -13,6 +13,7 @@ import resvg_py
 from defusedxml import DefusedXmlException
 from ezdxf import recover
 from ezdxf.addons.drawing import Frontend, RenderContext, layout, svg
+from ezdxf.addons.drawing.config import BackgroundPolicy, ColorPolicy, Configuration
 from PIL import Image
 
 from .base import FileRejected, Report, fit_preview
@@ -95,7 +96,9 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
         report.properties["entity_count"] = len(modelspace)
         report.properties["units"] = ezdxf.units.unit_name(document.units)
         backend = svg.SVGBackend()
-        Frontend(RenderContext(document), backend).draw_layout(modelspace)
+        # Cutting lines drawn dark on white, like the SVG previews, whatever the CAD colours were.
+        config = Configuration(background_policy=BackgroundPolicy.WHITE, color_policy=ColorPolicy.BLACK)
+        Frontend(RenderContext(document), backend, config=config).draw_layout(modelspace)
         svg_text = backend.get_string(layout.Page(0, 0, layout.Units.mm))
         if len(modelspace) == 0:
             report.add("dxf.empty", "error", "The DXF drawing has no entities in model space.")

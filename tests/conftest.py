@@ -29,6 +29,21 @@ def _clean_test_media() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Transactional tests flush every table, the migrated licences and categories too: put them back."""
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    elif "db" in request.fixturenames or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("db")
+    else:
+        return
+    from catalog.models import Category, Licence
+    from catalog.reference_data import ensure_reference_data
+
+    ensure_reference_data(Licence, Category)
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

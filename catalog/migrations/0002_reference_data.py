@@ -2,83 +2,11 @@
 
 from django.db import migrations
 
-LICENCES = [
-    (
-        "cc0",
-        "CC0 (public domain)",
-        "https://creativecommons.org/publicdomain/zero/1.0/",
-        "No rights reserved: use, change and sell freely, no attribution needed.",
-        True,
-        False,
-    ),
-    (
-        "cc-by",
-        "CC BY 4.0",
-        "https://creativecommons.org/licenses/by/4.0/",
-        "Use, change and share, also commercially, with credit to the creator.",
-        True,
-        False,
-    ),
-    (
-        "cc-by-sa",
-        "CC BY-SA 4.0",
-        "https://creativecommons.org/licenses/by-sa/4.0/",
-        "Like CC BY, and changed versions must be shared under the same licence.",
-        True,
-        False,
-    ),
-    (
-        "cc-by-nc",
-        "CC BY-NC 4.0",
-        "https://creativecommons.org/licenses/by-nc/4.0/",
-        "Use, change and share with credit, but not commercially.",
-        False,
-        False,
-    ),
-    (
-        "personal",
-        "Personal",
-        "",
-        "Make the pattern for yourself and as gifts. Do not share the files or sell what you make.",
-        False,
-        True,
-    ),
-    (
-        "commercial",
-        "Commercial",
-        "",
-        "Make and sell physical items from the pattern. Do not share or resell the files.",
-        True,
-        True,
-    ),
-]
-
-CATEGORIES = [
-    ("3D printing", "3d-printing", "Models for FDM and resin printers: STL, 3MF, OBJ, PLY."),
-    ("Laser & CNC", "laser-cnc", "Cutting and engraving files: SVG and DXF."),
-    ("Sewing & knitting", "sewing-knitting", "Printable garment, quilt and knitting patterns in PDF."),
-    ("Surface patterns", "surface-patterns", "Seamless repeating tiles for fabric, paper and wallpaper."),
-]
+from catalog.reference_data import ensure_reference_data
 
 
 def add(apps, schema_editor):
-    Licence = apps.get_model("catalog", "Licence")
-    Category = apps.get_model("catalog", "Category")
-    for code, name, url, summary, commercial, paid in LICENCES:
-        Licence.objects.update_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "url": url,
-                "summary": summary,
-                "allows_commercial_use": commercial,
-                "requires_payment": paid,
-            },
-        )
-    for position, (name, slug, description) in enumerate(CATEGORIES):
-        Category.objects.update_or_create(
-            slug=slug, defaults={"name": name, "description": description, "position": position}
-        )
+    ensure_reference_data(apps.get_model("catalog", "Licence"), apps.get_model("catalog", "Category"))
 
 
 class Migration(migrations.Migration):

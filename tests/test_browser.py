@@ -1,0 +1,117 @@
+"""Real-browser checks in headless Chromium: sign in, cart, Stripe.js checkout, library download; upload form.
+
+Needs Debian's chromium (``/usr/bin/chromium``); .ci/run installs it. Without it these tests are skipped with
+that reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from catalog.models import Pattern
+from delivery.models import DownloadEvent
+from marketplace import devserver
+from payments.models import Order
+from tests import samples
+from tests.conftest import wait_for
+from tests.factories import PatternFactory, UserFactory
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def page() -> Any:
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+def _log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", "secret-pass-123")
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{base}/")
+
+
+def test_buyer_pays_with_stripe_js_and_downloads(live_server: Any, localstripe: str, page: Any) -> None:
+    base = live_server.url
+    devserver.register_localstripe_webhook(
+        port=settings.LOCALSTRIPE_PORT, url=f"{base}/api/v1/stripe/webhook/", secret=settings.STRIPE_WEBHOOK_SECRET
+    )
+    pattern = PatternFactory.create(title="Lighthouse lamp", price=1250)
+    buyer = UserFactory.create(username="browser_buyer")
+    _log_in(page, base, "browser_buyer")
+    page.goto(f"{base}{pattern.get_absolute_url()}")
+    page.click("text=Add to cart")
+    page.wait_for_url(f"{base}/cart/")
+    assert "USD 12.50" in page.content()
+    page.click("text=Check out")
+    page.wait_for_url("**/checkout/*/")
+    # localstripe's Stripe.js card element: number, expiry month/year, CVC, postal code.
+    inputs = page.locator("#card-element input")
+    for index, value in enumerate(["4242424242424242", "12", "30", "123", "75001"]):
+        inputs.nth(index).fill(value)
+    page.click("#pay")
+    page.wait_for_url(f"{base}/library/", timeout=30_000)
+    assert "Lighthouse lamp" in page.content()
+    order = Order.objects.get(buyer=buyer)
+    assert (order.status, order.amount) == ("paid", 1250)
+    with page.expect_download() as download_info:
+        page.click("text=model.stl")
+    download = download_info.value
+    assert download.suggested_filename == "model.stl"
+    assert (
+        hashlib.sha256(Path(download.path()).read_bytes()).hexdigest() == hashlib.sha256(samples.stl_cube()).hexdigest()
+    )
+    assert DownloadEvent.objects.filter(user=buyer).count() == 1
+
+
+def test_creator_upload_form_shows_progress_then_live_status(
+    live_server: Any, celery_worker_process: Any, page: Any, tmp_path: Path
+) -> None:
+    base = live_server.url
+    UserFactory.create(username="browser_creator")
+    _log_in(page, base, "browser_creator")
+    bad = tmp_path / "notes.stl"
+    bad.write_bytes(b"this is not a model")
+    page.goto(f"{base}/sell/new/")
+    page.fill("input[name=title]", "Browser cube")
+    page.select_option("select[name=licence]", "cc0")
+    page.set_input_files("input[name=files]", str(bad))
+    page.click("#submit")
+    page.wait_for_selector("text=notes.stl: This is not a file type Tessera accepts")
+    assert Pattern.objects.count() == 0
+    good = tmp_path / "cube.stl"
+    good.write_bytes(samples.stl_cube())
+    page.set_input_files("input[name=files]", str(good))
+    page.click("#submit")
+    page.wait_for_url("**/sell/patterns/*/")
+    page.wait_for_selector("#status.status-needs_review", timeout=60_000)
+    pattern = wait_for(lambda: Pattern.objects.filter(title="Browser cube", status="needs_review").first())
+    assert pattern.previews.count() == 3

@@ -175,6 +175,9 @@ class PatternFile(models.Model):
         PDF = "pdf", "PDF"
         PNG = "png", "PNG"
         JPG = "jpg", "JPEG"
+        WEBP = "webp", "WebP"
+        TIFF = "tiff", "TIFF"
+        ZIP = "zip", "ZIP bundle"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -212,6 +215,9 @@ FORMAT_FAMILIES = {
     "pdf": "document",
     "png": "image",
     "jpg": "image",
+    "webp": "image",
+    "tiff": "image",
+    "zip": "bundle",
 }
 
 

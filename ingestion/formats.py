@@ -17,7 +17,7 @@ class UnsupportedFormat(ValueError):
     """The content is not one of the formats Tessera sells."""
 
 
-SUPPORTED_DESCRIPTION = "STL, 3MF, OBJ, PLY, SVG, DXF, PDF, PNG or JPEG"
+SUPPORTED_DESCRIPTION = "STL, 3MF, OBJ, PLY, SVG, DXF, PDF, PNG, JPEG, WebP, TIFF, or a ZIP of those"
 
 
 def _is_binary_stl(head: bytes, size: int) -> bool:
@@ -40,6 +40,10 @@ def detect_format(path: Path) -> str:
         return "jpg"
     if head.startswith(b"%PDF-"):
         return "pdf"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as archive:
@@ -48,7 +52,7 @@ def detect_format(path: Path) -> str:
             raise UnsupportedFormat("The file looks like a ZIP archive but it is damaged.") from exc
         if "3d/3dmodel.model" in names:
             return "3mf"
-        raise UnsupportedFormat("ZIP archives are accepted only as 3MF models (with 3D/3dmodel.model).")
+        return "zip"
     if head.startswith(b"ply\n") or head.startswith(b"ply\r\n"):
         return "ply"
     if head.startswith(b"AutoCAD Binary DXF"):

@@ -32,6 +32,7 @@ FAMILY_TAGS = {
     "vector": ["laser cutting", "cnc"],
     "document": ["printable pattern"],
     "image": ["surface pattern"],
+    "bundle": ["bundle"],
 }
 
 
@@ -176,12 +177,7 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
             return pattern_file
         _set_step(pattern_file.pattern_id, Pattern.Step.VALIDATING)
     with _local_copy(pattern_file) as path:
-        try:
-            report, images = validators.validate(path, pattern_file.format)
-        except validators.FileRejected as exc:
-            report = validators.Report(format=pattern_file.format)
-            report.add(f"{pattern_file.format}.parse_failed", "error", str(exc))
-            images = []
+        report, images = validators.validate(path, pattern_file.format)
     _set_step(pattern_file.pattern_id, Pattern.Step.RENDERING)
     with transaction.atomic():
         locked = PatternFile.objects.select_for_update().get(pk=pattern_file.pk)

@@ -57,6 +57,7 @@ def dxf_rectangle() -> bytes:
     import ezdxf
 
     document = ezdxf.new("R2010", setup=False)
+    document.units = ezdxf.units.MM
     document.modelspace().add_lwpolyline([(0, 0), (40, 0), (40, 20), (0, 20)], close=True)
     stream = io.StringIO()
     document.write(stream)

@@ -7,9 +7,15 @@ from typing import Any
 
 from PIL import Image
 
+from .codes import CODES
+
 
 class FileRejected(ValueError):
     """A file that cannot be accepted; the message tells the creator what is wrong and what to do."""
+
+    def __init__(self, message: str, code: str = "file.parse_failed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -26,8 +32,16 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, code: str, severity: str, message: str, **details: Any) -> None:
+    def add(self, code: str, message: str, **details: Any) -> None:
+        """Add a finding; its severity comes from the code table, so a code always means the same."""
+        severity = CODES[code][0]
         self.findings.append(Finding(code=code, severity=severity, message=message, details=details))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        report = cls(format=data["format"], properties=data.get("properties", {}))
+        report.findings = [Finding(**finding) for finding in data.get("findings", [])]
+        return report
 
     @property
     def ok(self) -> bool:

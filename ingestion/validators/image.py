@@ -1,15 +1,20 @@
-"""PNG and JPEG: full decode under a pixel budget, print size, colour mode."""
+"""Raster images (PNG, JPEG, WebP, TIFF): full decode under a pixel budget, print size, colour mode,
+and a seamless-tile score that compares opposite edges, with a 2×2 tiled preview."""
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .base import FileRejected, Report, fit_preview
 
 MAX_PIXELS = 16_384 * 16_384
+PRINT_DPI = 300
+MIN_PRINT_MM = 50
+SEAMLESS_THRESHOLD = 0.5
 
 
 def _open(path: Path) -> Image.Image:
@@ -18,26 +23,56 @@ def _open(path: Path) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
-            if image.width * image.height > MAX_PIXELS:
-                raise FileRejected(
-                    f"The image is {image.width}×{image.height} pixels, above the limit of "
-                    f"{MAX_PIXELS:,} pixels. Scale it down before uploading."
-                )
-            return image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise FileRejected(
-            f"The image declares more pixels than the limit of {MAX_PIXELS:,}. Scale it down before uploading."
+            f"The image declares more pixels than the limit of {MAX_PIXELS:,}. Scale it down before uploading.",
+            "image.too_many_pixels",
         ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise FileRejected("The image could not be read: it is damaged or not really an image.") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise FileRejected(
+            "The image could not be read: it is damaged or not really an image.", "image.damaged"
+        ) from exc
+    if image.width * image.height > MAX_PIXELS:
+        raise FileRejected(
+            f"The image is {image.width}×{image.height} pixels, above the limit of {MAX_PIXELS:,} pixels. "
+            "Scale it down before uploading.",
+            "image.too_many_pixels",
+        )
+    return image
 
 
 def quick_check(path: Path) -> None:
     with _open(path) as image:
         try:
             image.verify()
-        except Exception as exc:
-            raise FileRejected("The image is damaged: its data does not decode. Export it again.") from exc
+        except Exception as exc:  # noqa: BLE001 - Pillow raises many types for damaged data
+            raise FileRejected(
+                "The image is damaged: its data does not decode. Export it again.", "image.damaged"
+            ) from exc
+
+
+def seamless_score(image: Image.Image) -> float:
+    """1.0 when the wrap-around seams differ no more than neighbouring pixels inside the image, lower otherwise."""
+    small = image.convert("RGB")
+    small.thumbnail((512, 512))
+    pixels = np.asarray(small, dtype=np.float32)
+    if pixels.shape[0] < 4 or pixels.shape[1] < 4:
+        return 0.0
+    scores = []
+    for axis in (0, 1):
+        interior = np.abs(np.diff(pixels, axis=axis)).mean()
+        seam = np.abs(np.take(pixels, 0, axis=axis) - np.take(pixels, -1, axis=axis)).mean()
+        scores.append(1.0 if seam <= interior else float(interior / seam) if seam > 0 else 1.0)
+    return round(min(scores), 3)
+
+
+def tiled(image: Image.Image) -> Image.Image:
+    tile = fit_preview(image.copy(), 400)
+    sheet = Image.new("RGB", (tile.width * 2, tile.height * 2))
+    for x in (0, tile.width):
+        for y in (0, tile.height):
+            sheet.paste(tile, (x, y))
+    return sheet
 
 
 def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]]]:
@@ -46,16 +81,37 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
         try:
             image.load()
         except (OSError, SyntaxError, ValueError) as exc:
-            report.add("image.decode_failed", "error", "The image data does not decode fully. Export it again.")
-            report.properties["error"] = str(exc)[:200]
-            return report, []
-        dpi = image.info.get("dpi")
+            raise FileRejected("The image data does not decode fully. Export it again.", "image.damaged") from exc
         report.properties.update({"width_px": image.width, "height_px": image.height, "mode": image.mode})
-        if dpi and dpi[0]:
-            report.properties["dpi"] = round(float(dpi[0]), 1)
-            report.properties["print_width_mm"] = round(image.width / float(dpi[0]) * 25.4, 1)
-            report.properties["print_height_mm"] = round(image.height / float(dpi[1] or dpi[0]) * 25.4, 1)
+        dpi = image.info.get("dpi")
+        if dpi and dpi[0] and float(dpi[0]) > 1:
+            x_dpi, y_dpi = float(dpi[0]), float(dpi[1] or dpi[0])
+            report.properties["dpi"] = round(x_dpi, 1)
+            report.properties["print_width_mm"] = round(image.width / x_dpi * 25.4, 1)
+            report.properties["print_height_mm"] = round(image.height / y_dpi * 25.4, 1)
         else:
-            report.add("image.no_dpi", "info", "The image does not record a DPI; print size is unknown.")
-        preview = fit_preview(image.copy())
-    return report, [("Image", preview)]
+            report.add("image.no_dpi", "The image does not record a DPI; its print size is unknown.")
+        at_300 = min(image.width, image.height) / PRINT_DPI * 25.4
+        report.properties["print_size_at_300dpi_mm"] = [
+            round(image.width / PRINT_DPI * 25.4, 1),
+            round(image.height / PRINT_DPI * 25.4, 1),
+        ]
+        if at_300 < MIN_PRINT_MM:
+            report.add(
+                "image.low_resolution",
+                f"At {PRINT_DPI} dpi the image prints only {at_300:.0f} mm on its short side; "
+                "it will look soft on fabric or paper.",
+                short_side_mm=round(at_300, 1),
+            )
+        if image.mode == "CMYK":
+            report.add("image.cmyk", "The image is CMYK; previews show it converted to RGB.")
+        score = seamless_score(image)
+        report.properties["seamless_score"] = score
+        if score < SEAMLESS_THRESHOLD:
+            report.add(
+                "image.not_seamless",
+                f"Opposite edges do not match (score {score:.2f} of 1); tiles will show visible seams.",
+                score=score,
+            )
+        previews = [("Image", fit_preview(image.copy())), ("Tiled 2×2", tiled(image))]
+    return report, previews

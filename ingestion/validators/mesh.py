@@ -1,94 +1,437 @@
-"""3D meshes (STL, OBJ, 3MF, PLY): parse, measure, and render shaded previews on the CPU."""
+"""3D meshes (STL, OBJ, 3MF, PLY): parse, check printability, measure, and render previews on the CPU.
+
+Everything works on a triangle soup (F, 3, 3) in millimetres. Coincident vertices are merged by
+manifold3d, which also gives the authoritative manifold status; the other checks are vectorised numpy.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
+import manifold3d
 import numpy as np
 import trimesh
-from PIL import Image, ImageDraw
+from PIL import Image
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .base import FileRejected, Report
 
-VIEW_ANGLES = [(-60.0, 30.0), (30.0, 25.0), (0.0, 89.0)]  # (azimuth, elevation) in degrees
+VIEW_ANGLES = [(-50.0, 25.0), (130.0, 25.0), (0.0, 89.0)]  # (azimuth, elevation) in degrees
+VIEW_LABELS = ["Front three-quarter view", "Back three-quarter view", "Top view"]
 PREVIEW_SIZE = 800
 
+# Common printer build volumes (x, y, z in mm). Documented in docs/findings.md.
+PRINTER_BEDS = {
+    "Prusa MK4 (250×210×220)": (250.0, 210.0, 220.0),
+    "Bambu Lab X1/P1 (256×256×256)": (256.0, 256.0, 256.0),
+    "Creality Ender-3 (220×220×250)": (220.0, 220.0, 250.0),
+    "Prusa MINI (180×180×180)": (180.0, 180.0, 180.0),
+    "Elegoo Mars 4 resin (153×77×175)": (153.0, 77.0, 175.0),
+}
 
-def load_mesh(path: Path, fmt: str) -> trimesh.Trimesh:
-    try:
-        loaded = trimesh.load(str(path), file_type=fmt, force="mesh", process=True)
-    except Exception as exc:  # noqa: BLE001 - trimesh raises many types for broken input
-        raise FileRejected(f"The {fmt.upper()} model could not be read: {str(exc)[:160]}. Export it again.") from exc
-    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
-        raise FileRejected(f"The {fmt.upper()} file contains no triangles.")
-    return loaded
+# Material assumptions for the mass estimate, stated in the report.
+PLA_DENSITY_G_PER_CM3 = 1.24
+WALL_THICKNESS_MM = 0.8
+INFILL_FRACTION = 0.15
+OVERHANG_LIMIT_DEGREES = 45.0
+
+_STL_RECORD = np.dtype([("normal", "<f4", (3,)), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
+
+
+@dataclass
+class MeshData:
+    """A triangle soup plus the merged vertex index of every corner."""
+
+    triangles: np.ndarray  # (F, 3, 3) float32, as in the files
+    faces: np.ndarray  # (F, 3) int64 merged vertex ids (ids are soup corner indices)
+    manifold_status: str
+
+
+def _is_binary_stl(path: Path) -> bool:
+    size = path.stat().st_size
+    if size < 84:
+        return False
+    with open(path, "rb") as handle:
+        handle.seek(80)
+        count = int.from_bytes(handle.read(4), "little")
+    return 84 + 50 * count == size
+
+
+def load_triangles(path: Path, fmt: str) -> np.ndarray:
+    """Triangles as a (F, 3, 3) float array; raises FileRejected with a readable reason."""
+    if fmt == "stl" and _is_binary_stl(path):
+        records = np.memmap(path, dtype=_STL_RECORD, mode="r", offset=84)
+        triangles = np.array(records["vertices"], dtype=np.float32)
+    else:
+        try:
+            loaded = trimesh.load(str(path), file_type=fmt, force="mesh", process=False)
+        except Exception as exc:  # noqa: BLE001 - trimesh raises many types for broken input
+            raise FileRejected(
+                f"The {fmt.upper()} model could not be read ({str(exc)[:120]}). Export it again."
+            ) from exc
+        if not isinstance(loaded, trimesh.Trimesh):
+            raise FileRejected(f"The {fmt.upper()} file contains no triangle mesh.", "mesh.empty")
+        vertices = np.asarray(loaded.vertices, dtype=np.float32)
+        faces = np.asarray(loaded.faces, dtype=np.int64)
+        if len(faces) and (faces.min() < 0 or faces.max() >= len(vertices)):
+            raise FileRejected(f"The {fmt.upper()} file refers to vertices that do not exist.")
+        triangles = vertices[faces] if len(faces) else np.zeros((0, 3, 3), dtype=np.float32)
+    if len(triangles) == 0:
+        raise FileRejected(f"The {fmt.upper()} file contains no triangles.", "mesh.empty")
+    if not np.isfinite(triangles).all():
+        raise FileRejected(
+            f"The {fmt.upper()} file has vertices that are not numbers (NaN or infinity).", "mesh.non_finite"
+        )
+    return triangles
+
+
+def merge(triangles: np.ndarray) -> MeshData:
+    """Merge coincident corners with manifold3d and read its manifold status."""
+    count = len(triangles)
+    mesh = manifold3d.Mesh(
+        vert_properties=np.ascontiguousarray(triangles.reshape(-1, 3), dtype=np.float32),
+        tri_verts=np.arange(3 * count, dtype=np.uint32).reshape(count, 3),
+    )
+    mesh.merge()
+    status = manifold3d.Manifold(mesh).status()
+    representative = np.arange(3 * count, dtype=np.int64)
+    merge_from = np.asarray(mesh.merge_from_vert, dtype=np.int64)
+    if len(merge_from):
+        representative[merge_from] = np.asarray(mesh.merge_to_vert, dtype=np.int64)
+    return MeshData(triangles=triangles, faces=representative.reshape(count, 3), manifold_status=status.name)
 
 
 def quick_check(path: Path, fmt: str) -> None:
-    load_mesh(path, fmt)
+    load_triangles(path, fmt)
+
+
+def _face_normals(triangles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    cross = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+    doubled_area = np.linalg.norm(cross, axis=1)
+    normals = np.divide(cross, doubled_area[:, None], out=np.zeros_like(cross), where=doubled_area[:, None] > 0)
+    return normals, doubled_area / 2
+
+
+def _compact(faces: np.ndarray) -> tuple[np.ndarray, int]:
+    """Renumber merged vertex ids to 0..V-1 so that pairs and triples of ids fit in one int64 key."""
+    # Ids are corner indices below 3F, so a lookup table renumbers them in linear time.
+    used = np.zeros(int(faces.max()) + 1, dtype=bool)
+    used[faces] = True
+    renumber = np.cumsum(used, dtype=np.int64) - 1
+    return renumber[faces], int(used.sum())
+
+
+def _run_lengths(keys: np.ndarray) -> np.ndarray:
+    """How often each distinct key occurs (sort-based; faster than np.unique's hashing here)."""
+    keys = np.sort(keys)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return np.diff(np.append(starts, len(keys)))
+
+
+def _edge_stats(faces: np.ndarray, vertex_count: int) -> tuple[int, int, int]:
+    """(boundary edges, non-manifold edges, edges used twice in the same direction)."""
+    directed = np.stack([faces, np.roll(faces, -1, axis=1)], axis=2).reshape(-1, 2)
+    directed = directed[directed[:, 0] != directed[:, 1]]
+    if len(directed) == 0:
+        return 0, 0, 0
+    low, high = directed.min(axis=1), directed.max(axis=1)
+    undirected_counts = _run_lengths(low * vertex_count + high)
+    directed_counts = _run_lengths(directed[:, 0] * vertex_count + directed[:, 1])
+    return (
+        int((undirected_counts == 1).sum()),
+        int((undirected_counts > 2).sum()),
+        int((directed_counts > 1).sum()),
+    )
+
+
+def _body_count(faces: np.ndarray, vertex_count: int) -> int:
+    rows = np.concatenate([faces[:, 0], faces[:, 1]])
+    cols = np.concatenate([faces[:, 1], faces[:, 2]])
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(vertex_count, vertex_count))
+    count, _ = connected_components(graph, directed=False)
+    return int(count)
+
+
+def _units_finding(report: Report, largest: float) -> None:
+    if largest < 0.5:
+        report.add(
+            "mesh.units_suspect_metres",
+            f"The model is only {largest:.3f} mm across; it looks like it was exported in metres "
+            f"(in millimetres it would be {largest * 1000:.0f} mm). Re-export in millimetres.",
+            largest_mm=round(largest, 4),
+        )
+    elif largest < 8:
+        report.add(
+            "mesh.units_suspect_inches",
+            f"The model is only {largest:.2f} mm across; it may have been exported in inches "
+            f"(in millimetres it would be {largest * 25.4:.0f} mm). If it really is that small, ignore this.",
+            largest_mm=round(largest, 3),
+        )
+    elif largest > 2000:
+        report.add(
+            "mesh.units_suspect_large",
+            f"The model is {largest / 1000:.1f} m across; check that it was exported in millimetres.",
+            largest_mm=round(largest, 1),
+        )
+
+
+def analyse(data: MeshData, fmt: str) -> Report:
+    """Every printability check on a merged mesh."""
+    report = Report(format=fmt)
+    triangles = data.triangles
+    faces, vertex_count = _compact(data.faces)
+    normals, areas = _face_normals(triangles)
+    face_count = len(faces)
+    lower, upper = triangles.reshape(-1, 3).min(axis=0), triangles.reshape(-1, 3).max(axis=0)
+    extents = upper - lower
+    degenerate = (
+        (areas <= 1e-12) | (faces[:, 0] == faces[:, 1]) | (faces[:, 1] == faces[:, 2]) | (faces[:, 0] == faces[:, 2])
+    )
+    ordered = np.sort(faces, axis=1)
+    face_keys = (ordered[:, 0] * vertex_count + ordered[:, 1]) * vertex_count + ordered[:, 2]
+    face_keys.sort()
+    duplicates = int((face_keys[1:] == face_keys[:-1]).sum())
+    boundary, non_manifold, misoriented = _edge_stats(faces[~degenerate], vertex_count)
+    watertight = boundary == 0 and non_manifold == 0
+    # Volume by the divergence theorem, in float64 around the centre so large offsets do not cancel out.
+    centred = triangles.astype(np.float64) - (lower + upper) / 2
+    signed_volume = float(np.einsum("ij,ij->i", centred[:, 0], np.cross(centred[:, 1], centred[:, 2])).sum() / 6)
+    area = float(areas.sum())
+    bodies = _body_count(faces, vertex_count)
+
+    report.properties.update(
+        {
+            "face_count": face_count,
+            "vertex_count": vertex_count,
+            "bounding_box_mm": [round(float(v), 3) for v in extents],
+            "surface_area_mm2": round(area, 2),
+            "watertight": watertight,
+            "manifold_status": data.manifold_status,
+            "body_count": bodies,
+        }
+    )
+    if areas.max() <= 1e-12:
+        report.add("mesh.zero_area", "Every triangle has zero area; there is nothing to print.")
+        return report
+    if degenerate.any():
+        report.add(
+            "mesh.degenerate_faces",
+            f"{int(degenerate.sum())} triangles have zero area. Most slicers ignore them; a repair tool removes them.",
+            count=int(degenerate.sum()),
+        )
+    if duplicates:
+        report.add(
+            "mesh.duplicate_faces",
+            f"{duplicates} triangles are exact duplicates of others; remove them to avoid slicing artefacts.",
+            count=duplicates,
+        )
+    if boundary:
+        report.add(
+            "mesh.not_watertight",
+            f"The model has holes: {boundary} edges border only one triangle. Slicers may fail or fill it oddly; "
+            "repair it (e.g. with a mesh repair tool) before printing.",
+            open_edges=boundary,
+        )
+    if non_manifold:
+        report.add(
+            "mesh.non_manifold_edges",
+            f"{non_manifold} edges are shared by more than two triangles, so inside and outside are ambiguous.",
+            count=non_manifold,
+        )
+    if misoriented:
+        report.add(
+            "mesh.inconsistent_winding",
+            f"{misoriented} edges join triangles that face opposite ways; some faces are flipped.",
+            count=misoriented,
+        )
+    if watertight and not misoriented and signed_volume < 0:
+        report.add(
+            "mesh.inverted_normals",
+            "All faces point inwards (the volume is negative). Flip the normals before printing.",
+            signed_volume_mm3=round(signed_volume, 3),
+        )
+    if data.manifold_status != "NoError":
+        report.add(
+            "mesh.not_manifold",
+            f"The geometry kernel could not treat the model as a closed solid ({data.manifold_status}).",
+            status=data.manifold_status,
+        )
+    if bodies > 1:
+        report.add(
+            "mesh.multiple_bodies",
+            f"The file holds {bodies} separate parts. Print them together or split them for best results.",
+            count=bodies,
+        )
+    largest = float(extents.max())
+    _units_finding(report, largest)
+    fits = [name for name, bed in PRINTER_BEDS.items() if np.all(np.sort(extents) <= np.sort(bed))]
+    report.properties["fits_printer_beds"] = fits
+    if not fits:
+        report.add(
+            "mesh.exceeds_common_beds",
+            "The model is larger than the build volume of every common printer we check; it must be split.",
+            bounding_box_mm=report.properties["bounding_box_mm"],
+        )
+    if watertight:
+        volume = abs(signed_volume)
+        shell = min(volume, area * WALL_THICKNESS_MM)
+        report.properties.update(
+            {
+                "volume_mm3": round(volume, 3),
+                "mass_solid_g": round(volume / 1000 * PLA_DENSITY_G_PER_CM3, 2),
+                "mass_estimate_g": round(
+                    (shell + (volume - shell) * INFILL_FRACTION) / 1000 * PLA_DENSITY_G_PER_CM3, 2
+                ),
+                "mass_assumptions": (
+                    f"PLA at {PLA_DENSITY_G_PER_CM3} g/cm³; estimate with {WALL_THICKNESS_MM} mm walls and "
+                    f"{INFILL_FRACTION:.0%} infill"
+                ),
+            }
+        )
+    downward = normals[:, 2] < -math.cos(math.radians(OVERHANG_LIMIT_DEGREES))
+    on_bed = triangles[:, :, 2].max(axis=1) <= lower[2] + 0.2
+    overhang = float(areas[downward & ~on_bed].sum())
+    report.properties["overhang_area_mm2"] = round(overhang, 2)
+    if overhang > 0.05 * area:
+        report.add(
+            "mesh.overhangs",
+            f"{overhang:.0f} mm² ({overhang / area:.0%} of the surface) overhangs more than "
+            f"{OVERHANG_LIMIT_DEGREES:.0f}°; it needs supports in this orientation.",
+            area_mm2=round(overhang, 2),
+        )
+    return report
 
 
 def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]]]:
-    report = Report(format=fmt)
-    mesh = load_mesh(path, fmt)
-    extents = [round(float(v), 3) for v in mesh.extents]
-    report.properties.update(
-        {
-            "vertex_count": len(mesh.vertices),
-            "face_count": len(mesh.faces),
-            "bounding_box_mm": extents,
-            "watertight": bool(mesh.is_watertight),
-            "body_count": int(len(mesh.split(only_watertight=False))) if len(mesh.faces) < 200_000 else None,
-        }
+    triangles = load_triangles(path, fmt)
+    data = merge(triangles)
+    report = analyse(data, fmt)
+    if not report.ok:
+        return report, []
+    normals, _ = _face_normals(triangles)
+    # Hidden faces of a closed, outward-facing solid can be skipped; anything else renders two-sided.
+    closed = report.properties["watertight"] and not any(
+        f.code in ("mesh.inconsistent_winding", "mesh.inverted_normals") for f in report.findings
     )
-    if mesh.is_watertight:
-        report.properties["volume_mm3"] = round(float(abs(mesh.volume)), 3)
-    else:
-        report.add(
-            "mesh.not_watertight",
-            "warning",
-            "The model has holes (it is not watertight); slicers may fail or fill it oddly.",
-        )
-    return report, [(f"View {i + 1}", render_mesh(mesh, az, el)) for i, (az, el) in enumerate(VIEW_ANGLES)]
+    images = [render(triangles, normals, az, el, cull_back_faces=closed) for az, el in VIEW_ANGLES]
+    return report, list(zip(VIEW_LABELS, images, strict=True))
 
 
 def _rotation(azimuth: float, elevation: float) -> np.ndarray:
     az, el = np.radians(azimuth), np.radians(elevation)
     rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
     rx = np.array([[1, 0, 0], [0, np.cos(el), -np.sin(el)], [0, np.sin(el), np.cos(el)]])
-    # Camera looks along +y after rotation; z is up on screen.
+    # After rotation the camera looks along +y; x is right and z is up on screen.
     return rx @ rz
 
 
-def render_mesh(mesh: trimesh.Trimesh, azimuth: float, elevation: float, size: int = PREVIEW_SIZE) -> Image.Image:
-    """Flat-shaded orthographic rendering with the painter's algorithm; no OpenGL needed."""
-    vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    vertices = vertices - vertices.mean(axis=0)
-    rotated = vertices @ _rotation(azimuth, elevation).T
-    triangles = rotated[np.asarray(mesh.faces)]
-    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
-    lengths = np.linalg.norm(normals, axis=1)
-    lengths[lengths == 0] = 1
-    normals /= lengths[:, None]
-    light = np.array([-0.4, -0.8, 0.45])
-    light /= np.linalg.norm(light)
-    shade = np.abs(normals @ light)  # two-sided, so inverted normals still render
-    span = np.ptp(rotated[:, [0, 2]], axis=0).max() or 1.0
+_TEMPLATES: dict[int, np.ndarray] = {}
+_CENTROID = np.full((1, 3), 1 / 3)
+
+
+def _barycentric_template(steps: int) -> np.ndarray:
+    """Barycentric weights of a regular grid with ``steps`` divisions per edge, (P, 3)."""
+    if steps not in _TEMPLATES:
+        i, j = np.meshgrid(np.arange(steps + 1), np.arange(steps + 1), indexing="ij")
+        keep = i + j <= steps
+        a, b = i[keep] / steps, j[keep] / steps
+        _TEMPLATES[steps] = np.stack([1 - a - b, a, b], axis=1)
+    return _TEMPLATES[steps]
+
+
+def render(
+    triangles: np.ndarray,
+    normals: np.ndarray,
+    azimuth: float,
+    elevation: float,
+    size: int = PREVIEW_SIZE,
+    cull_back_faces: bool = False,
+) -> Image.Image:
+    """Flat-shaded orthographic rendering with a z-buffer, in numpy: no OpenGL, any number of triangles.
+
+    Each triangle is sampled on a barycentric grid fine enough for its size on screen, so tiny and huge
+    triangles both cover their pixels; the nearest sample wins each pixel.
+    """
+    rotation = _rotation(azimuth, elevation)
+    points = triangles.reshape(-1, 3) @ rotation.T
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    span = max(hi[0] - lo[0], hi[2] - lo[2]) or 1.0
     margin = 0.06 * size
     scale = (size - 2 * margin) / span
-    center = (rotated[:, [0, 2]].max(axis=0) + rotated[:, [0, 2]].min(axis=0)) / 2
-    screen = np.empty((len(triangles), 3, 2))
-    screen[..., 0] = (triangles[..., 0] - center[0]) * scale + size / 2
-    screen[..., 1] = size / 2 - (triangles[..., 2] - center[1]) * scale
-    order = np.argsort(-triangles[..., 1].mean(axis=1))  # far (large y) first
-    base = np.array([70, 130, 200])
-    colours = (base[None, :] * (0.35 + 0.65 * shade[:, None])).clip(0, 255).astype(np.uint8)
-    image = Image.new("RGB", (size, size), (245, 246, 248))
-    draw = ImageDraw.Draw(image)
-    for index in order:
-        points = screen[index]
-        draw.polygon(
-            [(points[0, 0], points[0, 1]), (points[1, 0], points[1, 1]), (points[2, 0], points[2, 1])],
-            fill=tuple(int(c) for c in colours[index]),
-        )
-    return image
+    centre = (hi + lo) / 2
+    flat = np.empty((len(points), 3))
+    flat[:, 0] = (points[:, 0] - centre[0]) * scale + size / 2
+    flat[:, 1] = size / 2 - (points[:, 2] - centre[2]) * scale
+    flat[:, 2] = points[:, 1]
+    screen = flat.reshape(-1, 3, 3)
+    light = np.array([-0.35, -0.8, 0.5])
+    light /= np.linalg.norm(light)
+    rotated_normals = normals @ rotation.T
+    shade = 0.3 + 0.7 * np.abs(rotated_normals @ light)  # two-sided: flipped faces still render
+    base = np.array([70.0, 130.0, 200.0])
+    colours = (base[None, :] * shade[:, None]).clip(0, 255).astype(np.uint8)
+
+    edge1 = screen[:, 1, :2] - screen[:, 0, :2]
+    edge2 = screen[:, 2, :2] - screen[:, 0, :2]
+    longest = np.maximum(np.abs(edge1).max(axis=1), np.abs(edge2).max(axis=1))
+    longest = np.maximum(longest, np.abs(edge2 - edge1).max(axis=1))
+    # Grid divisions so samples are at most a pixel apart; triangles under two pixels get one sample
+    # (their centroid) and the hole-filling pass below closes the gaps between them.
+    steps = np.clip(np.floor(longest), 1, 2048).astype(np.int64)
+
+    visible = rotated_normals[:, 1] < 0 if cull_back_faces else np.ones(len(steps), dtype=bool)
+    steps = np.where(visible, steps, 0)
+    depth_buffer = np.full(size * size, np.inf)
+    pixel_parts, depth_parts, colour_parts = [], [], []
+    for step in np.unique(steps[steps > 0]):
+        chosen = np.nonzero(steps == step)[0]
+        template = _barycentric_template(int(step)) if step > 1 else _CENTROID
+        # Process in chunks to bound memory: at most about 4 million samples at once.
+        chunk = max(1, 4_000_000 // len(template))
+        for start in range(0, len(chosen), chunk):
+            ids = chosen[start : start + chunk]
+            samples = np.einsum("pk,fkc->fpc", template, screen[ids])  # (f, P, 3)
+            x = samples[..., 0].astype(np.int64).ravel()
+            y = samples[..., 1].astype(np.int64).ravel()
+            inside = (x >= 0) & (x < size) & (y >= 0) & (y < size)
+            pixel = (y * size + x)[inside]
+            depth = samples[..., 2].ravel()[inside]
+            face = np.repeat(ids, len(template))[inside]
+            np.minimum.at(depth_buffer, pixel, depth)
+            pixel_parts.append(pixel)
+            depth_parts.append(depth)
+            colour_parts.append(face)
+    image = np.empty((size * size, 3), dtype=np.uint8)
+    image[:] = (245, 246, 248)
+    if pixel_parts:
+        pixel = np.concatenate(pixel_parts)
+        depth = np.concatenate(depth_parts)
+        face = np.concatenate(colour_parts)
+        nearest = depth <= depth_buffer[pixel]
+        image[pixel[nearest]] = colours[face[nearest]]
+    return Image.fromarray(_fill_pinholes(image.reshape(size, size, 3), np.isfinite(depth_buffer).reshape(size, size)))
+
+
+def _fill_pinholes(image: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """Give an uncovered pixel the colour of a covered neighbour when most of its neighbours are covered."""
+    padded = np.pad(covered, 1)
+    neighbours = sum(
+        padded[1 + dy : padded.shape[0] - 1 + dy, 1 + dx : padded.shape[1] - 1 + dx].astype(np.int8)
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+        if dy or dx
+    )
+    holes = ~covered & (neighbours >= 4)
+    if not holes.any():
+        return image
+    result = image.copy()
+    ys, xs = np.nonzero(holes)
+    for dy, dx in ((0, -1), (0, 1), (-1, 0), (1, 0), (-1, -1), (1, 1), (-1, 1), (1, -1)):
+        ny, nx = np.clip(ys + dy, 0, covered.shape[0] - 1), np.clip(xs + dx, 0, covered.shape[1] - 1)
+        take = covered[ny, nx] & holes[ys, xs]
+        result[ys[take], xs[take]] = image[ny[take], nx[take]]
+        holes[ys[take], xs[take]] = False
+    return result

@@ -15,6 +15,7 @@ from ingestion.formats import UnsupportedFormat, detect_format
 from tests import samples
 
 pytestmark = pytest.mark.django_db
+MESH_VIEWS = ["Front three-quarter view", "Back three-quarter view", "Top view"]
 
 
 def _create(user, files, **kwargs):  # type: ignore[no-untyped-def]
@@ -41,8 +42,9 @@ def test_valid_mesh_gets_report_previews_tags_and_waits_for_review(user) -> None
     assert report["properties"]["face_count"] == 12
     assert report["properties"]["watertight"] is True
     assert report["properties"]["volume_mm3"] == 27000.0
-    assert [p.label for p in Preview.objects.order_by("position")] == ["View 1", "View 2", "View 3"]
+    assert [p.label for p in Preview.objects.order_by("position")] == MESH_VIEWS
     assert all((p.width, p.height) == (800, 800) for p in Preview.objects.all())
+    assert report["findings"] == []
     assert sorted(result.tags.values_list("name", flat=True)) == ["3d printing", "stl"]
 
 
@@ -52,8 +54,8 @@ def test_valid_mesh_gets_report_previews_tags_and_waits_for_review(user) -> None
         ("t.svg", samples.svg_square(), ["Drawing"]),
         ("t.dxf", samples.dxf_rectangle(), ["Drawing"]),
         ("t.pdf", samples.pdf_two_pages(), ["Page 1", "Page 2"]),
-        ("t.png", samples.png_tile(), ["Image"]),
-        ("t.obj", samples.obj_sphere(), ["View 1", "View 2", "View 3"]),
+        ("t.png", samples.png_tile(), ["Image", "Tiled 2×2"]),
+        ("t.obj", samples.obj_sphere(), MESH_VIEWS),
     ],
 )
 def test_each_family_renders_previews(user, name, content, labels) -> None:  # type: ignore[no-untyped-def]
@@ -76,7 +78,7 @@ def test_file_that_fails_full_parse_fails_the_pattern_with_a_reason(user, settin
     assert result.status_reason == "broken.pdf: The PDF could not be opened: it is damaged. Export it again."
     pattern_file = PatternFile.objects.get()
     assert pattern_file.status == "invalid"
-    assert pattern_file.validation["findings"][0]["code"] == "pdf.parse_failed"
+    assert pattern_file.validation["findings"][0]["code"] == "pdf.damaged"
     with pattern_file.original.open("rb") as handle:  # the original is kept
         assert handle.read() == samples.broken_pdf()
 

@@ -108,15 +108,15 @@ def validate(path: Path, fmt: str, depth: int = 0) -> tuple[Report, list[tuple[s
                             f"'{info.filename[:80]}' nests archives deeper than {MAX_DEPTH} levels.",
                             "zip.nested_too_deep",
                         )
-                    try:
-                        member_report, member_previews = (
-                            validate(target, "zip", depth + 1)
-                            if member_format == "zip"
-                            else validators.validate_in_process(target, member_format)
-                        )
-                    except FileRejected as exc:
-                        member_report, member_previews = Report(format=member_format), []
-                        member_report.add(exc.code, str(exc))
+                    if member_format == "zip":
+                        # A nested archive that breaks a limit rejects the whole bundle, like the outer one.
+                        member_report, member_previews = validate(target, "zip", depth + 1)
+                    else:
+                        try:
+                            member_report, member_previews = validators.validate_in_process(target, member_format)
+                        except FileRejected as exc:
+                            member_report, member_previews = Report(format=member_format), []
+                            member_report.add(exc.code, str(exc))
                     target.unlink(missing_ok=True)
                     members.append(
                         {

@@ -10,7 +10,6 @@ ERROR, WARNING, INFO = "error", "warning", "info"
 
 CODES: dict[str, tuple[str, str]] = {
     # Any format
-    "file.unsupported": (ERROR, "The content is not a format Tessera accepts (detected from bytes, not the name)."),
     "file.parse_failed": (ERROR, "The file could not be parsed at all."),
     "file.timeout": (ERROR, "Checking the file took longer than the time limit."),
     "file.too_complex": (ERROR, "Checking the file needed more memory than the per-file limit."),
@@ -50,8 +49,7 @@ CODES: dict[str, tuple[str, str]] = {
     "vector.render_failed": (ERROR, "The drawing could not be rendered to a preview."),
     # PDF patterns
     "pdf.encrypted": (ERROR, "The PDF is password-protected."),
-    "pdf.damaged": (ERROR, "The PDF cannot be opened."),
-    "pdf.no_pages": (ERROR, "The PDF has no pages."),
+    "pdf.damaged": (ERROR, "The PDF cannot be opened, or has no pages."),
     "pdf.javascript": (WARNING, "The PDF contains JavaScript; it is flagged for moderators and never runs here."),
     "pdf.launch_action": (ERROR, "The PDF has a Launch action that can start programs."),
     "pdf.mixed_page_sizes": (INFO, "The pages are not all the same size."),

@@ -393,13 +393,15 @@ def render(
         chunk = max(1, 4_000_000 // len(template))
         for start in range(0, len(chosen), chunk):
             ids = chosen[start : start + chunk]
-            samples = np.einsum("pk,fkc->fpc", template, screen[ids])  # (f, P, 3)
+            # One matrix product places every sample of every chosen triangle: (P, 3) @ (3, f·3).
+            corners = screen[ids].transpose(1, 0, 2).reshape(3, -1)
+            samples = (template @ corners).reshape(len(template), len(ids), 3)  # (P, f, 3)
             x = samples[..., 0].astype(np.int64).ravel()
             y = samples[..., 1].astype(np.int64).ravel()
             inside = (x >= 0) & (x < size) & (y >= 0) & (y < size)
             pixel = (y * size + x)[inside]
             depth = samples[..., 2].ravel()[inside]
-            face = np.repeat(ids, len(template))[inside]
+            face = np.tile(ids, len(template))[inside]
             np.minimum.at(depth_buffer, pixel, depth)
             pixel_parts.append(pixel)
             depth_parts.append(depth)

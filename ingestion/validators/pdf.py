@@ -35,7 +35,7 @@ def quick_check(path: Path) -> None:
     document = _open(path)
     try:
         if len(document) == 0:
-            raise FileRejected("The PDF has no pages.", "pdf.no_pages")
+            raise FileRejected("The PDF has no pages.", "pdf.damaged")
     finally:
         document.close()
 
@@ -73,7 +73,7 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
         page_count = len(document)
         report.properties["page_count"] = page_count
         if page_count == 0:
-            report.add("pdf.no_pages", "The PDF has no pages.")
+            report.add("pdf.damaged", "The PDF has no pages.")
             return report, []
         sizes = []
         for index in range(page_count):

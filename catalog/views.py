@@ -144,7 +144,15 @@ def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
             "status_display": pattern.get_status_display(),
             "status_reason": pattern.status_reason,
             "step": pattern.processing_step,
-            "files": [{"name": f.original_name, "status": f.status, "format": f.format} for f in pattern.files.all()],
+            "files": [
+                {
+                    "name": f.original_name,
+                    "status": f.status,
+                    "format": f.format,
+                    "findings": (f.validation or {}).get("findings", []),
+                }
+                for f in pattern.files.all()
+            ],
             "previews": [p.image.url for p in pattern.previews.all()],
             "done": pattern.status != Pattern.Status.PROCESSING,
         }

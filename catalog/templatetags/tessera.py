@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 register = template.Library()
@@ -23,3 +25,70 @@ def filesize(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GB"
+
+
+REPORT_TITLES = {
+    "mesh": "Printability report",
+    "vector": "Cuttability report",
+    "document": "Pattern PDF report",
+    "image": "Print and tiling report",
+    "bundle": "Bundle report",
+}
+
+
+def _facts(properties: dict[str, Any]) -> list[str]:
+    facts = []
+    if properties.get("bounding_box_mm"):
+        facts.append("Size: " + " × ".join(f"{v:g}" for v in properties["bounding_box_mm"]) + " mm")
+    if properties.get("face_count"):
+        facts.append(
+            f"{properties['face_count']:,} triangles" + (", watertight" if properties.get("watertight") else "")
+        )
+    if properties.get("volume_mm3") is not None:
+        facts.append(
+            f"Volume {properties['volume_mm3'] / 1000:.1f} cm³; about {properties.get('mass_estimate_g', 0):.0f} g "
+            f"of PLA ({properties.get('mass_assumptions', '')})"
+        )
+    if "fits_printer_beds" in properties:
+        beds = properties["fits_printer_beds"]
+        facts.append("Fits: " + (", ".join(name.split(" (")[0] for name in beds) if beds else "no common printer"))
+    if properties.get("cut_length_mm") is not None:
+        facts.append(
+            f"Cut length {properties['cut_length_mm'] / 1000:.2f} m in {properties.get('contour_count', 0)} contours"
+        )
+    if properties.get("width_mm") and properties.get("height_mm"):
+        facts.append(f"Document {properties['width_mm']:g} × {properties['height_mm']:g} mm")
+    if properties.get("page_count"):
+        sizes = ", ".join(properties.get("paper_sizes", []))
+        facts.append(f"{properties['page_count']} page(s)" + (f", {sizes}" if sizes else ""))
+    if properties.get("width_px"):
+        facts.append(f"{properties['width_px']} × {properties['height_px']} px, {properties.get('mode', '')}")
+    if properties.get("seamless_score") is not None:
+        facts.append(f"Seamless tile score {properties['seamless_score']:.2f} of 1")
+    if properties.get("member_count") is not None:
+        facts.append(f"{properties['member_count']} files in the bundle")
+    return facts
+
+
+@register.simple_tag
+def file_report(pattern_file: Any) -> dict[str, Any]:
+    """What a buyer sees of a file's validation report: a title, a verdict, findings and key facts."""
+    validation = pattern_file.validation or {}
+    findings = validation.get("findings", [])
+    errors = sum(1 for f in findings if f["severity"] == "error")
+    warnings = sum(1 for f in findings if f["severity"] == "warning")
+    if not validation:
+        verdict = "Not checked yet"
+    elif errors:
+        verdict = f"{errors} problem(s) block this file"
+    elif warnings:
+        verdict = f"Passed with {warnings} warning(s)"
+    else:
+        verdict = "All checks passed"
+    return {
+        "title": REPORT_TITLES.get(pattern_file.family, "Report"),
+        "verdict": verdict,
+        "level": "error" if errors else "warning" if warnings else "ok",
+        "findings": findings,
+        "facts": _facts(validation.get("properties", {})),
+    }

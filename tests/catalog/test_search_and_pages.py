@@ -71,3 +71,33 @@ def test_home_page_runs_a_bounded_number_of_queries(client, django_assert_max_nu
         PatternFactory.create()
     with django_assert_max_num_queries(15):
         client.get("/")
+
+
+def test_pattern_page_shows_the_printability_report(client) -> None:  # type: ignore[no-untyped-def]
+    from catalog.models import PatternFile
+
+    pattern = PatternFactory.create(title="Reported cube")
+    PatternFile.objects.filter(pattern=pattern).update(
+        validation={
+            "format": "stl",
+            "ok": True,
+            "findings": [
+                {"code": "mesh.overhangs", "severity": "warning", "message": "Needs supports.", "details": {}}
+            ],
+            "properties": {
+                "bounding_box_mm": [20.0, 20.0, 20.0],
+                "face_count": 12,
+                "watertight": True,
+                "volume_mm3": 8000.0,
+                "mass_estimate_g": 3.51,
+                "mass_assumptions": "PLA",
+                "fits_printer_beds": ["Prusa MK4 (250×210×220)"],
+            },
+        }
+    )
+    html = client.get(pattern.get_absolute_url()).content.decode()
+    assert "Printability report:" in html
+    assert "Passed with 1 warning(s)" in html
+    assert "Warning: Needs supports." in html
+    assert "Size: 20 × 20 × 20 mm" in html
+    assert "Fits: Prusa MK4" in html

@@ -238,3 +238,11 @@ def test_seamless_score_separates_tiles_from_gradients() -> None:
     ramp = image.seamless_score(Image.open(io.BytesIO(hostile.gradient_png())))
     assert tile == 1.0
     assert ramp < 0.1
+
+
+def test_findings_doc_is_current() -> None:
+    from django.conf import settings
+
+    from ingestion.findings_doc import render
+
+    assert (Path(settings.BASE_DIR) / "docs" / "findings.md").read_text() == render(), "run manage.py findings_doc"

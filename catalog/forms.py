@@ -18,10 +18,9 @@ class MultipleFileField(forms.FileField):
     widget = MultipleFileInput
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        # Presence, size, emptiness and format are checked by the ingestion service with precise messages;
+        # large files may arrive separately as resumable uploads.
         files = data if isinstance(data, list | tuple) else [data] if data else []
-        if not files:
-            raise forms.ValidationError("Add at least one file.")
-        # Size, emptiness and format are checked by the ingestion service with precise messages.
         return list(files)
 
 
@@ -35,7 +34,7 @@ class PatternForm(forms.Form):
     )
     currency = forms.ChoiceField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], initial="USD")
     files = MultipleFileField(  # type: ignore[assignment]
-        help_text="STL, 3MF, OBJ, PLY, SVG, DXF, PDF, PNG or JPEG. Format is detected from the content."
+        required=False, help_text="STL, 3MF, OBJ, PLY, SVG, DXF, PDF, PNG or JPEG. Format is detected from the content."
     )
 
     def clean_price(self) -> int:

@@ -9,7 +9,6 @@ from typing import Any
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Value
 from django.utils import timezone
@@ -38,7 +37,7 @@ def pattern_create(
     price: int,
     currency: str,
     licence: Licence,
-    uploads: Sequence[UploadedFile],
+    uploads: Sequence[File],  # type: ignore[type-arg]
     category: Category | None = None,
 ) -> Pattern:
     """Create a pattern from uploaded files and start its ingestion.

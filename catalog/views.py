@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -14,6 +15,7 @@ from catalog import selectors, services
 from catalog.forms import PatternForm
 from catalog.models import Category, Pattern, PatternFile
 from delivery.selectors import entitled_pattern_ids
+from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
 
@@ -82,7 +84,9 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
         form = PatternForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
+            chunked = []
             try:
+                chunked = upload_sessions_claim(user=request.user, session_ids=request.POST.getlist("uploads"))
                 pattern = services.pattern_create(
                     creator=request.user,  # type: ignore[arg-type]
                     title=data["title"],
@@ -91,13 +95,16 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
                     currency=data["currency"],
                     licence=data["licence"],
                     category=data["category"],
-                    uploads=data["files"],
+                    uploads=[*data["files"], *chunked],
                 )
             except ValidationError as exc:
+                for chunked_file in chunked:
+                    chunked_file.close()
                 for field, messages in exc.message_dict.items():
                     for message in messages:
                         form.add_error(field if field in form.fields else None, message)
             else:
+                upload_sessions_consume(files=chunked)
                 services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
                 target = reverse("catalog:pattern-status", kwargs={"pk": pattern.pk})
                 if request.headers.get("X-Requested-With") == "XMLHttpRequest":
@@ -107,7 +114,11 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     else:
         form = PatternForm()
-    return render(request, "catalog/pattern_form.html", {"form": form})
+    return render(
+        request,
+        "catalog/pattern_form.html",
+        {"form": form, "chunk_threshold": settings.TESSERA_CHUNKED_UPLOAD_THRESHOLD},
+    )
 
 
 @login_required

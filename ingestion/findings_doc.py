@@ -22,7 +22,7 @@ def render() -> str:
         "",
         "## Assumptions and limits",
         "",
-        f"- Printer build volumes checked by `mesh.exceeds_common_beds` (any axis order): "
+        "- Printer build volumes checked by `mesh.exceeds_common_beds` (any axis order): "
         + "; ".join(f"{name}" for name in mesh.PRINTER_BEDS)
         + ".",
         f"- Mass estimate: PLA at {mesh.PLA_DENSITY_G_PER_CM3} g/cm³; `mass_solid_g` is the solid volume, "

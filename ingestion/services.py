@@ -16,8 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,7 +61,7 @@ class PreparedUpload:
             self.path.unlink(missing_ok=True)
 
 
-def _spool(upload: UploadedFile) -> tuple[Path, str, int, bool]:
+def _spool(upload: File) -> tuple[Path, str, int, bool]:  # type: ignore[type-arg]
     """Put the upload on disk (if Django has not) and hash it in one pass."""
     digest = hashlib.sha256()
     size = 0
@@ -83,7 +83,7 @@ def _spool(upload: UploadedFile) -> tuple[Path, str, int, bool]:
     return Path(name), digest.hexdigest(), size, True
 
 
-def uploads_inspect(*, uploads: Sequence[UploadedFile]) -> list[PreparedUpload]:
+def uploads_inspect(*, uploads: Sequence[File]) -> list[PreparedUpload]:  # type: ignore[type-arg]
     """Check every upload before anything is stored. Raises ``ValidationError({"files": [...]})``."""
     limit = settings.TESSERA_MAX_UPLOAD_BYTES
     if not uploads:

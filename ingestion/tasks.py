@@ -54,6 +54,13 @@ def fail_stuck_patterns() -> int:
     return services.patterns_fail_stuck()
 
 
+@shared_task(acks_late=True)
+def expire_upload_sessions() -> int:
+    from ingestion.uploads import upload_sessions_expire
+
+    return upload_sessions_expire()
+
+
 def pipeline_signature(*, pattern_id: int, file_ids: list[int]) -> Signature:
     steps = [process_file.si(pattern_file_id=file_id) for file_id in file_ids]
     return chain(*steps, finalize_pattern.si(pattern_id=pattern_id))

@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 
 from catalog.api.views import PatternDetailView, PatternListCreateView, PatternModerationView
 from delivery.api.views import LibraryView
+from ingestion.api.views import UploadSessionCreateView, UploadSessionDetailView
 from payments.api.views import OrderCreateView, OrderDetailView, stripe_webhook
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("patterns/", PatternListCreateView.as_view(), name="api-patterns"),
     path("patterns/<int:pk>/", PatternDetailView.as_view(), name="api-pattern-detail"),
     path("patterns/<int:pk>/moderation/", PatternModerationView.as_view(), name="api-pattern-moderation"),
+    path("uploads/", UploadSessionCreateView.as_view(), name="api-uploads"),
+    path("uploads/<uuid:pk>/", UploadSessionDetailView.as_view(), name="api-upload-detail"),
     path("orders/", OrderCreateView.as_view(), name="api-orders"),
     path("orders/<int:pk>/", OrderDetailView.as_view(), name="api-order-detail"),
     path("library/", LibraryView.as_view(), name="api-library"),

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from catalog.models import Pattern
 from delivery.models import DownloadEvent
+from ingestion.models import UploadSession
 from marketplace import devserver
 from payments.models import Order
 from tests import samples
@@ -93,8 +94,11 @@ def test_buyer_pays_with_stripe_js_and_downloads(live_server: Any, localstripe: 
 
 
 def test_creator_upload_form_shows_progress_then_live_status(
-    live_server: Any, celery_worker_process: Any, page: Any, tmp_path: Path
+    live_server: Any, celery_worker_process: Any, page: Any, tmp_path: Path, settings: Any
 ) -> None:
+    # Send the cube through the resumable chunked path, in three chunks.
+    settings.TESSERA_CHUNKED_UPLOAD_THRESHOLD = 500
+    settings.TESSERA_CHUNK_BYTES = 256
     base = live_server.url
     UserFactory.create(username="browser_creator")
     _log_in(page, base, "browser_creator")
@@ -115,3 +119,7 @@ def test_creator_upload_form_shows_progress_then_live_status(
     page.wait_for_selector("#status.status-needs_review", timeout=60_000)
     pattern = wait_for(lambda: Pattern.objects.filter(title="Browser cube", status="needs_review").first())
     assert pattern.previews.count() == 3
+    assert list(UploadSession.objects.values_list("filename", "received", "status")) == [
+        ("cube.stl", len(samples.stl_cube()), "consumed")
+    ]
+    assert pattern.files.get().sha256 == hashlib.sha256(samples.stl_cube()).hexdigest()

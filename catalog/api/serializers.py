@@ -75,7 +75,10 @@ class PatternCreateInputSerializer(serializers.Serializer[Any]):
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
     licence = serializers.SlugField(help_text="cc0, cc-by, cc-by-sa, cc-by-nc, personal or commercial")
     category = serializers.SlugField(required=False, allow_blank=True, default="")
-    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list)
+    uploads = serializers.ListField(
+        child=serializers.UUIDField(), required=False, default=list, help_text="Ids of completed resumable uploads"
+    )
 
 
 class ModerationInputSerializer(serializers.Serializer[Any]):

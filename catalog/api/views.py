@@ -19,6 +19,7 @@ from analytics.services import event_record
 from catalog import selectors, services
 from catalog.api.serializers import ModerationInputSerializer, PatternCreateInputSerializer, PatternSerializer
 from catalog.models import Category, Licence, Pattern
+from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 
 def raise_drf(exc: DjangoValidationError) -> None:
@@ -70,6 +71,10 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             if category is None:
                 raise ValidationError({"category": [f"Unknown category '{data['category']}'."]})
         try:
+            chunked = upload_sessions_claim(user=request.user, session_ids=data["uploads"])
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        try:
             pattern = services.pattern_create(
                 creator=request.user,  # type: ignore[arg-type]
                 title=data["title"],
@@ -78,10 +83,13 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
                 currency=data["currency"],
                 licence=licence,
                 category=category,
-                uploads=data["files"],
+                uploads=[*data["files"], *chunked],
             )
         except DjangoValidationError as exc:
+            for chunked_file in chunked:
+                chunked_file.close()
             raise_drf(exc)
+        upload_sessions_consume(files=chunked)
         services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
         pattern = selectors.pattern_visible_to(user=request.user).get(pk=pattern.pk)
         return Response(PatternSerializer(pattern, context={"request": request}).data, status=status.HTTP_201_CREATED)

@@ -165,6 +165,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "expire-upload-sessions": {"task": "ingestion.tasks.expire_upload_sessions", "schedule": 3600.0},
     "fail-stuck-processing": {
         "task": "ingestion.tasks.fail_stuck_patterns",
         "schedule": 300.0,
@@ -215,6 +216,10 @@ else:
 
 TESSERA_MAX_UPLOAD_BYTES = env_int("TESSERA_MAX_UPLOAD_BYTES", 500 * 1024 * 1024)
 TESSERA_MAX_FILES_PER_PATTERN = env_int("TESSERA_MAX_FILES_PER_PATTERN", 20)
+# Files from this size on go through resumable chunked uploads (ingestion/uploads.py).
+TESSERA_CHUNKED_UPLOAD_THRESHOLD = env_int("TESSERA_CHUNKED_UPLOAD_THRESHOLD", 100 * 1024 * 1024)
+TESSERA_CHUNK_BYTES = env_int("TESSERA_CHUNK_BYTES", 8 * 1024 * 1024)
+TESSERA_CHUNK_DIR = Path(env("TESSERA_CHUNK_DIR", str(VAR_DIR / "uploads")))
 # Files above this size are checked only by their headers during the upload request; the full parse
 # happens in the ingest worker.
 TESSERA_SYNC_PARSE_MAX_BYTES = env_int("TESSERA_SYNC_PARSE_MAX_BYTES", 64 * 1024 * 1024)

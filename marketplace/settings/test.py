@@ -15,6 +15,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "test-media"
 ORIGINALS_ROOT = VAR_DIR / "test-originals"
+TESSERA_CHUNK_DIR = VAR_DIR / "test-uploads"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "originals": {

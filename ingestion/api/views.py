@@ -1,0 +1,115 @@
+"""Resumable upload API: start a session, PUT chunks with Content-Range, ask where to resume."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingestion import uploads
+from ingestion.models import UploadSession
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+SessionSerializer = inline_serializer(
+    "UploadSession",
+    fields={
+        "id": serializers.UUIDField(),
+        "filename": serializers.CharField(),
+        "size": serializers.IntegerField(),
+        "offset": serializers.IntegerField(),
+        "complete": serializers.BooleanField(),
+        "chunk_size": serializers.IntegerField(),
+    },
+)
+
+
+class RawChunkParser(BaseParser):
+    """Leaves the body unread so the view can stream it to disk."""
+
+    media_type = "application/octet-stream"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        return stream
+
+
+def _describe(session: UploadSession) -> dict[str, Any]:
+    return {
+        "id": str(session.pk),
+        "filename": session.filename,
+        "size": session.size,
+        "offset": session.received,
+        "complete": session.status != UploadSession.Status.OPEN,
+        "chunk_size": settings.TESSERA_CHUNK_BYTES,
+    }
+
+
+class UploadSessionCreateInputSerializer(serializers.Serializer[Any]):
+    filename = serializers.CharField(max_length=255)
+    size = serializers.IntegerField(min_value=1)
+
+
+class UploadSessionCreateView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    @extend_schema(request=UploadSessionCreateInputSerializer, responses={201: SessionSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = UploadSessionCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            session = uploads.upload_session_start(user=request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(_describe(session), status=status.HTTP_201_CREATED)
+
+
+class UploadSessionDetailView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    parser_classes = [RawChunkParser]
+
+    def _session(self, request: Request, pk: Any) -> UploadSession:
+        session = UploadSession.objects.filter(pk=pk, user=request.user).first()  # type: ignore[misc]
+        if session is None:
+            raise Http404("No such upload.")
+        return session
+
+    @extend_schema(responses={200: SessionSerializer})
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(_describe(self._session(request, pk)))
+
+    @extend_schema(
+        request={"application/octet-stream": bytes},
+        parameters=[
+            OpenApiParameter("Content-Range", str, OpenApiParameter.HEADER, description="bytes START-END/TOTAL")
+        ],
+        responses={200: SessionSerializer, 409: SessionSerializer},
+    )
+    def put(self, request: Request, pk: Any) -> Response:
+        match = _CONTENT_RANGE.match(request.headers.get("Content-Range", ""))
+        if not match:
+            raise ValidationError({"Content-Range": ["Send 'Content-Range: bytes START-END/TOTAL'."]})
+        start, end, total = (int(group) for group in match.groups())
+        session = self._session(request, pk)
+        if total != session.size or end < start:
+            raise ValidationError({"Content-Range": ["The range does not match this upload."]})
+        try:
+            session = uploads.upload_session_append(
+                session_id=session.pk, user=request.user, start=start, stream=request.stream, length=end - start + 1
+            )
+        except uploads.ChunkConflict as conflict:
+            current = self._session(request, pk)
+            return Response({**_describe(current), "offset": conflict.offset}, status=status.HTTP_409_CONFLICT)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(_describe(session))

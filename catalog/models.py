@@ -221,6 +221,17 @@ FORMAT_FAMILIES = {
 }
 
 
+class ViewerModel(models.Model):
+    """A simplified public mesh for the interactive 3D viewer (never the original)."""
+
+    pattern_file = models.OneToOneField(PatternFile, on_delete=models.CASCADE, related_name="viewer_model")
+    file = models.FileField(upload_to="viewer/%Y/%m/")
+    face_count = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"Viewer mesh of {self.pattern_file}"
+
+
 class Preview(models.Model):
     """A public PNG rendering of a pattern file. Previews, never originals, are what the public sees."""
 

@@ -14,7 +14,7 @@ def _with_relations(queryset: QuerySet[Pattern]) -> QuerySet[Pattern]:
     return queryset.select_related("creator", "creator__creator_profile", "category", "licence").prefetch_related(
         "tags",
         Prefetch("previews", queryset=Preview.objects.order_by("pattern_file_id", "position")),
-        Prefetch("files", queryset=PatternFile.objects.order_by("id")),
+        Prefetch("files", queryset=PatternFile.objects.select_related("viewer_model").order_by("id")),
     )
 
 

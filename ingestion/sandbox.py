@@ -66,6 +66,9 @@ def _child(function: Callable[[], Any], out_dir: Path, memory_bytes: int, timeou
                 shapes.append(list(rgb.size))
             outcome["labels"] = labels
             outcome["sizes"] = shapes
+            for name, content in report.artifacts.items():
+                (out_dir / f"artifact-{name}").write_bytes(content)
+            outcome["artifacts"] = sorted(report.artifacts)
     except FileRejected as exc:
         outcome = {"ok": False, "rejected": str(exc), "code": exc.code}
     except MemoryError:
@@ -121,6 +124,9 @@ def run_isolated(function: Callable[[], Any], *, timeout: float, memory_bytes: i
         for index, (label, size) in enumerate(zip(outcome.get("labels", []), outcome.get("sizes", []), strict=True)):
             images.append((label, Image.frombytes("RGB", tuple(size), (out_dir / f"{index}.rgb").read_bytes())))
         outcome["images"] = images
+        outcome["artifact_bytes"] = {
+            name: (out_dir / f"artifact-{name}").read_bytes() for name in outcome.get("artifacts", [])
+        }
         return outcome
     finally:
         if pid:

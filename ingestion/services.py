@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import FORMAT_FAMILIES, Pattern, PatternFile, Preview
+from catalog.models import FORMAT_FAMILIES, Pattern, PatternFile, Preview, ViewerModel
 from ingestion import validators
 from ingestion.formats import UnsupportedFormat, detect_format
 
@@ -184,6 +184,12 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
         if locked.status != PatternFile.Status.PENDING:
             return locked
         locked.previews.all().delete()
+        ViewerModel.objects.filter(pattern_file=locked).delete()
+        viewer_stl = report.artifacts.get("viewer.stl")
+        if viewer_stl and report.ok:
+            viewer = ViewerModel(pattern_file=locked, face_count=int.from_bytes(viewer_stl[80:84], "little"))
+            viewer.file.save(f"{locked.sha256[:16]}.stl", ContentFile(viewer_stl), save=False)
+            viewer.save()
         for position, (label, image) in enumerate(images):
             buffer = io.BytesIO()
             image.save(buffer, format="PNG", optimize=True)

@@ -40,7 +40,8 @@ def page() -> Any:
             executable_path=CHROMIUM,
             args=[
                 "--no-sandbox",
-                "--disable-gpu",
+                "--use-angle=swiftshader",
+                "--enable-unsafe-swiftshader",
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
@@ -123,3 +124,30 @@ def test_creator_upload_form_shows_progress_then_live_status(
         ("cube.stl", len(samples.stl_cube()), "consumed")
     ]
     assert pattern.files.get().sha256 == hashlib.sha256(samples.stl_cube()).hexdigest()
+
+
+def test_pattern_page_3d_viewer_loads_the_preview_mesh(live_server: Any, page: Any, user: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from catalog import services as catalog_services
+    from catalog.models import Licence, ViewerModel
+    from ingestion.services import pattern_process_now
+
+    pattern = catalog_services.pattern_create(
+        creator=user,
+        title="Viewer cube",
+        description="",
+        price=0,
+        currency="USD",
+        licence=Licence.objects.get(code="cc0"),
+        uploads=[SimpleUploadedFile("cube.stl", samples.stl_cube())],
+    )
+    pattern_process_now(pattern_id=pattern.pk)
+    Pattern.objects.filter(pk=pattern.pk).update(status="published")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server.url}{pattern.get_absolute_url()}")
+    page.wait_for_selector("[data-viewer-ready=true]", timeout=20_000)
+    assert page.locator(".viewer canvas").count() == 1
+    assert errors == []
+    assert ViewerModel.objects.get().face_count == 12

@@ -90,4 +90,6 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
         report = Report(format=fmt)
         report.add(exc.code if exc.code in CODES else "file.parse_failed", str(exc))
         return report, []
-    return Report.from_dict(outcome["report"]), outcome["images"]
+    report = Report.from_dict(outcome["report"])
+    report.artifacts = outcome["artifact_bytes"]
+    return report, outcome["images"]

@@ -31,6 +31,8 @@ class Report:
     format: str
     findings: list[Finding] = field(default_factory=list)
     properties: dict[str, Any] = field(default_factory=dict)
+    # Public by-products such as the simplified mesh for the 3D viewer; not part of the stored report.
+    artifacts: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def add(self, code: str, message: str, **details: Any) -> None:
         """Add a finding; its severity comes from the code table, so a code always means the same."""

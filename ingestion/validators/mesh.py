@@ -37,6 +37,9 @@ PLA_DENSITY_G_PER_CM3 = 1.24
 WALL_THICKNESS_MM = 0.8
 INFILL_FRACTION = 0.15
 OVERHANG_LIMIT_DEGREES = 45.0
+# The public viewer mesh: vertices clustered on a grid of this many cells along the longest side.
+VIEWER_GRID = 128
+VIEWER_MAX_FACES = 60_000
 
 _STL_RECORD = np.dtype([("normal", "<f4", (3,)), ("vertices", "<f4", (3, 3)), ("attribute", "<u2")])
 
@@ -317,7 +320,40 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
         f.code in ("mesh.inconsistent_winding", "mesh.inverted_normals") for f in report.findings
     )
     images = [render(triangles, normals, az, el, cull_back_faces=closed) for az, el in VIEW_ANGLES]
+    report.artifacts["viewer.stl"] = viewer_mesh(triangles)
     return report, list(zip(VIEW_LABELS, images, strict=True))
+
+
+def viewer_mesh(triangles: np.ndarray, max_faces: int = VIEWER_MAX_FACES, resolution: int = VIEWER_GRID) -> bytes:
+    """A simplified public copy for the 3D viewer: vertices snapped to a coarse grid (vertex clustering).
+
+    Coarse enough that it is no substitute for the original file; fine enough to judge the shape.
+    """
+    lower = triangles.reshape(-1, 3).min(axis=0)
+    largest = float((triangles.reshape(-1, 3).max(axis=0) - lower).max()) or 1.0
+    corners = triangles.reshape(-1, 3).astype(np.float64)
+    while True:
+        cell = largest / resolution
+        keys = np.floor((corners - lower) / cell).astype(np.int64)
+        flat = (keys[:, 0] * (resolution + 1) + keys[:, 1]) * (resolution + 1) + keys[:, 2]
+        clusters, members = np.unique(flat, return_inverse=True)
+        faces = members.reshape(-1, 3)
+        keep = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+        faces = faces[keep]
+        _, first = np.unique(np.sort(faces, axis=1), axis=0, return_index=True)
+        faces = faces[np.sort(first)]
+        if len(faces) <= max_faces or resolution <= 16:
+            break
+        resolution //= 2
+    counts = np.bincount(members, minlength=len(clusters))[:, None]
+    sums = np.stack(
+        [np.bincount(members, weights=corners[:, axis], minlength=len(clusters)) for axis in range(3)], axis=1
+    )
+    positions = sums / np.maximum(counts, 1)
+    records = np.zeros(len(faces), dtype=_STL_RECORD)
+    records["vertices"] = positions[faces].astype(np.float32)
+    header = b"Tessera preview mesh (simplified)".ljust(80, b" ")
+    return header + np.uint32(len(faces)).tobytes() + records.tobytes()
 
 
 def _rotation(azimuth: float, elevation: float) -> np.ndarray:

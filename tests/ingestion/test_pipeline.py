@@ -142,3 +142,28 @@ def test_detect_format(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path.write_bytes(b"hello world")
     with pytest.raises(UnsupportedFormat, match="not a file type Tessera accepts"):
         detect_format(path)
+
+
+def test_mesh_gets_a_simplified_public_viewer_mesh(user, client) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import trimesh
+
+    from catalog.models import ViewerModel
+    from tests.hostile import _export
+
+    dense = _export(trimesh.creation.icosphere(subdivisions=6, radius=30), "stl")  # 81,920 faces
+    pattern = _create(user, [("sphere.stl", dense)])
+    services.pattern_process_now(pattern_id=pattern.pk)
+    viewer = ViewerModel.objects.get()
+    with viewer.file.open("rb") as handle:
+        content = handle.read()
+    assert viewer.face_count == int.from_bytes(content[80:84], "little")
+    assert 1000 < viewer.face_count <= 60_000
+    assert content != dense
+    loaded = trimesh.load(io.BytesIO(content), file_type="stl")
+    assert abs(loaded.extents.max() - 60) < 2  # the same shape, coarser
+    Pattern.objects.filter(pk=pattern.pk).update(status="published")
+    html = client.get(Pattern.objects.get().get_absolute_url()).content.decode()
+    assert f'data-viewer-src="{viewer.file.url}"' in html
+    assert "vendor/three-0.187.0/three.module.js" in html

@@ -11,6 +11,7 @@ from django.core.files.storage import Storage, storages
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from pgvector.django import HnswIndex, VectorField
 
 
 class User(AbstractUser):
@@ -122,6 +123,8 @@ class Pattern(models.Model):
     processing_step = models.CharField(max_length=16, choices=Step.choices, default=Step.RECEIVED)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     search_vector = SearchVectorField(null=True, editable=False)
+    # MiniLM embedding of title, category, tags and description, for semantic search.
+    text_embedding = VectorField(dimensions=384, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -131,6 +134,13 @@ class Pattern(models.Model):
         indexes = [
             GinIndex(fields=["search_vector"], name="pattern_search_gin"),
             models.Index(fields=["status", "-published_at"], name="pattern_status_published"),
+            HnswIndex(
+                name="pattern_text_embedding_hnsw",
+                fields=["text_embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
+from pgvector.django import CosineDistance
 
 from catalog.models import Category, Pattern, PatternFile, Preview, Tag
+
+logger = logging.getLogger(__name__)
 
 
 def _with_relations(queryset: QuerySet[Pattern]) -> QuerySet[Pattern]:
@@ -35,15 +39,50 @@ def pattern_list_published(
         patterns = patterns.filter(tags__slug=tag)
     query = query.strip()
     if query:
-        search_query = SearchQuery(query, search_type="websearch", config="english")
-        patterns = (
-            patterns.filter(search_vector=search_query)
-            .annotate(rank=SearchRank(F("search_vector"), search_query))
-            .order_by("-rank", "-published_at", "-id")
-        )
+        ranked_ids = _hybrid_ranking(patterns, query)
+        order = Case(*[When(pk=pk, then=Value(position)) for position, pk in enumerate(ranked_ids)])
+        patterns = Pattern.objects.filter(pk__in=ranked_ids).order_by(order) if ranked_ids else patterns.none()
     else:
         patterns = patterns.order_by("-published_at", "-id")
     return _with_relations(patterns)
+
+
+# Reciprocal rank fusion (Cormack et al., 2009): score = Σ 1 / (RRF_K + rank) over the two rankings.
+RRF_K = 60
+CANDIDATES = 200
+# Below this cosine similarity a semantic neighbour is noise, not a match (MiniLM, measured on the demo set).
+SEMANTIC_FLOOR = 0.28
+
+
+def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
+    """Full-text and semantic rankings fused by RRF; the ids of every pattern either ranking found."""
+    search_query = SearchQuery(query, search_type="websearch", config="english")
+    lexical = list(
+        patterns.filter(search_vector=search_query)
+        .annotate(rank=SearchRank(F("search_vector"), search_query))
+        .order_by("-rank", "-published_at", "-id")
+        .values_list("id", flat=True)[:CANDIDATES]
+    )
+    semantic: list[int] = []
+    try:
+        from ingestion.embeddings import embed_query
+
+        vector = embed_query(query)
+    except (ImportError, OSError, RuntimeError):
+        logger.exception("semantic search unavailable; using full-text ranking only")
+    else:
+        semantic = list(
+            patterns.filter(text_embedding__isnull=False)
+            .annotate(distance=CosineDistance("text_embedding", vector))
+            .filter(distance__lte=1 - SEMANTIC_FLOOR)
+            .order_by("distance", "id")
+            .values_list("id", flat=True)[:CANDIDATES]
+        )
+    scores: dict[int, float] = {}
+    for ranking in (lexical, semantic):
+        for position, pk in enumerate(dict.fromkeys(ranking)):
+            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + position + 1)
+    return sorted(scores, key=lambda pk: (-scores[pk], pk))
 
 
 def pattern_visible_to(*, user: Any) -> QuerySet[Pattern]:

@@ -241,7 +241,34 @@ def pattern_finalize(*, pattern_id: int) -> Pattern | None:
         pattern.status = Pattern.Status.NEEDS_REVIEW
         pattern.status_reason = ""
         pattern.save(update_fields=["processing_step", "status", "status_reason", "updated_at"])
+        embeddings_enqueue(pattern_id=pattern.pk)
         return pattern
+
+
+def embeddings_enqueue(*, pattern_id: int) -> None:
+    """Queue model work for the ``gpu`` queue once the current transaction commits."""
+    from ingestion import tasks
+
+    transaction.on_commit(lambda: tasks.embed_pattern_text.delay(pattern_id=pattern_id))
+
+
+def pattern_embed_text(*, pattern_id: int) -> Pattern | None:
+    """Compute the pattern's text embedding from its current title, tags and description. Idempotent."""
+    from ingestion.embeddings import embed_texts, pattern_document
+
+    pattern = Pattern.objects.select_related("category").filter(pk=pattern_id).first()
+    if pattern is None:
+        return None
+    document = pattern_document(
+        title=pattern.title,
+        description=pattern.description,
+        tags=list(pattern.tags.values_list("name", flat=True)),
+        category=pattern.category.name if pattern.category else "",
+    )
+    vector = embed_texts([document])[0]
+    Pattern.objects.filter(pk=pattern_id).update(text_embedding=vector.tolist())
+    pattern.text_embedding = vector
+    return pattern
 
 
 def pattern_fail(*, pattern_id: int, reason: str) -> None:
@@ -293,4 +320,7 @@ def pattern_process_now(*, pattern_id: int) -> Pattern | None:
     """Run the pipeline synchronously in this process (demo seeding, management commands)."""
     for file_id in PatternFile.objects.filter(pattern_id=pattern_id).values_list("id", flat=True):
         pattern_file_process(pattern_file_id=file_id)
-    return pattern_finalize(pattern_id=pattern_id)
+    pattern = pattern_finalize(pattern_id=pattern_id)
+    if pattern is not None and pattern.status == Pattern.Status.NEEDS_REVIEW:
+        pattern_embed_text(pattern_id=pattern_id)
+    return pattern

@@ -49,6 +49,11 @@ def finalize_pattern(*, pattern_id: int) -> None:
     services.pattern_finalize(pattern_id=pattern_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=120, time_limit=180)
+def embed_pattern_text(*, pattern_id: int) -> None:
+    services.pattern_embed_text(pattern_id=pattern_id)
+
+
 @shared_task(acks_late=True)
 def fail_stuck_patterns() -> int:
     return services.patterns_fail_stuck()

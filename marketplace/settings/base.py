@@ -158,6 +158,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
+    # First match wins: model work goes to the gpu queue, the rest of ingestion to ingest.
+    "ingestion.tasks.embed_*": {"queue": "gpu"},
     "ingestion.tasks.*": {"queue": "ingest"},
     "delivery.tasks.*": {"queue": "delivery"},
 }

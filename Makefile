@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench-ingest clean-var
+.PHONY: run test lint typecheck pytest bench-ingest bench-copies clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -30,6 +30,9 @@ test: lint typecheck pytest
 
 bench-ingest: $(VENV)/.installed
 	$(BIN)/python bench/bench_ingest.py
+
+bench-copies: $(VENV)/.installed
+	$(BIN)/python bench/bench_copies.py
 
 clean-var:
 	rm -rf var

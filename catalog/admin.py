@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from catalog import services
 from catalog.models import (
     Category,
+    CopyFlag,
     CreatorProfile,
     Licence,
     Pattern,
@@ -123,7 +124,16 @@ def reprocess(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset:
 
 
 class PatternAdminBase(admin.ModelAdmin[Pattern]):
-    list_display = ["thumbnail", "title", "creator", "status", "formats", "price_display", "created_at"]
+    list_display = [
+        "thumbnail",
+        "title",
+        "creator",
+        "status",
+        "formats",
+        "copy_flags_open",
+        "price_display",
+        "created_at",
+    ]
     list_filter = ["status", "files__format", "category", "licence"]
     search_fields = ["title", "description", "creator__username"]
     readonly_fields = ["status", "status_reason", "processing_step", "created_at", "published_at", "gallery"]
@@ -133,7 +143,19 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
     list_select_related = ["creator"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:
-        return super().get_queryset(request).prefetch_related("previews", "files")
+        return super().get_queryset(request).prefetch_related("previews", "files", "copy_flags")
+
+    @admin.display(description="Possible copies")
+    def copy_flags_open(self, pattern: Pattern) -> str:
+        count = sum(1 for flag in pattern.copy_flags.all() if flag.status == CopyFlag.Status.OPEN)
+        if not count:
+            return "—"
+        return format_html(
+            '<a href="/admin/catalog/copyflag/?pattern__id__exact={}&status__exact=open" style="color:#b42318">'
+            "⚠ {} to check</a>",
+            pattern.pk,
+            count,
+        )
 
     @admin.display(description="Preview")
     def thumbnail(self, pattern: Pattern) -> str:
@@ -173,3 +195,77 @@ class ReviewQueueAdmin(PatternAdminBase):
 @admin.register(Preview)
 class PreviewAdmin(admin.ModelAdmin[Preview]):
     list_display = ["pattern", "label", "position", "width", "height"]
+
+
+def _preview_of(pattern_file: PatternFile) -> str:
+    preview = next(iter(pattern_file.previews.all()), None)
+    if preview is None:
+        return "no preview"
+    return format_html('<img src="{}" style="height:180px;border:1px solid #ddd" alt="">', preview.image.url)
+
+
+@admin.action(description="Not a copy: dismiss the selected flags")
+def dismiss_flags(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[CopyFlag]) -> None:
+    updated = queryset.update(status=CopyFlag.Status.DISMISSED)
+    modeladmin.message_user(request, f"Dismissed {updated} flag(s).")
+
+
+@admin.action(description="Confirm copy: reject the copying pattern")
+def confirm_copies(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[CopyFlag]) -> None:
+    rejected = 0
+    for flag in queryset.select_related("pattern", "matched_file__pattern"):
+        flag.status = CopyFlag.Status.CONFIRMED
+        flag.save(update_fields=["status"])
+        try:
+            services.pattern_moderate(
+                pattern=flag.pattern,
+                moderator=request.user,
+                action="reject",
+                reason=f"This pattern copies “{flag.matched_file.pattern.title}” by another creator.",
+            )
+            rejected += 1
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{flag.pattern}: {'; '.join(exc.messages)}", messages.WARNING)
+    modeladmin.message_user(request, f"Confirmed; rejected {rejected} pattern(s).")
+
+
+@admin.register(CopyFlag)
+class CopyFlagAdmin(admin.ModelAdmin[CopyFlag]):
+    """Side-by-side evidence for possible copies found at upload."""
+
+    list_display = ["created_at", "kind", "status", "upload", "original", "evidence"]
+    list_filter = ["status", "kind"]
+    actions = [dismiss_flags, confirm_copies]
+    readonly_fields = ["pattern", "pattern_file", "matched_file", "kind", "distance", "threshold", "created_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CopyFlag]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("pattern__creator", "pattern_file", "matched_file__pattern__creator")
+            .prefetch_related("pattern_file__previews", "matched_file__previews")
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="New upload")
+    def upload(self, flag: CopyFlag) -> str:
+        return format_html(
+            "{}<br><strong>{}</strong> by {} — {}",
+            _preview_of(flag.pattern_file),
+            flag.pattern.title,
+            flag.pattern.creator.username,
+            flag.pattern_file.original_name,
+        )
+
+    @admin.display(description="Looks like")
+    def original(self, flag: CopyFlag) -> str:
+        other = flag.matched_file.pattern
+        return format_html(
+            "{}<br><strong>{}</strong> by {} — {}",
+            _preview_of(flag.matched_file),
+            other.title,
+            other.creator.username,
+            flag.matched_file.original_name,
+        )

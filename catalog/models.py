@@ -202,10 +202,22 @@ class PatternFile(models.Model):
     format = models.CharField(max_length=8, choices=Format.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     validation = models.JSONField(default=dict, blank=True)
+    # Copy detection: a scale/rotation-invariant shape descriptor (meshes), a 64-bit dHash (images).
+    shape_descriptor = VectorField(dimensions=90, null=True, blank=True, editable=False)
+    image_hash = VectorField(dimensions=64, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            HnswIndex(
+                name="file_shape_hnsw",
+                fields=["shape_descriptor"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_l2_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.original_name
@@ -229,6 +241,49 @@ FORMAT_FAMILIES = {
     "tiff": "image",
     "zip": "bundle",
 }
+
+
+class CopyFlag(models.Model):
+    """A possible copy of another creator's file, found at ingestion, waiting for a moderator."""
+
+    class Kind(models.TextChoices):
+        EXACT = "exact", "Identical file"
+        SHAPE = "shape", "Same 3D shape"
+        IMAGE = "image", "Near-identical image"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Not a copy"
+        CONFIRMED = "confirmed", "Confirmed copy"
+
+    pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="copy_flags")
+    pattern_file = models.ForeignKey(PatternFile, on_delete=models.CASCADE, related_name="copy_flags")
+    matched_file = models.ForeignKey(PatternFile, on_delete=models.CASCADE, related_name="copied_by")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    distance = models.FloatField(help_text="0 for identical; see the threshold for what counts as a copy.")
+    threshold = models.FloatField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["pattern_file", "matched_file", "kind"], name="copy_flag_unique_match")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pattern_file} ~ {self.matched_file} ({self.kind})"
+
+    @property
+    def evidence(self) -> str:
+        if self.kind == self.Kind.EXACT:
+            return "Byte-for-byte identical (same sha256)."
+        if self.kind == self.Kind.IMAGE:
+            return f"{self.distance:.0f} of 64 hash bits differ (a copy at ≤ {self.threshold:.0f})."
+        return (
+            f"Shape distance {self.distance:.4f} (a copy at ≤ {self.threshold}); "
+            "rotation, scale and meshing do not change it."
+        )
 
 
 class ViewerModel(models.Model):

@@ -14,16 +14,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from pgvector.django import L1Distance, L2Distance
 
-from catalog.models import FORMAT_FAMILIES, Pattern, PatternFile, Preview, ViewerModel
+from catalog.models import FORMAT_FAMILIES, CopyFlag, Pattern, PatternFile, Preview, ViewerModel
 from ingestion import validators
 from ingestion.formats import UnsupportedFormat, detect_format
+from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +208,11 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
             preview.save()
         locked.validation = report.as_dict()
         locked.status = PatternFile.Status.VALID if report.ok else PatternFile.Status.INVALID
-        locked.save(update_fields=["validation", "status"])
+        shape = report.artifacts.get("shape.f32")
+        image_hash = report.artifacts.get("dhash.f32")
+        locked.shape_descriptor = np.frombuffer(shape, dtype=np.float32).tolist() if shape else None
+        locked.image_hash = np.frombuffer(image_hash, dtype=np.float32).tolist() if image_hash else None
+        locked.save(update_fields=["validation", "status", "shape_descriptor", "image_hash"])
     return locked
 
 
@@ -233,6 +240,7 @@ def pattern_finalize(*, pattern_id: int) -> Pattern | None:
             return pattern
         pattern.processing_step = Pattern.Step.TAGGING
         pattern.save(update_fields=["processing_step", "updated_at"])
+        copies_detect(pattern=pattern, files=files)
         families = sorted({FORMAT_FAMILIES[f.format] for f in files})
         names = [tag for family in families for tag in FAMILY_TAGS[family]]
         names += sorted({f.format for f in files})
@@ -250,6 +258,49 @@ def embeddings_enqueue(*, pattern_id: int) -> None:
     from ingestion import tasks
 
     transaction.on_commit(lambda: tasks.embed_pattern_text.delay(pattern_id=pattern_id))
+
+
+def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFlag]:
+    """Flag files that copy another creator's file: identical bytes, the same 3D shape, or the same image.
+
+    Only other creators' files count (a creator may re-upload their own work). Idempotent: a match is
+    flagged once whatever the number of runs.
+    """
+    others = PatternFile.objects.exclude(pattern__creator_id=pattern.creator_id).exclude(
+        pattern__status__in=[Pattern.Status.REJECTED, Pattern.Status.FAILED]
+    )
+    flags = []
+    for pattern_file in files:
+        matches: list[tuple[PatternFile, str, float, float]] = [
+            (match, CopyFlag.Kind.EXACT, 0.0, 0.0) for match in others.filter(sha256=pattern_file.sha256)[:5]
+        ]
+        if pattern_file.shape_descriptor is not None:
+            nearest = (
+                others.filter(shape_descriptor__isnull=False)
+                .annotate(distance=L2Distance("shape_descriptor", pattern_file.shape_descriptor))
+                .filter(distance__lte=SHAPE_COPY_DISTANCE)
+                .order_by("distance")[:5]
+            )
+            matches += [(match, CopyFlag.Kind.SHAPE, match.distance, SHAPE_COPY_DISTANCE) for match in nearest]
+        if pattern_file.image_hash is not None:
+            nearest = (
+                others.filter(image_hash__isnull=False)
+                .annotate(distance=L1Distance("image_hash", pattern_file.image_hash))
+                .filter(distance__lte=IMAGE_COPY_BITS)
+                .order_by("distance")[:5]
+            )
+            matches += [(match, CopyFlag.Kind.IMAGE, match.distance, IMAGE_COPY_BITS) for match in nearest]
+        for match, kind, distance, threshold in matches:
+            flag, _ = CopyFlag.objects.get_or_create(
+                pattern_file=pattern_file,
+                matched_file=match,
+                kind=kind,
+                defaults={"pattern": pattern, "distance": float(distance), "threshold": float(threshold)},
+            )
+            flags.append(flag)
+    if flags:
+        logger.info("pattern %s: %s possible copies flagged for moderation", pattern.pk, len(flags))
+    return flags
 
 
 def pattern_embed_text(*, pattern_id: int) -> Pattern | None:

@@ -115,4 +115,7 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
                 score=score,
             )
         previews = [("Image", fit_preview(image.copy())), ("Tiled 2×2", tiled(image))]
+        from ingestion.shape import difference_hash
+
+        report.artifacts["dhash.f32"] = difference_hash(image).tobytes()
     return report, previews

@@ -334,6 +334,9 @@ def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]
     )
     images = [render(triangles, normals, az, el, cull_back_faces=closed) for az, el in VIEW_ANGLES]
     report.artifacts["viewer.stl"] = viewer_mesh(triangles)
+    from ingestion.shape import shape_descriptor
+
+    report.artifacts["shape.f32"] = shape_descriptor(triangles).tobytes()
     return report, list(zip(VIEW_LABELS, images, strict=True))
 
 

@@ -307,9 +307,20 @@ class Preview(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    # EfficientNet-Lite0 features for visual search and "more like this".
+    embedding = VectorField(dimensions=1280, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["pattern_file_id", "position"]
+        indexes = [
+            HnswIndex(
+                name="preview_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["pattern_file", "position"], name="preview_unique_position"),
         ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
-from pgvector.django import CosineDistance
+from pgvector.django import CosineDistance, L2Distance
 
 from catalog.models import Category, Pattern, PatternFile, Preview, Tag
 
@@ -119,3 +119,58 @@ def tag_list_popular(*, limit: int = 20) -> list[Tag]:
         .annotate(uses=Count("patterns"))
         .order_by("-uses", "name")[:limit]
     )
+
+
+def _rank_patterns_by_previews(vector: Any, *, exclude_pattern_id: int | None, limit: int) -> list[tuple[int, float]]:
+    """Published patterns whose previews are nearest to ``vector``: [(pattern id, cosine similarity)]."""
+    previews = Preview.objects.filter(pattern__status=Pattern.Status.PUBLISHED, embedding__isnull=False)
+    if exclude_pattern_id is not None:
+        previews = previews.exclude(pattern_id=exclude_pattern_id)
+    nearest = (
+        previews.annotate(distance=CosineDistance("embedding", vector))
+        .order_by("distance")
+        .values_list("pattern_id", "distance")[: limit * 4]
+    )
+    best: dict[int, float] = {}
+    for pattern_id, distance in nearest:
+        best.setdefault(pattern_id, 1.0 - float(distance))
+    return list(best.items())[:limit]
+
+
+def pattern_search_by_image(*, image: Any, limit: int = 24) -> list[tuple[Pattern, float]]:
+    """Published patterns that look like ``image`` (a PIL image), best first, with their similarity."""
+    from ingestion.vision import image_embeddings
+
+    vector = image_embeddings([image])[0]
+    ranked = _rank_patterns_by_previews(vector, exclude_pattern_id=None, limit=limit)
+    patterns = {p.pk: p for p in _with_relations(Pattern.objects.filter(pk__in=[pk for pk, _ in ranked]))}
+    return [(patterns[pk], similarity) for pk, similarity in ranked if pk in patterns]
+
+
+def pattern_similar(*, pattern: Pattern, limit: int = 8) -> list[Pattern]:
+    """ "More like this": neighbours by appearance (preview embeddings) and, for meshes, by 3D shape, fused by RRF."""
+    import numpy as np
+
+    rankings: list[list[int]] = []
+    vectors = [np.asarray(v) for v in pattern.previews.exclude(embedding=None).values_list("embedding", flat=True)]
+    if vectors:
+        mean = np.mean(vectors, axis=0)
+        mean = mean / (np.linalg.norm(mean) or 1.0)
+        rankings.append([pk for pk, _ in _rank_patterns_by_previews(mean, exclude_pattern_id=pattern.pk, limit=50)])
+    shapes = [s for s in pattern.files.exclude(shape_descriptor=None).values_list("shape_descriptor", flat=True)]
+    if shapes:
+        nearest = (
+            PatternFile.objects.filter(pattern__status=Pattern.Status.PUBLISHED, shape_descriptor__isnull=False)
+            .exclude(pattern_id=pattern.pk)
+            .annotate(distance=L2Distance("shape_descriptor", shapes[0]))
+            .order_by("distance")
+            .values_list("pattern_id", flat=True)[:50]
+        )
+        rankings.append(list(dict.fromkeys(nearest)))
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for position, pk in enumerate(ranking):
+            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + position + 1)
+    ordered = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
+    patterns = {p.pk: p for p in _with_relations(Pattern.objects.filter(pk__in=ordered))}
+    return [patterns[pk] for pk in ordered if pk in patterns]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -65,6 +67,34 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
+def search_by_image(request: HttpRequest) -> HttpResponse:
+    """Upload a photo or sketch, get the patterns that look most like it."""
+    from rest_framework.exceptions import ValidationError as DRFValidationError
+
+    from catalog.api.views import open_search_image
+
+    results: list[tuple[Pattern, float]] = []
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("image")
+        if upload is None:
+            error = "Choose an image to search with."
+        else:
+            try:
+                image = open_search_image(upload)
+            except DRFValidationError as exc:
+                detail: Any = exc.detail
+                error = str(detail["image"][0]) if isinstance(detail, dict) else str(detail)
+            else:
+                results = selectors.pattern_search_by_image(image=image)
+                event_record(
+                    kind="search", user=request.user, query="[image]", result_count=len(results), path=request.path
+                )
+    return render(
+        request, "catalog/search_image.html", {"results": results, "error": error, "searched": request.method == "POST"}
+    )
+
+
 def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
     pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
     if pattern is None:
@@ -74,7 +104,12 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "catalog/pattern_detail.html",
-        {"pattern": pattern, "owned": owned, "is_owner": request.user == pattern.creator},
+        {
+            "pattern": pattern,
+            "owned": owned,
+            "is_owner": request.user == pattern.creator,
+            "similar": selectors.pattern_similar(pattern=pattern),
+        },
     )
 
 

@@ -258,6 +258,7 @@ def embeddings_enqueue(*, pattern_id: int) -> None:
     from ingestion import tasks
 
     transaction.on_commit(lambda: tasks.embed_pattern_text.delay(pattern_id=pattern_id))
+    transaction.on_commit(lambda: tasks.embed_pattern_images.delay(pattern_id=pattern_id))
 
 
 def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFlag]:
@@ -322,6 +323,25 @@ def pattern_embed_text(*, pattern_id: int) -> Pattern | None:
     return pattern
 
 
+def pattern_embed_images(*, pattern_id: int) -> int:
+    """Embed every preview of the pattern that has no embedding yet (batched). Idempotent; returns how many."""
+    from PIL import Image
+
+    from ingestion.vision import image_embeddings
+
+    previews = list(Preview.objects.filter(pattern_id=pattern_id, embedding__isnull=True).order_by("id"))
+    if not previews:
+        return 0
+    images = []
+    for preview in previews:
+        with preview.image.open("rb") as handle, Image.open(handle) as image:
+            images.append(image.convert("RGB"))
+    vectors = image_embeddings(images)
+    for preview, vector in zip(previews, vectors, strict=True):
+        Preview.objects.filter(pk=preview.pk, embedding__isnull=True).update(embedding=vector.tolist())
+    return len(previews)
+
+
 def pattern_fail(*, pattern_id: int, reason: str) -> None:
     """Mark a pattern that is still processing as failed, with a reason the creator can read."""
     updated = Pattern.objects.filter(pk=pattern_id, status=Pattern.Status.PROCESSING).update(
@@ -374,4 +394,5 @@ def pattern_process_now(*, pattern_id: int) -> Pattern | None:
     pattern = pattern_finalize(pattern_id=pattern_id)
     if pattern is not None and pattern.status == Pattern.Status.NEEDS_REVIEW:
         pattern_embed_text(pattern_id=pattern_id)
+        pattern_embed_images(pattern_id=pattern_id)
     return pattern

@@ -54,6 +54,11 @@ def embed_pattern_text(*, pattern_id: int) -> None:
     services.pattern_embed_text(pattern_id=pattern_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
+def embed_pattern_images(*, pattern_id: int) -> None:
+    services.pattern_embed_images(pattern_id=pattern_id)
+
+
 @shared_task(acks_late=True)
 def fail_stuck_patterns() -> int:
     return services.patterns_fail_stuck()

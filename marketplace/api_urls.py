@@ -3,7 +3,13 @@
 from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 
-from catalog.api.views import PatternDetailView, PatternListCreateView, PatternModerationView
+from catalog.api.views import (
+    ImageSearchView,
+    PatternDetailView,
+    PatternListCreateView,
+    PatternModerationView,
+    PatternSimilarView,
+)
 from delivery.api.views import LibraryView
 from ingestion.api.views import UploadSessionCreateView, UploadSessionDetailView
 from payments.api.views import OrderCreateView, OrderDetailView, stripe_webhook
@@ -13,6 +19,8 @@ urlpatterns = [
     path("patterns/", PatternListCreateView.as_view(), name="api-patterns"),
     path("patterns/<int:pk>/", PatternDetailView.as_view(), name="api-pattern-detail"),
     path("patterns/<int:pk>/moderation/", PatternModerationView.as_view(), name="api-pattern-moderation"),
+    path("patterns/<int:pk>/similar/", PatternSimilarView.as_view(), name="api-pattern-similar"),
+    path("search/image/", ImageSearchView.as_view(), name="api-search-image"),
     path("uploads/", UploadSessionCreateView.as_view(), name="api-uploads"),
     path("uploads/<uuid:pk>/", UploadSessionDetailView.as_view(), name="api-upload-detail"),
     path("orders/", OrderCreateView.as_view(), name="api-orders"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -122,3 +124,67 @@ class PatternModerationView(APIView):
             raise_drf(exc)
         pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)
         return Response(PatternSerializer(pattern, context={"request": request}).data)
+
+
+class ImageSearchInputSerializer(serializers.Serializer[Any]):
+    image = serializers.ImageField(help_text="A photo or sketch; PNG, JPEG, WebP or TIFF up to 20 MB.")
+
+
+MAX_SEARCH_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+def open_search_image(upload: Any) -> Any:
+    """The uploaded query image as a PIL image, within the same pixel limit as pattern images."""
+    from ingestion.validators.base import FileRejected
+    from ingestion.validators.image import _open
+
+    if upload.size > MAX_SEARCH_IMAGE_BYTES:
+        raise ValidationError({"image": ["The image is larger than 20 MB."]})
+    path = getattr(upload, "temporary_file_path", None)
+    try:
+        image = _open(Path(path()) if path else upload)
+        image.load()
+    except (FileRejected, OSError, ValueError) as exc:
+        raise ValidationError({"image": [str(exc) or "The image could not be read."]}) from exc
+    return image
+
+
+class ImageSearchView(APIView):
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=ImageSearchInputSerializer,
+        responses={
+            200: inline_serializer(
+                "ImageSearchResult", {"similarity": serializers.FloatField(), "pattern": PatternSerializer()}, many=True
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = ImageSearchInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = open_search_image(serializer.validated_data["image"])
+        results = selectors.pattern_search_by_image(image=image)
+        event_record(kind="search", user=request.user, query="[image]", result_count=len(results), path=request.path)
+        return Response(
+            [
+                {
+                    "similarity": round(similarity, 4),
+                    "pattern": PatternSerializer(pattern, context={"request": request}).data,
+                }
+                for pattern, similarity in results
+            ]
+        )
+
+
+class PatternSimilarView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: PatternSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        pattern = selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
+        if pattern is None:
+            raise Http404("No such pattern.")
+        similar = selectors.pattern_similar(pattern=pattern)
+        return Response(PatternSerializer(similar, many=True, context={"request": request}).data)

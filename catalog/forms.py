@@ -32,6 +32,9 @@ class PatternForm(forms.Form):
     price = forms.DecimalField(
         min_value=Decimal("0"), max_digits=9, decimal_places=2, initial=Decimal("0"), help_text="0 for free."
     )
+    tags = forms.CharField(
+        required=False, max_length=400, help_text="Comma-separated; we suggest more from your files."
+    )
     currency = forms.ChoiceField(choices=[("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP")], initial="USD")
     files = MultipleFileField(  # type: ignore[assignment]
         required=False, help_text="STL, 3MF, OBJ, PLY, SVG, DXF, PDF, PNG or JPEG. Format is detected from the content."

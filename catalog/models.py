@@ -69,6 +69,28 @@ class Tag(models.Model):
         return self.name
 
 
+class TaxonomyTerm(models.Model):
+    """A label the auto-tagger may suggest; moderators edit the taxonomy in Django admin."""
+
+    class Kind(models.TextChoices):
+        CATEGORY = "category", "Category"
+        TECHNIQUE = "technique", "Technique"
+        STYLE = "style", "Style"
+        MOTIF = "motif", "Motif"
+        COLOUR = "colour", "Colour"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    name = models.CharField(max_length=60, unique=True)
+    description = models.CharField(max_length=200, blank=True, help_text="Extra words the text model matches on.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+
 class Licence(models.Model):
     """The terms a buyer receives. Open licences for free patterns, Personal/Commercial for paid ones."""
 
@@ -241,6 +263,52 @@ FORMAT_FAMILIES = {
     "tiff": "image",
     "zip": "bundle",
 }
+
+
+class TagSuggestion(models.Model):
+    """A tag on a pattern with where it came from and how sure we are; accepted ones are in Pattern.tags."""
+
+    class Source(models.TextChoices):
+        CREATOR = "creator", "Creator"
+        MODEL = "model", "Model"
+        PROBE = "probe", "Learned from corrections"
+        SYSTEM = "system", "File format"
+        MODERATOR = "moderator", "Moderator"
+
+    class State(models.TextChoices):
+        SUGGESTED = "suggested", "Suggested"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="tag_suggestions")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="suggestions")
+    kind = models.CharField(max_length=12, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices)
+    confidence = models.FloatField(default=1.0)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.SUGGESTED)
+    decided_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-confidence"]
+        constraints = [models.UniqueConstraint(fields=["pattern", "tag"], name="tag_suggestion_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.tag} on {self.pattern} ({self.source}, {self.confidence:.2f}, {self.state})"
+
+
+class TagProbe(models.Model):
+    """A per-tag linear probe on preview embeddings, fitted on tags that people confirmed or rejected."""
+
+    tag = models.OneToOneField(Tag, on_delete=models.CASCADE, related_name="probe")
+    weights = VectorField(dimensions=1280)
+    bias = models.FloatField()
+    positives = models.PositiveIntegerField()
+    negatives = models.PositiveIntegerField()
+    trained_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"probe for {self.tag}"
 
 
 class CopyFlag(models.Model):

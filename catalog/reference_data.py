@@ -81,3 +81,73 @@ def ensure_reference_data(licence_model: Any, category_model: Any) -> None:
         Category.objects.update_or_create(
             slug=slug, defaults={"name": name, "description": description, "position": position}
         )
+
+
+# The starting taxonomy for the auto-tagger; moderators edit it in Django admin.
+TAXONOMY = {
+    "technique": [
+        ("3d printing", "FDM printed model"),
+        ("resin printing", "miniature resin print"),
+        ("laser cutting", "laser cut plywood acrylic"),
+        ("cnc milling", "CNC routed wood"),
+        ("engraving", "laser engraved design"),
+        ("sewing", "sewn garment fabric"),
+        ("knitting", "knitted yarn"),
+        ("crochet", "crocheted yarn"),
+        ("quilting", "quilt patchwork"),
+        ("embroidery", "embroidered stitches"),
+        ("papercraft", "folded paper"),
+    ],
+    "category": [
+        ("home decor", "vase lamp ornament decoration"),
+        ("toys and games", "toy game puzzle"),
+        ("jewellery", "ring necklace earring bracelet"),
+        ("tools", "tool bracket clamp holder"),
+        ("kitchen", "kitchen cup cooking food"),
+        ("garden", "plant pot garden"),
+        ("clothing", "garment dress shirt skirt apron"),
+        ("accessories", "bag wallet hat glove"),
+        ("miniatures", "tabletop miniature figure"),
+        ("stationery", "card paper pen"),
+        ("wallpaper and fabric", "repeating surface print"),
+    ],
+    "style": [
+        ("geometric", "geometric shapes polygons"),
+        ("floral", "flowers botanical"),
+        ("minimalist", "simple plain clean"),
+        ("vintage", "retro antique"),
+        ("organic", "curved natural flowing"),
+        ("abstract", "abstract art"),
+        ("cute", "kawaii cute character"),
+        ("art deco", "art deco ornament"),
+        ("mandala", "radial mandala"),
+        ("mechanical", "gears machine parts"),
+    ],
+    "motif": [
+        ("animals", "animal"),
+        ("cats", "cat kitten"),
+        ("dogs", "dog puppy"),
+        ("birds", "bird feathers"),
+        ("sea life", "fish shell ocean"),
+        ("flowers", "flower blossom petal"),
+        ("leaves", "leaf foliage"),
+        ("stars", "star"),
+        ("hearts", "heart"),
+        ("waves", "wave water"),
+        ("dots", "polka dots spots"),
+        ("stripes", "stripes lines"),
+        ("plaid", "tartan check"),
+        ("gears", "gear cog wheel"),
+        ("vehicles", "car truck boat plane"),
+        ("space", "rocket planet astronaut"),
+        ("food", "food fruit"),
+        ("coffee", "coffee espresso cup"),
+        ("buildings", "house building architecture"),
+    ],
+}
+
+
+def ensure_taxonomy(taxonomy_model: Any) -> None:
+    for kind, terms in TAXONOMY.items():
+        for name, description in terms:
+            taxonomy_model.objects.update_or_create(name=name, defaults={"kind": kind, "description": description})

@@ -14,7 +14,7 @@ from django.db.models import Value
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.models import Category, CreatorProfile, Licence, Pattern, PatternFile, Tag, User
+from catalog.models import Category, CreatorProfile, Licence, Pattern, PatternFile, Tag, TagSuggestion, User
 
 
 def creator_profile_ensure(*, user: User) -> CreatorProfile:
@@ -118,17 +118,70 @@ def pattern_refresh_search_vector(*, pattern: Pattern) -> None:
     Pattern.objects.filter(pk=pattern.pk).update(search_vector=vector)
 
 
-def pattern_tags_add(*, pattern: Pattern, names: Sequence[str]) -> list[Tag]:
-    tags = []
-    for name in names:
-        slug = slugify(name)[:60]
-        if not slug:
-            continue
-        tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name[:60]})
-        tags.append(tag)
+def _tag_for(name: str) -> Tag | None:
+    slug = slugify(name)[:60]
+    if not slug:
+        return None
+    tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name[:60]})
+    return tag
+
+
+def pattern_tags_add(*, pattern: Pattern, names: Sequence[str], source: str = "system") -> list[Tag]:
+    """Add tags that need no review (file formats, the creator's own), recording where they came from."""
+    tags = [tag for tag in (_tag_for(name) for name in names) if tag is not None]
+    for tag in tags:
+        TagSuggestion.objects.update_or_create(
+            pattern=pattern, tag=tag, defaults={"source": source, "confidence": 1.0, "state": "accepted"}
+        )
     pattern.tags.add(*tags)
     pattern_refresh_search_vector(pattern=pattern)
     return tags
+
+
+def pattern_suggestions_record(
+    *, pattern: Pattern, suggestions: Sequence[tuple[str, str, float, str]], auto_accept: float
+) -> list[TagSuggestion]:
+    """Record (name, kind, confidence, source) suggestions; confident ones are applied at once.
+
+    An existing suggestion keeps its state, so a creator's or moderator's decision is never overturned.
+    Must be called with the pattern row locked.
+    """
+    recorded = []
+    for name, kind, confidence, source in suggestions:
+        tag = _tag_for(name)
+        if tag is None:
+            continue
+        suggestion, created = TagSuggestion.objects.get_or_create(
+            pattern=pattern,
+            tag=tag,
+            defaults={
+                "kind": kind,
+                "source": source,
+                "confidence": confidence,
+                "state": "accepted" if confidence >= auto_accept else "suggested",
+            },
+        )
+        if created and suggestion.state == "accepted":
+            pattern.tags.add(tag)
+        recorded.append(suggestion)
+    pattern_refresh_search_vector(pattern=pattern)
+    return recorded
+
+
+def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool) -> TagSuggestion:
+    """The creator (or a moderator) keeps or removes a tag; the decision trains the per-tag probes."""
+    pattern = suggestion.pattern
+    if user.pk != pattern.creator_id and not user.is_staff:
+        raise PermissionError("Only the pattern's creator or a moderator can decide on its tags.")
+    suggestion.state = "accepted" if accept else "rejected"
+    suggestion.decided_by = user
+    suggestion.save(update_fields=["state", "decided_by"])
+    if accept:
+        pattern.tags.add(suggestion.tag)
+    else:
+        pattern.tags.remove(suggestion.tag)
+    pattern_refresh_search_vector(pattern=pattern)
+    return suggestion
 
 
 def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: str = "") -> Pattern:

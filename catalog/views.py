@@ -11,11 +11,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from analytics.services import event_record
 from catalog import selectors, services
 from catalog.forms import PatternForm
-from catalog.models import Category, Pattern, PatternFile
+from catalog.models import Category, Pattern, PatternFile, TagSuggestion
 from delivery.selectors import entitled_pattern_ids
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
@@ -140,6 +141,9 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
                         form.add_error(field if field in form.fields else None, message)
             else:
                 upload_sessions_consume(files=chunked)
+                creator_tags = [name.strip() for name in data["tags"].split(",") if name.strip()]
+                if creator_tags:
+                    services.pattern_tags_add(pattern=pattern, names=creator_tags[:20], source="creator")
                 services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
                 target = reverse("catalog:pattern-status", kwargs={"pk": pattern.pk})
                 if request.headers.get("X-Requested-With") == "XMLHttpRequest":
@@ -174,11 +178,26 @@ def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
 
 @login_required
 def pattern_status(request: HttpRequest, pk: int) -> HttpResponse:
+    pattern = _own_pattern(request, pk)
+    suggestions = pattern.tag_suggestions.select_related("tag").order_by("state", "-confidence")
     return render(
         request,
         "catalog/pattern_status.html",
-        {"pattern": _own_pattern(request, pk), "steps": Pattern.Step.choices},
+        {"pattern": pattern, "steps": Pattern.Step.choices, "suggestions": suggestions},
     )
+
+
+@login_required
+@require_POST
+def tag_suggestion_decide(request: HttpRequest, pk: int, suggestion_id: int) -> HttpResponse:
+    pattern = _own_pattern(request, pk)
+    suggestion = get_object_or_404(TagSuggestion, pk=suggestion_id, pattern=pattern)
+    services.tag_suggestion_decide(
+        suggestion=suggestion,
+        user=request.user,  # type: ignore[arg-type]
+        accept=request.POST.get("action") == "accept",
+    )
+    return redirect("catalog:pattern-status", pk=pattern.pk)
 
 
 @login_required

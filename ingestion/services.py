@@ -254,11 +254,11 @@ def pattern_finalize(*, pattern_id: int) -> Pattern | None:
 
 
 def embeddings_enqueue(*, pattern_id: int) -> None:
-    """Queue model work for the ``gpu`` queue once the current transaction commits."""
+    """Queue the model work on the ``gpu`` queue once the current transaction commits: image embeddings, then
+    tags (probes read the embeddings), then the text embedding (it includes the tags)."""
     from ingestion import tasks
 
-    transaction.on_commit(lambda: tasks.embed_pattern_text.delay(pattern_id=pattern_id))
-    transaction.on_commit(lambda: tasks.embed_pattern_images.delay(pattern_id=pattern_id))
+    transaction.on_commit(lambda: tasks.model_pipeline_signature(pattern_id=pattern_id).delay())
 
 
 def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFlag]:
@@ -393,6 +393,9 @@ def pattern_process_now(*, pattern_id: int) -> Pattern | None:
         pattern_file_process(pattern_file_id=file_id)
     pattern = pattern_finalize(pattern_id=pattern_id)
     if pattern is not None and pattern.status == Pattern.Status.NEEDS_REVIEW:
-        pattern_embed_text(pattern_id=pattern_id)
+        from ingestion.tagging.service import pattern_tag
+
         pattern_embed_images(pattern_id=pattern_id)
+        pattern_tag(pattern_id=pattern_id)
+        pattern_embed_text(pattern_id=pattern_id)
     return pattern

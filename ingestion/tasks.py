@@ -59,6 +59,28 @@ def embed_pattern_images(*, pattern_id: int) -> None:
     services.pattern_embed_images(pattern_id=pattern_id)
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=300, time_limit=360)
+def embed_and_tag_pattern(*, pattern_id: int) -> None:
+    from ingestion.tagging.service import pattern_tag
+
+    pattern_tag(pattern_id=pattern_id)
+
+
+def model_pipeline_signature(*, pattern_id: int) -> Signature:
+    return chain(
+        embed_pattern_images.si(pattern_id=pattern_id),
+        embed_and_tag_pattern.si(pattern_id=pattern_id),
+        embed_pattern_text.si(pattern_id=pattern_id),
+    )
+
+
+@shared_task(acks_late=True, soft_time_limit=1800, time_limit=1900)
+def fit_tag_probes() -> int:
+    from ingestion.tagging.probes import tag_probes_fit
+
+    return tag_probes_fit()
+
+
 @shared_task(acks_late=True)
 def fail_stuck_patterns() -> int:
     return services.patterns_fail_stuck()

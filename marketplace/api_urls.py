@@ -9,6 +9,8 @@ from catalog.api.views import (
     PatternListCreateView,
     PatternModerationView,
     PatternSimilarView,
+    PatternTagSuggestionsView,
+    TagSuggestionDecisionView,
 )
 from delivery.api.views import LibraryView
 from ingestion.api.views import UploadSessionCreateView, UploadSessionDetailView
@@ -20,6 +22,12 @@ urlpatterns = [
     path("patterns/<int:pk>/", PatternDetailView.as_view(), name="api-pattern-detail"),
     path("patterns/<int:pk>/moderation/", PatternModerationView.as_view(), name="api-pattern-moderation"),
     path("patterns/<int:pk>/similar/", PatternSimilarView.as_view(), name="api-pattern-similar"),
+    path("patterns/<int:pk>/tags/", PatternTagSuggestionsView.as_view(), name="api-pattern-tags"),
+    path(
+        "patterns/<int:pk>/tags/<int:suggestion_id>/",
+        TagSuggestionDecisionView.as_view(),
+        name="api-pattern-tag-decision",
+    ),
     path("search/image/", ImageSearchView.as_view(), name="api-search-image"),
     path("uploads/", UploadSessionCreateView.as_view(), name="api-uploads"),
     path("uploads/<uuid:pk>/", UploadSessionDetailView.as_view(), name="api-upload-detail"),

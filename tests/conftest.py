@@ -53,10 +53,11 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("db")
     else:
         return
-    from catalog.models import Category, Licence
-    from catalog.reference_data import ensure_reference_data
+    from catalog.models import Category, Licence, TaxonomyTerm
+    from catalog.reference_data import ensure_reference_data, ensure_taxonomy
 
     ensure_reference_data(Licence, Category)
+    ensure_taxonomy(TaxonomyTerm)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from catalog.models import Pattern, PatternFile, Preview
+from catalog.models import Pattern, PatternFile, Preview, TagSuggestion
 
 
 class PatternFileSerializer(serializers.ModelSerializer[PatternFile]):
@@ -28,6 +28,14 @@ class PreviewSerializer(serializers.ModelSerializer[Preview]):
         request = self.context.get("request")
         url = preview.image.url
         return request.build_absolute_uri(url) if request else url
+
+
+class TagSuggestionSerializer(serializers.ModelSerializer[TagSuggestion]):
+    name = serializers.CharField(source="tag.name")
+
+    class Meta:
+        model = TagSuggestion
+        fields = ["id", "name", "kind", "source", "confidence", "state"]
 
 
 class PatternSerializer(serializers.ModelSerializer[Pattern]):
@@ -75,10 +83,15 @@ class PatternCreateInputSerializer(serializers.Serializer[Any]):
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
     licence = serializers.SlugField(help_text="cc0, cc-by, cc-by-sa, cc-by-nc, personal or commercial")
     category = serializers.SlugField(required=False, allow_blank=True, default="")
+    tags = serializers.CharField(required=False, allow_blank=True, default="", help_text="Comma-separated tags")
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list)
     uploads = serializers.ListField(
         child=serializers.UUIDField(), required=False, default=list, help_text="Ids of completed resumable uploads"
     )
+
+
+class TagDecisionInputSerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=["accept", "reject"])
 
 
 class ModerationInputSerializer(serializers.Serializer[Any]):

@@ -19,8 +19,14 @@ from rest_framework.views import APIView
 
 from analytics.services import event_record
 from catalog import selectors, services
-from catalog.api.serializers import ModerationInputSerializer, PatternCreateInputSerializer, PatternSerializer
-from catalog.models import Category, Licence, Pattern
+from catalog.api.serializers import (
+    ModerationInputSerializer,
+    PatternCreateInputSerializer,
+    PatternSerializer,
+    TagDecisionInputSerializer,
+    TagSuggestionSerializer,
+)
+from catalog.models import Category, Licence, Pattern, TagSuggestion
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 
@@ -92,6 +98,9 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
                 chunked_file.close()
             raise_drf(exc)
         upload_sessions_consume(files=chunked)
+        creator_tags = [name.strip() for name in data["tags"].split(",") if name.strip()]
+        if creator_tags:
+            services.pattern_tags_add(pattern=pattern, names=creator_tags[:20], source="creator")
         services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
         pattern = selectors.pattern_visible_to(user=request.user).get(pk=pattern.pk)
         return Response(PatternSerializer(pattern, context={"request": request}).data, status=status.HTTP_201_CREATED)
@@ -188,3 +197,36 @@ class PatternSimilarView(APIView):
             raise Http404("No such pattern.")
         similar = selectors.pattern_similar(pattern=pattern)
         return Response(PatternSerializer(similar, many=True, context={"request": request}).data)
+
+
+class TagSuggestionDecisionView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=TagDecisionInputSerializer, responses={200: TagSuggestionSerializer})
+    def post(self, request: Request, pk: int, suggestion_id: int) -> Response:
+        suggestion = (
+            TagSuggestion.objects.select_related("pattern", "tag").filter(pk=suggestion_id, pattern_id=pk).first()
+        )
+        user = request.user
+        if suggestion is None or (suggestion.pattern.creator_id != user.pk and not user.is_staff):
+            raise Http404("No such tag suggestion.")
+        serializer = TagDecisionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.tag_suggestion_decide(
+            suggestion=suggestion,
+            user=user,  # type: ignore[arg-type]
+            accept=serializer.validated_data["action"] == "accept",
+        )
+        return Response(TagSuggestionSerializer(suggestion).data)
+
+
+class PatternTagSuggestionsView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses={200: TagSuggestionSerializer(many=True)})
+    def get(self, request: Request, pk: int) -> Response:
+        pattern = selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
+        if pattern is None or (pattern.creator_id != request.user.pk and not request.user.is_staff):
+            raise Http404("No such pattern.")
+        suggestions = pattern.tag_suggestions.select_related("tag").order_by("state", "-confidence")
+        return Response(TagSuggestionSerializer(suggestions, many=True).data)

@@ -160,6 +160,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     # First match wins: model work goes to the gpu queue, the rest of ingestion to ingest.
     "ingestion.tasks.embed_*": {"queue": "gpu"},
+    "ingestion.tasks.fit_tag_probes": {"queue": "gpu"},
     "ingestion.tasks.*": {"queue": "ingest"},
     "delivery.tasks.*": {"queue": "delivery"},
 }
@@ -168,6 +169,7 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-upload-sessions": {"task": "ingestion.tasks.expire_upload_sessions", "schedule": 3600.0},
+    "fit-tag-probes": {"task": "ingestion.tasks.fit_tag_probes", "schedule": 24 * 3600.0},
     "fail-stuck-processing": {
         "task": "ingestion.tasks.fail_stuck_patterns",
         "schedule": 300.0,
@@ -253,6 +255,13 @@ else:
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 
 DOWNLOAD_LINK_TTL_SECONDS = env_int("DOWNLOAD_LINK_TTL_SECONDS", 15 * 60)
+
+# Auto-tagging: "conse" (default, models shipped in packages) or "clip" (weights a deployment provides).
+TESSERA_TAGGER_BACKEND = env("TESSERA_TAGGER_BACKEND")
+TESSERA_CLIP_MODEL = env("TESSERA_CLIP_MODEL", "ViT-B-32")
+TESSERA_CLIP_WEIGHTS = env("TESSERA_CLIP_WEIGHTS")
+# Model suggestions at or above this confidence are applied at once; the creator can still reject them.
+TESSERA_TAG_AUTO_ACCEPT = float(env("TESSERA_TAG_AUTO_ACCEPT", "0.45"))
 
 # --- Auth, allauth, DRF ---------------------------------------------------------------------------
 

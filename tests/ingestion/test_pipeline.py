@@ -45,7 +45,12 @@ def test_valid_mesh_gets_report_previews_tags_and_waits_for_review(user) -> None
     assert [p.label for p in Preview.objects.order_by("position")] == MESH_VIEWS
     assert all((p.width, p.height) == (800, 800) for p in Preview.objects.all())
     assert report["findings"] == []
-    assert sorted(result.tags.values_list("name", flat=True)) == ["3d printing", "stl"]
+    from catalog.models import TagSuggestion
+
+    system = TagSuggestion.objects.filter(pattern=result, source="system").values_list("tag__name", flat=True)
+    assert sorted(system) == ["3d printing", "stl"]
+    assert {"3d printing", "stl", "render"} <= set(result.tags.values_list("name", flat=True))
+    assert "seamless" not in set(result.tags.values_list("name", flat=True))
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench-ingest bench-copies clean-var
+.PHONY: run test lint typecheck pytest bench-ingest bench-copies bench-search bench-tagging clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -33,6 +33,12 @@ bench-ingest: $(VENV)/.installed
 
 bench-copies: $(VENV)/.installed
 	$(BIN)/python bench/bench_copies.py
+
+bench-search: $(VENV)/.installed
+	$(BIN)/python bench/bench_search.py
+
+bench-tagging: $(VENV)/.installed
+	$(BIN)/python bench/bench_tagging.py
 
 clean-var:
 	rm -rf var

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection, transaction
 from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L2Distance
 
@@ -28,8 +29,17 @@ def pattern_list_published(
     file_format: str = "",
     category: str = "",
     tag: str = "",
+    licence: str = "",
+    price_min: int | None = None,
+    price_max: int | None = None,
+    validated: bool = False,
+    printer_bed: str = "",
 ) -> QuerySet[Pattern]:
-    """Published patterns, ranked by full-text relevance when ``query`` is given, newest first otherwise."""
+    """Published patterns with facets, ranked by hybrid relevance when ``query`` is given, newest first otherwise.
+
+    ``validated``: every file passed every check without a warning. ``printer_bed``: every mesh fits that
+    printer (a name from ``ingestion.validators.mesh.PRINTER_BEDS``).
+    """
     patterns = Pattern.objects.filter(status=Pattern.Status.PUBLISHED)
     if file_format:
         patterns = patterns.filter(files__format=file_format.lower()).distinct()
@@ -37,6 +47,27 @@ def pattern_list_published(
         patterns = patterns.filter(category__slug=category)
     if tag:
         patterns = patterns.filter(tags__slug=tag)
+    if licence:
+        patterns = patterns.filter(licence__code=licence)
+    if price_min is not None:
+        patterns = patterns.filter(price__gte=price_min)
+    if price_max is not None:
+        patterns = patterns.filter(price__lte=price_max)
+    if validated:
+        # A report with a warning or an error has a finding of that severity.
+        flagged = PatternFile.objects.filter(
+            Q(validation__findings__contains=[{"severity": "warning"}])
+            | Q(validation__findings__contains=[{"severity": "error"}])
+        ).values("pattern_id")
+        patterns = patterns.exclude(pk__in=flagged)
+    if printer_bed:
+        too_big = (
+            PatternFile.objects.filter(validation__properties__has_key="fits_printer_beds")
+            .exclude(validation__properties__fits_printer_beds__contains=[printer_bed])
+            .values("pattern_id")
+        )
+        patterns = patterns.filter(files__validation__properties__has_key="fits_printer_beds").exclude(pk__in=too_big)
+        patterns = patterns.distinct()
     query = query.strip()
     if query:
         ranked_ids = _hybrid_ranking(patterns, query)
@@ -52,6 +83,7 @@ RRF_K = 60
 CANDIDATES = 200
 # Below this cosine similarity a semantic neighbour is noise, not a match (MiniLM, measured on the demo set).
 SEMANTIC_FLOOR = 0.28
+HNSW_EF_SEARCH = 100
 
 
 def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
@@ -71,13 +103,16 @@ def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
     except (ImportError, OSError, RuntimeError):
         logger.exception("semantic search unavailable; using full-text ranking only")
     else:
-        semantic = list(
-            patterns.filter(text_embedding__isnull=False)
-            .annotate(distance=CosineDistance("text_embedding", vector))
-            .filter(distance__lte=1 - SEMANTIC_FLOOR)
-            .order_by("distance", "id")
-            .values_list("id", flat=True)[:CANDIDATES]
-        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            # pgvector's default (40) gave recall@10 of 0.84 in make bench-search; 100 gives 0.92.
+            cursor.execute("SET LOCAL hnsw.ef_search = %s", [HNSW_EF_SEARCH])
+            semantic = list(
+                patterns.filter(text_embedding__isnull=False)
+                .annotate(distance=CosineDistance("text_embedding", vector))
+                .filter(distance__lte=1 - SEMANTIC_FLOOR)
+                .order_by("distance", "id")
+                .values_list("id", flat=True)[:CANDIDATES]
+            )
     scores: dict[int, float] = {}
     for ranking in (lexical, semantic):
         for position, pk in enumerate(dict.fromkeys(ranking)):

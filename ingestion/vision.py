@@ -41,25 +41,32 @@ def image_model() -> Any:
     return _model
 
 
-def to_tensor(images: Sequence[Image.Image]) -> Any:
-    """Letterbox each image onto white at 224×224 and scale to [-1, 1], as EfficientNet-Lite expects."""
-    import torch
-
-    batch = np.empty((len(images), INPUT_SIZE, INPUT_SIZE, 3), dtype=np.float32)
+def letterbox(images: Sequence[Image.Image]) -> np.ndarray:
+    """Each image fitted onto white at 224×224, as uint8 (N, 224, 224, 3); pixel features reuse these."""
+    batch = np.empty((len(images), INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
     for index, image in enumerate(images):
         rgb = image.convert("RGB")
-        rgb.thumbnail((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR)
+        rgb.thumbnail((INPUT_SIZE, INPUT_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
         canvas = Image.new("RGB", (INPUT_SIZE, INPUT_SIZE), (255, 255, 255))
         canvas.paste(rgb, ((INPUT_SIZE - rgb.width) // 2, (INPUT_SIZE - rgb.height) // 2))
-        batch[index] = np.asarray(canvas, dtype=np.float32) / 127.5 - 1.0
+        batch[index] = np.asarray(canvas)
+    return batch
+
+
+def to_tensor(images: Sequence[Image.Image] | np.ndarray) -> Any:
+    """Scale letterboxed pixels to [-1, 1], as EfficientNet-Lite expects, channels first."""
+    import torch
+
+    arrays = images if isinstance(images, np.ndarray) else letterbox(images)
+    batch = arrays.astype(np.float32) / 127.5 - 1.0
     return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
 
 
-def forward(images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+def forward(images: Sequence[Image.Image] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(unit-length 1,280-d embeddings, ImageNet logits) for a batch of images."""
     import torch
 
-    if not images:
+    if len(images) == 0:
         return np.zeros((0, IMAGE_DIMENSIONS), np.float32), np.zeros((0, 1000), np.float32)
     model = image_model()
     from ingestion.embeddings import device

@@ -30,6 +30,16 @@ from catalog.models import Category, Licence, Pattern, TagSuggestion
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 
+def _int_param(params: Any, name: str) -> int | None:
+    raw = params.get(name, "")
+    if raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValidationError({name: ["Give a whole number of minor units (cents)."]}) from exc
+
+
 def raise_drf(exc: DjangoValidationError) -> None:
     raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
@@ -47,6 +57,11 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             file_format=params.get("format", ""),
             category=params.get("category", ""),
             tag=params.get("tag", ""),
+            licence=params.get("licence", ""),
+            price_min=_int_param(params, "price_min"),
+            price_max=_int_param(params, "price_max"),
+            validated=params.get("validated", "").lower() in ("1", "true", "yes"),
+            printer_bed=params.get("printer_bed", ""),
         )
 
     @extend_schema(
@@ -55,6 +70,13 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             OpenApiParameter("format", str, description="File format, e.g. stl, svg, pdf, png"),
             OpenApiParameter("category", str, description="Category slug"),
             OpenApiParameter("tag", str, description="Tag slug"),
+            OpenApiParameter("licence", str, description="Licence code, e.g. cc0, personal, commercial"),
+            OpenApiParameter("price_min", int, description="Minimum price in minor units"),
+            OpenApiParameter("price_max", int, description="Maximum price in minor units"),
+            OpenApiParameter("validated", bool, description="Only patterns whose files passed every check"),
+            OpenApiParameter(
+                "printer_bed", str, description="Only meshes that fit this printer (see docs/findings.md)"
+            ),
         ]
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -62,7 +84,14 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
         query = request.query_params.get("q", "").strip()
         if query:
             count = response.data.get("count") if isinstance(response.data, dict) else None
-            event_record(kind="search", user=request.user, query=query, result_count=count, path=request.path)
+            event_record(
+                kind="search",
+                user=request.user,
+                query=query,
+                result_count=count,
+                path=request.path,
+                metadata={"low_results": count is not None and count < LOW_RESULT_COUNT},
+            )
         return response
 
     @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer})
@@ -140,6 +169,8 @@ class ImageSearchInputSerializer(serializers.Serializer[Any]):
 
 
 MAX_SEARCH_IMAGE_BYTES = 20 * 1024 * 1024
+# Searches with fewer results than this are marked for the creators' "what buyers look for" analytics.
+LOW_RESULT_COUNT = 3
 
 
 def open_search_image(upload: Any) -> Any:

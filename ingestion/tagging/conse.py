@@ -52,10 +52,18 @@ def _terms(terms: Sequence[tuple[str, str, str]]) -> np.ndarray:
 
 
 class ConseTagger:
-    def suggest(self, images: Sequence[Image.Image], terms: Sequence[tuple[str, str, str]]) -> list[list[Suggestion]]:
+    def suggest(
+        self,
+        images: Sequence[Image.Image],
+        terms: Sequence[tuple[str, str, str]],
+        logits: np.ndarray | None = None,
+    ) -> list[list[Suggestion]]:
+        """``logits``: ImageNet logits already computed for ``images`` (the embedding pass gives them), so
+        the network runs once per image."""
         if not images or not terms:
             return [[] for _ in images]
-        _, logits = forward(list(images))
+        if logits is None:
+            _, logits = forward(list(images))
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
         classes, term_vectors = _classes(), _terms(terms)

@@ -10,8 +10,10 @@ from django.db import transaction
 from PIL import Image
 
 from catalog.models import Pattern, Preview, TagProbe, TagSuggestion, TaxonomyTerm
+from ingestion.vision import forward, letterbox
 
 from .base import Suggestion, tagger
+from .conse import ConseTagger
 from .pixels import pixel_features
 
 logger = logging.getLogger(__name__)
@@ -54,7 +56,19 @@ def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
         return []
     terms = [(t.name, t.kind, t.description) for t in TaxonomyTerm.objects.filter(active=True).exclude(kind="colour")]
     merged: dict[str, tuple[Suggestion, str]] = {}
-    for suggestions in tagger().suggest(images, terms):
+    backend = tagger()
+    arrays = letterbox(images)
+    if isinstance(backend, ConseTagger):
+        # One network pass gives both the embeddings (stored if missing) and the logits ConSE needs.
+        embeddings, logits = forward(arrays)
+        for preview, vector in zip(previews, embeddings, strict=True):
+            if preview.embedding is None:
+                Preview.objects.filter(pk=preview.pk, embedding__isnull=True).update(embedding=vector.tolist())
+                preview.embedding = vector
+        model_suggestions = backend.suggest(images, terms, logits=logits)
+    else:
+        model_suggestions = backend.suggest(images, terms)
+    for suggestions in model_suggestions:
         for suggestion in suggestions:
             if suggestion.name not in merged or merged[suggestion.name][0].confidence < suggestion.confidence:
                 merged[suggestion.name] = (suggestion, TagSuggestion.Source.MODEL)
@@ -63,8 +77,8 @@ def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
     from catalog.models import FORMAT_FAMILIES
 
     rendered = bool({FORMAT_FAMILIES[f] for f in families} & renders)
-    features = pixel_features(images[0], ignore_white_background=rendered)
-    for suggestion in features.suggestions(tileable=not rendered):
+    features = pixel_features(arrays[0], ignore_white_background=rendered)
+    for suggestion in features.suggestions(tileable=not rendered, describe_rendering=not rendered):
         merged.setdefault(suggestion.name, (suggestion, TagSuggestion.Source.MODEL))
     for suggestion in probe_suggestions(previews):
         merged.setdefault(suggestion.name, (suggestion, TagSuggestion.Source.PROBE))

@@ -101,3 +101,37 @@ def test_pattern_page_shows_the_printability_report(client) -> None:  # type: ig
     assert "Warning: Needs supports." in html
     assert "Size: 20 × 20 × 20 mm" in html
     assert "Fits: Prusa MK4" in html
+
+
+def test_facets_licence_price_validation_and_printer_bed(api_client) -> None:  # type: ignore[no-untyped-def]
+    from catalog.models import Licence, PatternFile
+
+    small = PatternFactory.create(title="Small", price=300)
+    big = PatternFactory.create(title="Big", price=900, licence=Licence.objects.get(code="commercial"))
+    warned = PatternFactory.create(title="Warned", price=0)
+    PatternFile.objects.filter(pattern=small).update(
+        validation={
+            "findings": [],
+            "properties": {"fits_printer_beds": ["Prusa MINI (180×180×180)", "Prusa MK4 (250×210×220)"]},
+        }
+    )
+    PatternFile.objects.filter(pattern=big).update(
+        validation={"findings": [], "properties": {"fits_printer_beds": ["Prusa MK4 (250×210×220)"]}}
+    )
+    PatternFile.objects.filter(pattern=warned).update(
+        validation={
+            "findings": [{"code": "mesh.overhangs", "severity": "warning", "message": "x", "details": {}}],
+            "properties": {"fits_printer_beds": []},
+        }
+    )
+
+    def ids(**params: object) -> list[int]:
+        return sorted(p["id"] for p in api_client.get("/api/v1/patterns/", params).json()["results"])
+
+    assert ids(licence="commercial") == [big.pk]
+    assert ids(price_min=300, price_max=500) == [small.pk]
+    assert ids(price_max=0) == [warned.pk]
+    assert ids(validated="true") == sorted([small.pk, big.pk])
+    assert ids(printer_bed="Prusa MINI (180×180×180)") == [small.pk]
+    assert ids(printer_bed="Prusa MK4 (250×210×220)") == sorted([small.pk, big.pk])
+    assert api_client.get("/api/v1/patterns/", {"price_min": "cheap"}).status_code == 400

@@ -23,6 +23,9 @@ from catalog.models import (
     Preview,
     ReviewQueue,
     Tag,
+    TagProbe,
+    TagSuggestion,
+    TaxonomyTerm,
     User,
 )
 
@@ -269,3 +272,40 @@ class CopyFlagAdmin(admin.ModelAdmin[CopyFlag]):
             other.creator.username,
             flag.matched_file.original_name,
         )
+
+
+@admin.register(TaxonomyTerm)
+class TaxonomyTermAdmin(admin.ModelAdmin[TaxonomyTerm]):
+    """The labels the auto-tagger chooses from; edit, add or deactivate them here."""
+
+    list_display = ["name", "kind", "description", "active"]
+    list_filter = ["kind", "active"]
+    list_editable = ["active"]
+    search_fields = ["name", "description"]
+
+
+@admin.register(TagSuggestion)
+class TagSuggestionAdmin(admin.ModelAdmin[TagSuggestion]):
+    list_display = ["pattern", "tag", "kind", "source", "confidence", "state", "decided_by"]
+    list_filter = ["source", "state", "kind"]
+    search_fields = ["tag__name", "pattern__title"]
+    raw_id_fields = ["pattern", "tag", "decided_by"]
+
+    def save_model(self, request: HttpRequest, obj: TagSuggestion, form: Any, change: bool) -> None:
+        # A tag a moderator adds or decides on counts as the moderator's.
+        if not change:
+            obj.source = TagSuggestion.Source.MODERATOR
+        obj.decided_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)
+        if obj.state == TagSuggestion.State.ACCEPTED:
+            obj.pattern.tags.add(obj.tag)
+        else:
+            obj.pattern.tags.remove(obj.tag)
+        services.pattern_refresh_search_vector(pattern=obj.pattern)
+
+
+@admin.register(TagProbe)
+class TagProbeAdmin(admin.ModelAdmin[TagProbe]):
+    list_display = ["tag", "positives", "negatives", "trained_at"]
+    exclude = ["weights"]
+    readonly_fields = ["tag", "bias", "positives", "negatives", "trained_at"]

@@ -127,3 +127,53 @@ def test_probes_learn_a_tag_from_confirmed_examples() -> None:
     learned = TagSuggestion.objects.get(pattern=fresh, tag__name="teatime")
     assert learned.source == "probe"
     assert learned.confidence >= 0.5
+
+
+def test_clip_backend_on_a_tiny_model_built_here(settings) -> None:  # type: ignore[no-untyped-def]
+    """The CLIP tagging path on a two-concept model: red images are 'stars', blue images are 'waves'."""
+    import torch
+
+    from ingestion.tagging.clip import ClipTagger
+
+    class TinyClip(torch.nn.Module):
+        def encode_image(self, pixels: torch.Tensor) -> torch.Tensor:
+            means = pixels.mean(dim=(2, 3))  # (N, 3) mean colour
+            return torch.stack([means[:, 0], means[:, 2]], dim=1)
+
+        def encode_text(self, tokens: torch.Tensor) -> torch.Tensor:
+            return tokens.float()
+
+    def preprocess(image: Image.Image) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(image.resize((8, 8)), dtype=np.float32) / 255).permute(2, 0, 1)
+
+    def tokenizer(prompts: list[str]) -> torch.Tensor:
+        return torch.tensor(
+            [[1.0, 0.0] if "stars" in p else [0.0, 1.0] if "waves" in p else [0.5, 0.5] for p in prompts]
+        )
+
+    clip = ClipTagger(loaded=(TinyClip(), preprocess, tokenizer))
+    terms = [("stars", "motif", ""), ("waves", "motif", ""), ("plaid", "motif", "")]
+    red, blue = Image.new("RGB", (32, 32), (250, 10, 10)), Image.new("RGB", (32, 32), (10, 10, 250))
+    suggestions = clip.suggest([red, blue], terms)
+    assert [s.name for s in suggestions[0]][0] == "stars"
+    assert [s.name for s in suggestions[1]][0] == "waves"
+    assert all(0 < s.confidence <= 1 for row in suggestions for s in row)
+    # Configuring weights selects the backend (the loader itself needs open_clip, not installable here).
+    settings.TESSERA_CLIP_WEIGHTS = "/models/clip.bin"
+    from ingestion.tagging import base
+
+    with pytest.raises(ModuleNotFoundError, match="open_clip"):
+        base.tagger()
+
+
+def test_taxonomy_is_editable_in_admin(client) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import StaffFactory
+
+    client.force_login(StaffFactory.create())
+    listing = client.get("/admin/catalog/taxonomyterm/?kind__exact=motif").content.decode()
+    assert "gears" in listing
+    response = client.post(
+        "/admin/catalog/taxonomyterm/add/", {"kind": "motif", "name": "dinosaurs", "description": "dinosaur", "active": "on"}
+    )
+    assert response.status_code == 302
+    assert TaxonomyTerm.objects.get(name="dinosaurs").kind == "motif"

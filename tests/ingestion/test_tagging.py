@@ -173,7 +173,8 @@ def test_taxonomy_is_editable_in_admin(client) -> None:  # type: ignore[no-untyp
     listing = client.get("/admin/catalog/taxonomyterm/?kind__exact=motif").content.decode()
     assert "gears" in listing
     response = client.post(
-        "/admin/catalog/taxonomyterm/add/", {"kind": "motif", "name": "dinosaurs", "description": "dinosaur", "active": "on"}
+        "/admin/catalog/taxonomyterm/add/",
+        {"kind": "motif", "name": "dinosaurs", "description": "dinosaur", "active": "on"},
     )
     assert response.status_code == 302
     assert TaxonomyTerm.objects.get(name="dinosaurs").kind == "motif"

@@ -275,28 +275,27 @@ def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFla
         matches: list[tuple[PatternFile, str, float, float]] = [
             (match, CopyFlag.Kind.EXACT, 0.0, 0.0) for match in others.filter(sha256=pattern_file.sha256)[:5]
         ]
-        if pattern_file.shape_descriptor is not None:
+        # Shape descriptors compare by Euclidean distance; 0/1 image hashes by L1, which counts differing bits.
+        for field, metric, threshold, kind in (
+            ("shape_descriptor", L2Distance, SHAPE_COPY_DISTANCE, CopyFlag.Kind.SHAPE),
+            ("image_hash", L1Distance, IMAGE_COPY_BITS, CopyFlag.Kind.IMAGE),
+        ):
+            vector = getattr(pattern_file, field)
+            if vector is None:
+                continue
             nearest = (
-                others.filter(shape_descriptor__isnull=False)
-                .annotate(distance=L2Distance("shape_descriptor", pattern_file.shape_descriptor))
-                .filter(distance__lte=SHAPE_COPY_DISTANCE)
+                others.filter(**{f"{field}__isnull": False})
+                .annotate(distance=metric(field, vector))
+                .filter(distance__lte=threshold)
                 .order_by("distance")[:5]
             )
-            matches += [(match, CopyFlag.Kind.SHAPE, match.distance, SHAPE_COPY_DISTANCE) for match in nearest]
-        if pattern_file.image_hash is not None:
-            nearest = (
-                others.filter(image_hash__isnull=False)
-                .annotate(distance=L1Distance("image_hash", pattern_file.image_hash))
-                .filter(distance__lte=IMAGE_COPY_BITS)
-                .order_by("distance")[:5]
-            )
-            matches += [(match, CopyFlag.Kind.IMAGE, match.distance, IMAGE_COPY_BITS) for match in nearest]
-        for match, kind, distance, threshold in matches:
+            matches += [(match, kind, match.distance, threshold) for match in nearest]
+        for match, match_kind, distance, limit in matches:
             flag, _ = CopyFlag.objects.get_or_create(
                 pattern_file=pattern_file,
                 matched_file=match,
-                kind=kind,
-                defaults={"pattern": pattern, "distance": float(distance), "threshold": float(threshold)},
+                kind=match_kind,
+                defaults={"pattern": pattern, "distance": float(distance), "threshold": float(limit)},
             )
             flags.append(flag)
     if flags:

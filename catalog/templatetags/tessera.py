@@ -19,12 +19,9 @@ def money(amount: int | None, currency: str = "") -> str:
 
 @register.filter
 def filesize(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
+    from ingestion.services import human_size
+
+    return human_size(size)
 
 
 REPORT_TITLES = {

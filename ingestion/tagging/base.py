@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 from django.conf import settings
 from PIL import Image
 
@@ -32,3 +33,19 @@ def tagger() -> Tagger:
     from .conse import ConseTagger
 
     return ConseTagger()
+
+
+def pick_per_kind(
+    scores: np.ndarray, terms: Sequence[tuple[str, str, str]], *, minimum: float, per_kind: int = 2
+) -> list[Suggestion]:
+    """The best-scoring terms at or above ``minimum``, at most ``per_kind`` of each kind, best first."""
+    chosen: list[Suggestion] = []
+    counts: dict[str, int] = {}
+    for index in np.argsort(-scores):
+        name, kind, _ = terms[index]
+        if scores[index] < minimum:
+            break
+        if counts.get(kind, 0) < per_kind:
+            counts[kind] = counts.get(kind, 0) + 1
+            chosen.append(Suggestion(name, kind, round(float(scores[index]), 3)))
+    return chosen

@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
-from .base import Suggestion
+from .base import Suggestion, pick_per_kind
 
 MIN_PROBABILITY = 0.15
 PER_KIND = 2
@@ -55,16 +54,4 @@ class ClipTagger:
             image_features = torch.nn.functional.normalize(self.model.encode_image(pixels), dim=-1)
             text_features = torch.nn.functional.normalize(self.model.encode_text(tokens), dim=-1)
             probabilities = (100.0 * image_features @ text_features.T).softmax(dim=-1).float().cpu().numpy()
-        results = []
-        for row in probabilities:
-            chosen: list[Suggestion] = []
-            per_kind: dict[str, int] = {}
-            for index in np.argsort(-row):
-                name, kind, _ = terms[index]
-                if row[index] < MIN_PROBABILITY:
-                    break
-                if per_kind.get(kind, 0) < PER_KIND:
-                    per_kind[kind] = per_kind.get(kind, 0) + 1
-                    chosen.append(Suggestion(name, kind, round(float(row[index]), 3)))
-            results.append(chosen)
-        return results
+        return [pick_per_kind(row, terms, minimum=MIN_PROBABILITY, per_kind=PER_KIND) for row in probabilities]

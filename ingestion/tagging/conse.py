@@ -14,7 +14,7 @@ from PIL import Image
 from ingestion.embeddings import embed_texts
 from ingestion.vision import forward
 
-from .base import Suggestion
+from .base import Suggestion, pick_per_kind
 
 TOP_CLASSES = 10
 MIN_SIMILARITY = 0.3
@@ -73,15 +73,5 @@ class ConseTagger:
             weights = row[top] / row[top].sum()
             semantic = (weights[:, None] * classes[top]).sum(axis=0)
             semantic /= np.linalg.norm(semantic) or 1.0
-            similarity = term_vectors @ semantic
-            chosen: list[Suggestion] = []
-            per_kind: dict[str, int] = {}
-            for index in np.argsort(-similarity):
-                name, kind, _ = terms[index]
-                if similarity[index] < MIN_SIMILARITY:
-                    break
-                if per_kind.get(kind, 0) < PER_KIND:
-                    per_kind[kind] = per_kind.get(kind, 0) + 1
-                    chosen.append(Suggestion(name, kind, round(float(similarity[index]), 3)))
-            results.append(chosen)
+            results.append(pick_per_kind(term_vectors @ semantic, terms, minimum=MIN_SIMILARITY, per_kind=PER_KIND))
         return results

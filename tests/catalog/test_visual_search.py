@@ -10,28 +10,18 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from analytics.models import Event
-from catalog import services as catalog_services
-from catalog.models import Licence, Pattern, Preview, User
+from catalog.models import Pattern, Preview, User
 from ingestion import services
 from ingestion.shape_dataset import distinct_models
 from tests import hostile, samples
 from tests.factories import UserFactory
+from tests.helpers import create_and_process
 
 pytestmark = pytest.mark.django_db
 
 
 def _publish(user: User, name: str, content: bytes, title: str) -> Pattern:
-    pattern = catalog_services.pattern_create(
-        creator=user,
-        title=title,
-        description="",
-        price=0,
-        currency="USD",
-        licence=Licence.objects.get(code="cc0"),
-        uploads=[SimpleUploadedFile(name, content)],
-    )
-    processed = services.pattern_process_now(pattern_id=pattern.pk)
-    assert processed is not None
+    pattern = create_and_process(user, name, content, title)
     Pattern.objects.filter(pk=pattern.pk).update(status="published")
     return Pattern.objects.get(pk=pattern.pk)
 

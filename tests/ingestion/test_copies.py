@@ -7,32 +7,20 @@ import io
 import numpy as np
 import pytest
 import trimesh
-from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from catalog import services as catalog_services
-from catalog.models import CopyFlag, Licence, Pattern, User
-from ingestion import services
+from catalog.models import CopyFlag, Pattern, User
 from ingestion.shape import SHAPE_COPY_DISTANCE, shape_descriptor
 from ingestion.shape_dataset import distinct_models, transformed_copy
 from tests import samples
 from tests.factories import StaffFactory, UserFactory
+from tests.helpers import create_and_process
 
 pytestmark = pytest.mark.django_db
 
 
 def _publish(user: User, name: str, content: bytes, title: str) -> Pattern:
-    pattern = catalog_services.pattern_create(
-        creator=user,
-        title=title,
-        description="",
-        price=0,
-        currency="USD",
-        licence=Licence.objects.get(code="cc0"),
-        uploads=[SimpleUploadedFile(name, content)],
-    )
-    result = services.pattern_process_now(pattern_id=pattern.pk)
-    assert result is not None
+    result = create_and_process(user, name, content, title)
     assert result.status == "needs_review", result.status_reason
     return result
 

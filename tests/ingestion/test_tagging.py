@@ -7,18 +7,16 @@ import io
 import numpy as np
 import pytest
 import skimage.data
-from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageOps
 
-from catalog import services as catalog_services
-from catalog.models import Licence, Pattern, TagProbe, TagSuggestion, TaxonomyTerm, User
-from ingestion import services
+from catalog.models import Pattern, TagProbe, TagSuggestion, TaxonomyTerm, User
 from ingestion.tagging import tagger
 from ingestion.tagging.pixels import pixel_features
 from ingestion.tagging.probes import tag_probes_fit
 from tests import samples
 from tests.conftest import token_client
 from tests.factories import UserFactory
+from tests.helpers import create_and_process
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +32,7 @@ def _png(array: np.ndarray) -> bytes:
 
 
 def _publish(user: User, name: str, content: bytes, title: str, tags: str = "") -> Pattern:
-    pattern = catalog_services.pattern_create(
-        creator=user,
-        title=title,
-        description="",
-        price=0,
-        currency="USD",
-        licence=Licence.objects.get(code="cc0"),
-        uploads=[SimpleUploadedFile(name, content)],
-    )
-    if tags:
-        catalog_services.pattern_tags_add(pattern=pattern, names=tags.split(","), source="creator")
-    result = services.pattern_process_now(pattern_id=pattern.pk)
-    assert result is not None
-    return result
+    return create_and_process(user, name, content, title, tags=tags)
 
 
 def test_conse_tags_real_photos_sensibly() -> None:

@@ -57,12 +57,16 @@ class PixelFeatures:
     symmetry: float = 0.0
     seamless: float = 0.0
 
-    def suggestions(self, *, tileable: bool = True, describe_rendering: bool = True) -> list[Suggestion]:
+    def suggestions(
+        self, *, tileable: bool = True, describe_rendering: bool = True, colours: bool = True
+    ) -> list[Suggestion]:
         """Colour and style suggestions. For our own renders of meshes, drawings and PDFs pass False for both:
         their plain backgrounds would look like a seamless tile, and the rendering type describes the preview,
-        not the design."""
+        not the design. ``colours`` is False where the colours are ours (mesh renders, cut-line drawings)."""
         found = [
-            Suggestion(str(c["name"]), "colour", float(c["share"])) for c in self.palette if float(c["share"]) >= 0.12
+            Suggestion(str(c["name"]), "colour", float(c["share"]))
+            for c in self.palette
+            if colours and float(c["share"]) >= 0.12
         ]
         if describe_rendering:
             found.append(Suggestion(self.rendering, "style", 0.6))

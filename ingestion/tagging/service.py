@@ -78,7 +78,10 @@ def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
 
     rendered = bool({FORMAT_FAMILIES[f] for f in families} & renders)
     features = pixel_features(arrays[0], ignore_white_background=rendered)
-    for suggestion in features.suggestions(tileable=not rendered, describe_rendering=not rendered):
+    our_colours = bool({FORMAT_FAMILIES[f] for f in families} & {"mesh", "vector"})
+    for suggestion in features.suggestions(
+        tileable=not rendered, describe_rendering=not rendered, colours=not our_colours
+    ):
         merged.setdefault(suggestion.name, (suggestion, TagSuggestion.Source.MODEL))
     for suggestion in probe_suggestions(previews):
         merged.setdefault(suggestion.name, (suggestion, TagSuggestion.Source.PROBE))

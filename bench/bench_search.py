@@ -145,6 +145,7 @@ def main() -> None:
         started = time.perf_counter()
         floor()
         floors.append(time.perf_counter() - started)
+    embed_texts(["load the model first"])  # the cache may have served every query above without it
     cold_started = time.perf_counter()
     embed_texts(["a query the cache has never seen"])
     embed_ms = (time.perf_counter() - cold_started) * 1000

@@ -254,8 +254,9 @@ def pattern_finalize(*, pattern_id: int) -> Pattern | None:
 
 
 def embeddings_enqueue(*, pattern_id: int) -> None:
-    """Queue the model work on the ``gpu`` queue once the current transaction commits: image embeddings, then
-    tags (probes read the embeddings), then the text embedding (it includes the tags)."""
+    """Queue the model work on the ``gpu`` queue once the current transaction commits: tags first (their network
+    pass also embeds the previews it looks at), then the remaining preview embeddings, then the text embedding
+    (it includes the tags)."""
     from ingestion import tasks
 
     transaction.on_commit(lambda: tasks.model_pipeline_signature(pattern_id=pattern_id).delay())
@@ -394,7 +395,7 @@ def pattern_process_now(*, pattern_id: int) -> Pattern | None:
     if pattern is not None and pattern.status == Pattern.Status.NEEDS_REVIEW:
         from ingestion.tagging.service import pattern_tag
 
-        pattern_embed_images(pattern_id=pattern_id)
         pattern_tag(pattern_id=pattern_id)
+        pattern_embed_images(pattern_id=pattern_id)
         pattern_embed_text(pattern_id=pattern_id)
     return pattern

@@ -68,8 +68,8 @@ def embed_and_tag_pattern(*, pattern_id: int) -> None:
 
 def model_pipeline_signature(*, pattern_id: int) -> Signature:
     return chain(
-        embed_pattern_images.si(pattern_id=pattern_id),
         embed_and_tag_pattern.si(pattern_id=pattern_id),
+        embed_pattern_images.si(pattern_id=pattern_id),
         embed_pattern_text.si(pattern_id=pattern_id),
     )
 

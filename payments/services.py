@@ -72,7 +72,7 @@ def order_create(*, buyer: User, pattern_ids: Sequence[int]) -> Order:
             ]
         )
         if amount == 0:
-            _order_fulfil(order=order, payment_intent_id=None)
+            _order_fulfil(order=order)
             return order
     intent = stripe_gateway.payment_intent_create(
         amount=amount,
@@ -86,7 +86,7 @@ def order_create(*, buyer: User, pattern_ids: Sequence[int]) -> Order:
     return order
 
 
-def _order_fulfil(*, order: Order, payment_intent_id: str | None) -> None:
+def _order_fulfil(*, order: Order) -> None:
     """Mark paid and grant entitlements. Must be called inside a transaction with ``order`` locked."""
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
@@ -148,7 +148,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
         currency=str(intent["currency"]).upper(),
         status="succeeded",
     )
-    _order_fulfil(order=order, payment_intent_id=intent["id"])
+    _order_fulfil(order=order)
     return "fulfilled"
 
 

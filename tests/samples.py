@@ -95,3 +95,18 @@ def broken_pdf() -> bytes:
 
 def broken_png() -> bytes:
     return png_tile()[:60]
+
+
+def one_per_format() -> dict[str, bytes]:
+    """A valid sample of every single-file format Tessera accepts, keyed by format code."""
+    return {
+        "stl": stl_cube(),
+        "obj": obj_sphere(),
+        "ply": ply_torus(),
+        "3mf": threemf_cone(),
+        "svg": svg_square(),
+        "dxf": dxf_rectangle(),
+        "pdf": pdf_two_pages(),
+        "png": png_tile(),
+        "jpg": jpg_photo(),
+    }

@@ -14,18 +14,7 @@ from ingestion.formats import UnsupportedFormat, detect_format
 from ingestion.validators import CODES
 from tests import hostile, samples
 
-SEEDS = {
-    "stl": samples.stl_cube(),
-    "obj": samples.obj_sphere(),
-    "ply": samples.ply_torus(),
-    "3mf": samples.threemf_cone(),
-    "svg": samples.svg_square(),
-    "dxf": samples.dxf_rectangle(),
-    "pdf": samples.pdf_two_pages(),
-    "png": samples.png_tile(),
-    "jpg": samples.jpg_photo(),
-    "zip": hostile.zip_bundle(),
-}
+SEEDS = {**samples.one_per_format(), "zip": hostile.zip_bundle()}
 
 FUZZ = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]

@@ -130,15 +130,7 @@ def test_stuck_patterns_fail_with_a_reason(user) -> None:  # type: ignore[no-unt
 
 def test_detect_format(tmp_path) -> None:  # type: ignore[no-untyped-def]
     cases = {
-        "stl": samples.stl_cube(),
-        "obj": samples.obj_sphere(),
-        "ply": samples.ply_torus(),
-        "3mf": samples.threemf_cone(),
-        "svg": samples.svg_square(),
-        "dxf": samples.dxf_rectangle(),
-        "pdf": samples.pdf_two_pages(),
-        "png": samples.png_tile(),
-        "jpg": samples.jpg_photo(),
+        **samples.one_per_format(),
         "stl-ascii": b"solid cube\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nendloop\nendfacet\nendsolid\n",
     }
     for expected, content in cases.items():

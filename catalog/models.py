@@ -139,6 +139,12 @@ class Pattern(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="patterns")
     licence = models.ForeignKey(Licence, on_delete=models.PROTECT, related_name="patterns")
     price = models.PositiveIntegerField(default=0, help_text="In minor units (cents).")
+    commercial_price = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Price of the Commercial tier in minor units, for patterns sold under the Personal licence; "
+        "empty when only Personal is offered.",
+    )
     currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     status_reason = models.TextField(blank=True)

@@ -14,7 +14,7 @@ from delivery.models import Entitlement
 def entitlement_list_for_buyer(*, buyer: Any) -> QuerySet[Entitlement]:
     return (
         Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True)
-        .select_related("pattern", "pattern__licence", "order_item__order")
+        .select_related("pattern", "pattern__licence", "order_item__order", "order_item__licence", "certificate")
         .prefetch_related(Prefetch("pattern__files", queryset=PatternFile.objects.order_by("id")), "pattern__previews")
     )
 

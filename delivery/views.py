@@ -1,11 +1,17 @@
-"""Pages for buyers: the library and the signed download endpoint."""
+"""Pages for buyers: the library, the checked download endpoint and certificate verification."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -18,7 +24,7 @@ def library(request: HttpRequest) -> HttpResponse:
     return render(request, "delivery/library.html", {"entries": library_entries(request=request)})
 
 
-def _authenticated_user(request: HttpRequest) -> object | None:
+def _authenticated_user(request: HttpRequest) -> Any:
     if request.user.is_authenticated:
         return request.user
     try:
@@ -32,19 +38,91 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "") or "Authorization" in request.headers
 
 
+def _message(request: HttpRequest, status: int, message: str, **extra: Any) -> HttpResponse:
+    if _wants_json(request):
+        response: HttpResponse = JsonResponse({"detail": message, "library_url": "/library/", **extra}, status=status)
+    else:
+        response = render(
+            request,
+            "delivery/download_status.html",
+            {"message": message, "status": status, "refresh": extra.get("state") == "preparing"},
+            status=status,
+        )
+    return response
+
+
+def _send(stored: Any, filename: str) -> HttpResponseBase:
+    """Hand the file to the buyer by the configured backend; only "stream" reads it in Python."""
+    backend = settings.TESSERA_DOWNLOAD_BACKEND
+    disposition = content_disposition_header(as_attachment=True, filename=filename) or "attachment"
+    if backend == "s3":
+        url = stored.storage.url(
+            stored.name,
+            parameters={"ResponseContentDisposition": disposition},
+            expire=settings.TESSERA_PRESIGNED_TTL_SECONDS,
+        )
+        return HttpResponseRedirect(url)
+    if backend in ("x-accel", "sendfile"):
+        response = HttpResponse(content_type="application/octet-stream")
+        if backend == "x-accel":
+            response["X-Accel-Redirect"] = settings.TESSERA_X_ACCEL_PREFIX + stored.name
+        else:
+            response["X-Sendfile"] = stored.path
+        response["Content-Disposition"] = disposition
+        return response
+    return FileResponse(stored.open("rb"), as_attachment=True, filename=filename)
+
+
 def download(request: HttpRequest, token: str) -> HttpResponseBase:
-    """Serve an original to the buyer the link was made for; 404 for anyone and anything else."""
+    """Serve the buyer's own marked copy; 404 for anyone and anything else, recording nothing."""
     user = _authenticated_user(request)
     try:
-        resolved = services.download_resolve(token=token, user=user)
+        target = services.download_resolve(token=token, user=user)
     except services.DownloadLinkExpired:
-        message = "This download link has expired. Open your library to get a fresh one."
-        if _wants_json(request):
-            return JsonResponse({"detail": message, "library_url": "/library/"}, status=410)
-        return render(request, "delivery/link_expired.html", {"message": message}, status=410)
+        return _message(request, 410, "This download link has expired. Open your library to get a fresh one.")
     except services.DownloadNotAllowed as exc:
         raise Http404("No such download.") from exc
-    services.download_record(resolved=resolved, user=user, ip_address=request.META.get("REMOTE_ADDR"))
-    pattern_file = resolved.pattern_file
-    handle = pattern_file.original.open("rb")
-    return FileResponse(handle, as_attachment=True, filename=pattern_file.original_name)
+    try:
+        services.download_check_limits(target=target, user=user)
+    except services.DownloadLimitReached as exc:
+        response = _message(request, 429, str(exc))
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    ready = services.target_ready_file(target=target)
+    if ready is None:
+        failure = services.target_failure(target=target)
+        services.target_request_preparation(target=target)
+        text = "We are preparing your personal copy (each file is marked for you). This takes a few seconds."
+        if failure:
+            text = f"The last attempt failed ({failure}); we are trying again."
+        response = _message(request, 202, text, state="preparing")
+        response["Retry-After"] = "2"
+        return response
+    stored, filename = ready
+    services.download_record(target=target, user=user, ip_address=request.META.get("REMOTE_ADDR"))
+    return _send(stored, filename)
+
+
+@csrf_exempt
+def certificate_verify(request: HttpRequest, pk: str) -> HttpResponse:
+    """Anyone may check a certificate: GET by id, or POST the certificate.json to test it for tampering."""
+    document = None
+    if request.method == "POST":
+        try:
+            document = json.loads(request.body or b"{}")
+        except ValueError:
+            return JsonResponse({"genuine": False, "valid": False, "detail": "The body is not JSON."}, status=400)
+        if not isinstance(document, dict):
+            return JsonResponse(
+                {"genuine": False, "valid": False, "detail": "Send the certificate object."}, status=400
+            )
+    check = services.certificate_verify(certificate_id=pk, document=document)
+    status = 200 if check.certificate is not None else 404
+    if request.method == "POST" or _wants_json(request):
+        content = check.certificate.content if check.certificate and check.genuine else None
+        return JsonResponse(
+            {"genuine": check.genuine, "valid": check.valid, "detail": check.message, "certificate": content},
+            status=status,
+        )
+    return render(request, "delivery/certificate_verify.html", {"check": check}, status=status)

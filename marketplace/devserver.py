@@ -40,7 +40,7 @@ def start_localstripe(*, port: int, log_path: Path, from_scratch: bool = False) 
     """Start the local Stripe API (and Stripe.js) and wait until it answers."""
     if _port_open(port):
         raise RuntimeError(f"port {port} is taken; set LOCALSTRIPE_PORT to a free port")
-    command = [PYTHON, "-m", "localstripe", "--port", str(port)]
+    command = [PYTHON, "-m", "marketplace.stripe_emulator", "--port", str(port)]
     if from_scratch:
         command.append("--from-scratch")
     log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,22 +12,36 @@ from django.utils import timezone
 
 from analytics.services import event_record
 from catalog import selectors as catalog_selectors
-from catalog.models import User
+from catalog.models import Licence, User
 from delivery import selectors as delivery_selectors
 from delivery import services as delivery_services
-from payments import stripe_gateway
-from payments.models import Order, OrderItem, Payment, WebhookEvent
+from payments import ledger, stripe_gateway
+from payments.models import Dispute, LedgerTransaction, Order, OrderItem, Payment, PayoutAccount, Refund, WebhookEvent
 
 logger = logging.getLogger(__name__)
+COMMERCIAL_LICENCE = "commercial"
 
 
-def order_create(*, buyer: User, pattern_ids: Sequence[int]) -> Order:
+def _tier(pattern: Any, commercial: bool) -> tuple[Licence, int]:
+    """The licence and price a buyer gets: the pattern's own, or its Commercial tier when asked for."""
+    if not commercial:
+        return pattern.licence, pattern.price
+    if pattern.licence.code == COMMERCIAL_LICENCE:
+        return pattern.licence, pattern.price
+    if pattern.commercial_price is None:
+        raise ValidationError({"commercial_ids": [f"“{pattern.title}” is not offered with a commercial licence."]})
+    return Licence.objects.get(code=COMMERCIAL_LICENCE), pattern.commercial_price
+
+
+def order_create(*, buyer: User, pattern_ids: Sequence[int], commercial_ids: Sequence[int] = ()) -> Order:
     """Create an order for published patterns the buyer does not own yet, and its PaymentIntent.
 
-    A second identical request while the first order still awaits payment returns that order, so a
-    double click never creates two charges. Free orders are fulfilled at once without Stripe.
+    ``commercial_ids`` are the patterns bought with the Commercial licence tier. A second identical
+    request while the first order still awaits payment returns that order, so a double click never
+    creates two charges. Free orders are fulfilled at once without Stripe.
     """
     unique_ids = list(dict.fromkeys(int(i) for i in pattern_ids))
+    commercial = {int(i) for i in commercial_ids}
     if not unique_ids:
         raise ValidationError({"pattern_ids": ["Choose at least one pattern."]})
     patterns = []
@@ -49,13 +63,15 @@ def order_create(*, buyer: User, pattern_ids: Sequence[int]) -> Order:
     if len(currencies) > 1:
         raise ValidationError({"pattern_ids": ["Patterns priced in different currencies must be bought separately."]})
     currency = currencies.pop()
-    amount = sum(p.price for p in patterns)
+    tiers = {p.pk: _tier(p, p.pk in commercial) for p in patterns}
+    amount = sum(price for _licence, price in tiers.values())
 
     with transaction.atomic():
         # Serialise a buyer's order creation so that two clicks cannot both create an order.
         User.objects.select_for_update().filter(pk=buyer.pk).first()
+        wanted = sorted((p.pk, tiers[p.pk][0].pk) for p in patterns)
         for existing in Order.objects.filter(buyer=buyer, status=Order.Status.PENDING).prefetch_related("items"):
-            if sorted(item.pattern_id for item in existing.items.all()) == sorted(p.pk for p in patterns):
+            if sorted((item.pattern_id, item.licence_id) for item in existing.items.all()) == wanted:
                 return existing
         order = Order.objects.create(buyer=buyer, amount=amount, currency=currency)
         OrderItem.objects.bulk_create(
@@ -64,9 +80,10 @@ def order_create(*, buyer: User, pattern_ids: Sequence[int]) -> Order:
                     order=order,
                     pattern=p,
                     creator_id=p.creator_id,
-                    licence_id=p.licence_id,
-                    price=p.price,
+                    licence=tiers[p.pk][0],
+                    price=tiers[p.pk][1],
                     currency=p.currency,
+                    platform_fee=ledger.platform_fee_for(tiers[p.pk][1]),
                 )
                 for p in patterns
             ]
@@ -86,11 +103,13 @@ def order_create(*, buyer: User, pattern_ids: Sequence[int]) -> Order:
     return order
 
 
-def _order_fulfil(*, order: Order) -> None:
-    """Mark paid and grant entitlements. Must be called inside a transaction with ``order`` locked."""
+def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
+    """Mark paid, book the sale and grant entitlements. Call in a transaction with ``order`` locked."""
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at"])
+    if order.amount:
+        ledger.sale_record(order=order, stripe_object_id=stripe_object_id)
     delivery_services.entitlements_grant_for_order(order=order)
     for item in order.items.select_related("pattern"):
         event_record(
@@ -140,15 +159,16 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
         order.save(update_fields=["status", "failure_reason"])
         logger.error("amount mismatch for order %s: %s %s", order.pk, intent["amount"], intent["currency"])
         return "amount-mismatch"
+    charge_id = _charge_id(intent.get("latest_charge"))
     Payment.objects.create(
         order=order,
         stripe_payment_intent_id=intent["id"],
-        stripe_charge_id=_charge_id(intent.get("latest_charge")),
+        stripe_charge_id=charge_id,
         amount=int(intent["amount"]),
         currency=str(intent["currency"]).upper(),
         status="succeeded",
     )
-    _order_fulfil(order=order)
+    _order_fulfil(order=order, stripe_object_id=charge_id)
     return "fulfilled"
 
 
@@ -162,7 +182,144 @@ def _payment_intent_failed(intent: dict[str, Any]) -> str:
     return "recorded-failure"
 
 
+def _order_for_payment_intent(payment_intent: Any) -> Order | None:
+    intent_id = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
+    if not intent_id:
+        return None
+    return Order.objects.select_for_update().filter(stripe_payment_intent_id=str(intent_id)).first()
+
+
+def _charge_refunded(charge: dict[str, Any]) -> str:
+    """Book the refunded part not booked yet; a full refund revokes the order's entitlements.
+
+    ``amount_refunded`` is cumulative on the charge, so each step is keyed by it: a redelivered or
+    out-of-order event for an amount already booked changes nothing.
+    """
+    order = _order_for_payment_intent(charge.get("payment_intent"))
+    if order is None:
+        return "unknown-order"
+    if order.paid_at is None:
+        return "not-paid"
+    refunded_total = min(int(charge.get("amount_refunded") or 0), order.amount)
+    increment = refunded_total - order.amount_refunded
+    if increment <= 0:
+        return "already-refunded"
+    listed = [str(r["id"]) for r in ((charge.get("refunds") or {}).get("data") or []) if r.get("id")]
+    known = set(Refund.objects.filter(stripe_refund_id__in=listed).values_list("stripe_refund_id", flat=True))
+    unbooked = [refund_id for refund_id in listed if refund_id not in known]
+    refund_id = unbooked[0] if unbooked else f"{charge.get('id')}:{refunded_total}"
+    ledger.reversal_record(
+        order=order,
+        amount=increment,
+        kind=LedgerTransaction.Kind.REFUND,
+        reference=f"refund:{order.pk}:{refunded_total}",
+        stripe_object_id=refund_id,
+    )
+    Refund.objects.get_or_create(
+        stripe_refund_id=refund_id,
+        defaults={"order": order, "amount": increment, "currency": order.currency},
+    )
+    order.amount_refunded = refunded_total
+    fully = refunded_total >= order.amount
+    if order.status != Order.Status.DISPUTED:
+        order.status = Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED
+    order.save(update_fields=["amount_refunded", "status"])
+    if fully:
+        delivery_services.entitlements_revoke_for_order(order=order, reason="refunded")
+    return "refunded" if fully else "partially-refunded"
+
+
+def _dispute_created(dispute: dict[str, Any]) -> str:
+    """Stripe takes the disputed amount back at once: book it and suspend the entitlements."""
+    order = _order_for_payment_intent(dispute.get("payment_intent"))
+    if order is None or order.paid_at is None:
+        return "unknown-order"
+    record, created = Dispute.objects.get_or_create(
+        stripe_dispute_id=str(dispute["id"]),
+        defaults={
+            "order": order,
+            "amount": int(dispute["amount"]),
+            "currency": str(dispute["currency"]).upper(),
+            "status": str(dispute.get("status", "")),
+            "reason": str(dispute.get("reason", "")),
+        },
+    )
+    if not created:
+        return "already-recorded"
+    ledger.reversal_record(
+        order=order,
+        amount=min(record.amount, order.amount - order.amount_refunded),
+        kind=LedgerTransaction.Kind.DISPUTE,
+        reference=f"dispute:{record.stripe_dispute_id}",
+        stripe_object_id=record.stripe_dispute_id,
+    )
+    order.status = Order.Status.DISPUTED
+    order.save(update_fields=["status"])
+    delivery_services.entitlements_revoke_for_order(order=order, reason="disputed")
+    return "disputed"
+
+
+def _dispute_closed(dispute: dict[str, Any]) -> str:
+    """Won: the money comes back and so do the entitlements. Lost: they stay revoked."""
+    record = Dispute.objects.select_for_update().filter(stripe_dispute_id=str(dispute["id"])).first()
+    if record is None:
+        return "unknown-dispute"
+    if record.closed_at is not None:
+        return "already-closed"
+    order = Order.objects.select_for_update().get(pk=record.order_id)
+    record.status = str(dispute.get("status", ""))
+    record.closed_at = timezone.now()
+    record.save(update_fields=["status", "closed_at"])
+    if record.status != "won":
+        return "dispute-lost"
+    withdrawn = LedgerTransaction.objects.get(reference=f"dispute:{record.stripe_dispute_id}")
+    returned = -sum(entry.amount for entry in withdrawn.entries.all() if entry.account.kind == "stripe_balance")
+    ledger.transaction_record(
+        kind=LedgerTransaction.Kind.DISPUTE_WON,
+        reference=f"dispute-won:{record.stripe_dispute_id}",
+        lines=[ledger.Line(entry.account, -entry.amount, entry.order_item) for entry in withdrawn.entries.all()],
+        order=order,
+        stripe_object_id=record.stripe_dispute_id,
+    )
+    logger.info("dispute %s won, %s returned", record.stripe_dispute_id, returned)
+    order.status = Order.Status.PAID if order.amount_refunded == 0 else Order.Status.PARTIALLY_REFUNDED
+    order.save(update_fields=["status"])
+    delivery_services.entitlements_restore_for_order(order=order, reason="disputed")
+    return "dispute-won"
+
+
+def _account_updated(account: dict[str, Any]) -> str:
+    updated = PayoutAccount.objects.filter(stripe_account_id=str(account["id"])).update(
+        details_submitted=bool(account.get("details_submitted")),
+        payouts_enabled=bool(account.get("payouts_enabled")),
+    )
+    return "account-updated" if updated else "unknown-account"
+
+
 _HANDLERS = {
     "payment_intent.succeeded": _payment_intent_succeeded,
     "payment_intent.payment_failed": _payment_intent_failed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+    "account.updated": _account_updated,
 }
+
+
+def order_refund(*, order: Order, amount: int | None = None) -> str:
+    """Ask Stripe to refund a paid order (all of it by default).
+
+    Nothing changes here: the refund is booked, and entitlements revoked, when Stripe's
+    ``charge.refunded`` webhook confirms it, whoever started the refund (this, or the Stripe dashboard).
+    """
+    if order.paid_at is None or not order.stripe_payment_intent_id:
+        raise ValidationError("Only paid orders can be refunded.")
+    remaining = order.amount - order.amount_refunded
+    amount = remaining if amount is None else amount
+    if not 0 < amount <= remaining:
+        raise ValidationError(f"Refund between 1 and {remaining} minor units.")
+    return stripe_gateway.refund_create(
+        payment_intent_id=order.stripe_payment_intent_id,
+        amount=amount,
+        idempotency_key=f"tessera-refund-{order.pk}-{order.amount_refunded}-{amount}",
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +35,14 @@ def _client() -> stripe.StripeClient:
 def payment_intent_create(
     *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
 ) -> PaymentIntent:
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency.lower(),
+        "metadata": metadata,
+        "payment_method_types": ["card"],
+    }
     intent = _client().v1.payment_intents.create(
-        params={
-            "amount": amount,
-            "currency": currency.lower(),
-            "metadata": metadata,
-            "payment_method_types": ["card"],
-        },  # type: ignore[typeddict-unknown-key]
+        params=params,  # type: ignore[arg-type]
         options={"idempotency_key": idempotency_key},
     )
     return PaymentIntent(
@@ -75,8 +78,6 @@ def webhook_event_construct(*, payload: bytes, signature_header: str) -> dict[st
         )
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
         raise WebhookSignatureError(str(exc)) from exc
-    import json
-
     try:
         event = json.loads(payload)
     except ValueError as exc:
@@ -115,3 +116,106 @@ def payment_intent_confirm_test_card(*, payment_intent_id: str, card: dict[str, 
         amount=intent.amount,
         currency=intent.currency.upper(),
     )
+
+
+def refund_create(*, payment_intent_id: str, amount: int | None, idempotency_key: str) -> str:
+    """Ask Stripe to refund (part of) a payment; the books change when ``charge.refunded`` arrives."""
+    params: dict[str, Any] = {"payment_intent": payment_intent_id}
+    if amount is not None:
+        params["amount"] = amount
+    refund = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})  # type: ignore[arg-type]
+    return str(refund.id)
+
+
+# --- Stripe Tax --------------------------------------------------------------------------------------
+# Not emulated by localstripe: only called when STRIPE_TAX_ENABLED is set with a real key.
+
+
+def tax_calculate(
+    *, currency: str, lines: list[tuple[str, int]], customer_country: str, inclusive: bool
+) -> tuple[int, str]:
+    """Stripe Tax for the order lines (reference, amount); returns (tax to add, calculation id)."""
+    calculation = _client().v1.tax.calculations.create(
+        params={
+            "currency": currency.lower(),
+            "customer_details": {"address": {"country": customer_country}, "address_source": "billing"},
+            "line_items": [
+                {
+                    "amount": amount,
+                    "reference": reference,
+                    "tax_behavior": "inclusive" if inclusive else "exclusive",
+                    "tax_code": "txcd_10000000",  # electronically supplied services / digital goods
+                }
+                for reference, amount in lines
+            ],
+        }  # type: ignore[typeddict-item]
+    )
+    return int(calculation.tax_amount_exclusive or 0), str(calculation.id)
+
+
+# --- Connect (Express accounts, transfers) ----------------------------------------------------------
+# localstripe has no Connect API; development and tests run marketplace/stripe_emulator.py, which adds
+# these endpoints in memory. Against real Stripe the same calls go to api.stripe.com.
+
+
+@dataclass(frozen=True)
+class ConnectAccount:
+    id: str
+    details_submitted: bool
+    payouts_enabled: bool
+
+
+def connect_account_create(*, email: str, country: str, idempotency_key: str) -> ConnectAccount:
+    created = _client().v1.accounts.create(
+        params={
+            "type": "express",
+            "email": email,
+            "country": country,
+            "capabilities": {"transfers": {"requested": True}},
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return ConnectAccount(created.id, bool(created.details_submitted), bool(created.payouts_enabled))
+
+
+def connect_account_retrieve(*, account_id: str) -> ConnectAccount:
+    found = _client().v1.accounts.retrieve(account_id)
+    return ConnectAccount(found.id, bool(found.details_submitted), bool(found.payouts_enabled))
+
+
+def connect_onboarding_link(*, account_id: str, refresh_url: str, return_url: str) -> str:
+    link = _client().v1.account_links.create(
+        params={
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        }
+    )
+    return str(link.url)
+
+
+def transfer_create(
+    *, amount: int, currency: str, destination: str, idempotency_key: str, metadata: dict[str, str]
+) -> str:
+    transfer = _client().v1.transfers.create(
+        params={"amount": amount, "currency": currency.lower(), "destination": destination, "metadata": metadata},
+        options={"idempotency_key": idempotency_key},
+    )
+    return str(transfer.id)
+
+
+@dataclass(frozen=True)
+class BalanceTransaction:
+    id: str
+    type: str
+    amount: int
+    currency: str
+    source: str
+
+
+def balance_transactions() -> Iterator[BalanceTransaction]:
+    """Every balance transaction on the platform account, newest first."""
+    page = _client().v1.balance_transactions.list(params={"limit": 100})
+    for txn in page.auto_paging_iter():
+        yield BalanceTransaction(txn.id, txn.type, int(txn.amount), txn.currency.upper(), str(txn.source or ""))

@@ -21,13 +21,20 @@ def library_entries(*, request: Any) -> list[dict[str, Any]]:
     entries = []
     for entitlement in selectors.entitlement_list_for_buyer(buyer=request.user):
         pattern = entitlement.pattern
+        order = entitlement.order_item.order
+        certificate = getattr(entitlement, "certificate", None)
         entries.append(
             {
                 "entitlement_id": entitlement.pk,
-                "order_id": entitlement.order_item.order_id,
+                "order_id": order.pk,
                 "pattern": {"id": pattern.pk, "title": pattern.title, "slug": pattern.slug},
-                "licence": pattern.licence.code,
+                "licence": entitlement.order_item.licence.code,
+                "licence_name": entitlement.order_item.licence.name,
                 "purchased_at": entitlement.created_at,
+                "zip_url": request.build_absolute_uri(services.download_link_create(entitlement=entitlement)),
+                "order_zip_url": request.build_absolute_uri(services.order_download_link_create(order=order)),
+                "certificate_url": certificate.content["verification_url"] if certificate else None,
+                "downloads_left": max(settings.TESSERA_DOWNLOADS_PER_ENTITLEMENT - entitlement.downloads.count(), 0),
                 "files": [
                     {
                         "id": pattern_file.pk,
@@ -41,6 +48,7 @@ def library_entries(*, request: Any) -> list[dict[str, Any]]:
                         "expires_at": expires_at,
                     }
                     for pattern_file in pattern.files.all()
+                    if pattern_file.status == pattern_file.Status.VALID
                 ],
             }
         )

@@ -170,6 +170,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-upload-sessions": {"task": "ingestion.tasks.expire_upload_sessions", "schedule": 3600.0},
     "fit-tag-probes": {"task": "ingestion.tasks.fit_tag_probes", "schedule": 24 * 3600.0},
+    "creator-payouts": {"task": "payments.tasks.payouts_run", "schedule": 24 * 3600.0},
     "fail-stuck-processing": {
         "task": "ingestion.tasks.fail_stuck_patterns",
         "schedule": 300.0,
@@ -195,6 +196,8 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env("TESSERA_MEDIA_ROOT", str(VAR_DIR / "media")))
 # Originals live in a storage with no public URL; only signed download links reach them.
 ORIGINALS_ROOT = Path(env("TESSERA_ORIGINALS_ROOT", str(VAR_DIR / "originals")))
+# Watermarked copies and zips made for one buyer; private like the originals.
+DELIVERIES_ROOT = Path(env("TESSERA_DELIVERIES_ROOT", str(VAR_DIR / "deliveries")))
 
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME")
 if AWS_STORAGE_BUCKET_NAME:
@@ -206,6 +209,7 @@ if AWS_STORAGE_BUCKET_NAME:
     STORAGES = {
         "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "public"}},
         "originals": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "originals"}},
+        "deliveries": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {"location": "deliveries"}},
         "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
     }
 else:
@@ -214,6 +218,10 @@ else:
         "originals": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": str(ORIGINALS_ROOT), "base_url": None},
+        },
+        "deliveries": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(DELIVERIES_ROOT), "base_url": None},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
@@ -255,6 +263,32 @@ else:
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 
 DOWNLOAD_LINK_TTL_SECONDS = env_int("DOWNLOAD_LINK_TTL_SECONDS", 15 * 60)
+# How a checked download reaches the buyer: "stream" (Django sends the bytes; development), "x-accel"
+# (nginx sends them from an internal location), "sendfile" (Apache/lighttpd X-Sendfile) or "s3" (a
+# presigned URL, the default with S3 storage). With anything but "stream" no file byte passes through Python.
+TESSERA_DOWNLOAD_BACKEND = env("TESSERA_DOWNLOAD_BACKEND", "s3" if AWS_STORAGE_BUCKET_NAME else "stream")
+TESSERA_X_ACCEL_PREFIX = env("TESSERA_X_ACCEL_PREFIX", "/protected-deliveries/")
+# Presigned URLs live only long enough for the browser to follow the redirect.
+TESSERA_PRESIGNED_TTL_SECONDS = env_int("TESSERA_PRESIGNED_TTL_SECONDS", 120)
+TESSERA_DOWNLOADS_PER_ENTITLEMENT = env_int("TESSERA_DOWNLOADS_PER_ENTITLEMENT", 50)
+TESSERA_DOWNLOADS_PER_HOUR = env_int("TESSERA_DOWNLOADS_PER_HOUR", 120)
+# The key of the forensic watermarks. Changing it makes every mark made before unreadable, so a
+# deployment sets it once; by default it is derived from the secret key.
+TESSERA_WATERMARK_SECRET = env("TESSERA_WATERMARK_SECRET") or f"watermark:{SECRET_KEY}"
+TESSERA_PREVIEW_WATERMARK_TEXT = env("TESSERA_PREVIEW_WATERMARK_TEXT", "TESSERA PREVIEW")
+TESSERA_LEAK_MATCH_CONFIDENCE = float(env("TESSERA_LEAK_MATCH_CONFIDENCE", "0.999"))
+
+# --- Money ----------------------------------------------------------------------------------------
+# Platform fee in basis points of each item's price (1200 = 12%); the creator gets the rest.
+TESSERA_PLATFORM_FEE_BPS = env_int("TESSERA_PLATFORM_FEE_BPS", 1200)
+# Creators are paid by Stripe Connect transfers once their balance reaches the minimum.
+TESSERA_PAYOUT_MINIMUM = env_int("TESSERA_PAYOUT_MINIMUM", 1000)
+# Refunds and disputes can come this long after a sale; earnings younger than this are held back.
+TESSERA_PAYOUT_HOLD_DAYS = env_int("TESSERA_PAYOUT_HOLD_DAYS", 7)
+# Stripe Tax: computed on checkout when on (production with a real key; localstripe has no Tax API).
+STRIPE_TAX_ENABLED = env("STRIPE_TAX_ENABLED", "") == "1"
+# Whether listed prices already include tax ("inclusive") or tax is added at checkout ("exclusive").
+TESSERA_PRICES_INCLUDE_TAX = env("TESSERA_PRICES_INCLUDE_TAX", "1") == "1"
 
 # Auto-tagging: "conse" (default, models shipped in packages) or "clip" (weights a deployment provides).
 TESSERA_TAGGER_BACKEND = env("TESSERA_TAGGER_BACKEND")

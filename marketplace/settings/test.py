@@ -16,11 +16,17 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "test-media"
 ORIGINALS_ROOT = VAR_DIR / "test-originals"
 TESSERA_CHUNK_DIR = VAR_DIR / "test-uploads"
+DELIVERIES_ROOT = VAR_DIR / "test-deliveries"
+TESSERA_DOWNLOAD_BACKEND = "stream"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "originals": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(ORIGINALS_ROOT), "base_url": None},
+    },
+    "deliveries": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DELIVERIES_ROOT), "base_url": None},
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }

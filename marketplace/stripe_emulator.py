@@ -1,0 +1,255 @@
+"""localstripe, plus the parts of Stripe Tessera uses that localstripe does not emulate.
+
+Run as ``python -m marketplace.stripe_emulator --port N``. On top of localstripe's API and Stripe.js it
+adds, in memory and for development and tests only:
+
+- Connect Express: ``POST/GET /v1/accounts``, ``POST /v1/account_links`` and an onboarding page that
+  (under /_config/, which needs no API key, like a hosted page) completes the account and sends ``account.updated``;
+- ``POST/GET /v1/transfers`` (honouring ``Idempotency-Key``), each with a ``transfer`` balance transaction;
+- ``charge.refunded`` events when a refund is created (Stripe sends them; localstripe does not);
+- disputes, which a real card can trigger and nothing in localstripe can: ``POST /_emulator/disputes``
+  with a charge id opens one (``charge.dispute.created``) and ``POST /_emulator/disputes/{id}/close``
+  with ``status=won|lost`` closes it (``charge.dispute.closed``).
+
+None of this is Stripe: it implements just enough of the documented request and event shapes for
+Tessera's own code around Connect, refunds and disputes to run end to end.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from localstripe import resources, server
+from localstripe.errors import UserError
+from localstripe.webhooks import schedule_webhook
+
+_accounts: dict[str, dict[str, Any]] = {}
+_transfers: dict[str, dict[str, Any]] = {}
+_idempotent: dict[str, dict[str, Any]] = {}
+_disputes: dict[str, dict[str, Any]] = {}
+
+
+class _Payload:
+    """Wraps a plain dict so that localstripe's Event can carry it."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def _export(self, expand: Any = None) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def _event(kind: str, data: dict[str, Any]) -> None:
+    schedule_webhook(resources.Event(kind, _Payload(data)))
+
+
+async def _form(request: web.Request) -> dict[str, Any]:
+    data = await server.get_post_data(request) or {}
+    data.update(server.unflatten_data(request.query) or {})
+    return data
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": {"type": "invalid_request_error", "message": message}}, status=status)
+
+
+def _once(request: web.Request, key_prefix: str, make: Any) -> dict[str, Any]:
+    key = request.headers.get("Idempotency-Key")
+    if key and f"{key_prefix}:{key}" in _idempotent:
+        return _idempotent[f"{key_prefix}:{key}"]
+    result = make()
+    if key:
+        _idempotent[f"{key_prefix}:{key}"] = result
+    return result
+
+
+async def account_create(request: web.Request) -> web.Response:
+    data = await _form(request)
+
+    def make() -> dict[str, Any]:
+        account = {
+            "id": "acct_" + secrets.token_hex(8),
+            "object": "account",
+            "type": data.get("type", "express"),
+            "email": data.get("email"),
+            "country": data.get("country", "US"),
+            "details_submitted": False,
+            "payouts_enabled": False,
+            "charges_enabled": False,
+            "created": int(time.time()),
+        }
+        _accounts[account["id"]] = account
+        return account
+
+    return web.json_response(_once(request, "account", make))
+
+
+async def account_retrieve(request: web.Request) -> web.Response:
+    account = _accounts.get(request.match_info["id"])
+    return web.json_response(account) if account else _error(404, "No such account")
+
+
+async def account_link_create(request: web.Request) -> web.Response:
+    data = await _form(request)
+    account_id = data.get("account", "")
+    if account_id not in _accounts:
+        return _error(400, "No such account")
+    base = f"{request.scheme}://{request.host}"
+    query = urlencode({"return_url": data.get("return_url", ""), "refresh_url": data.get("refresh_url", "")})
+    return web.json_response(
+        {
+            "object": "account_link",
+            "url": f"{base}/_config/emulator/onboard/{account_id}?{query}",
+            "created": int(time.time()),
+            "expires_at": int(time.time()) + 300,
+        }
+    )
+
+
+async def onboarding_page(request: web.Request) -> web.Response:
+    account_id = request.match_info["id"]
+    if account_id not in _accounts:
+        return _error(404, "No such account")
+    if request.method == "POST":
+        form = await request.post()
+        _accounts[account_id].update(details_submitted=True, payouts_enabled=True, charges_enabled=True)
+        _event("account.updated", _accounts[account_id])
+        raise web.HTTPFound(str(form.get("return_url") or "/"))
+    return_url = request.query.get("return_url", "")
+    html = (
+        "<!doctype html><title>Stripe Express onboarding (emulated)</title>"
+        "<h1>Stripe Express onboarding</h1><p>This local emulator stands in for Stripe's hosted onboarding.</p>"
+        f'<form method="post"><input type="hidden" name="return_url" value="{return_url}">'
+        '<button type="submit" id="complete-onboarding">Complete onboarding (test data)</button></form>'
+    )
+    return web.Response(text=html, content_type="text/html")
+
+
+def _transfer_balance_transaction(transfer: dict[str, Any]) -> None:
+    txn = resources.BalanceTransaction.__new__(resources.BalanceTransaction)
+    resources.StripeObject.__init__(txn)
+    txn.amount = -transfer["amount"]
+    txn.available_on = txn.created
+    txn.currency = transfer["currency"]
+    txn.description = "TRANSFER"
+    txn.exchange_rate = 1.0
+    txn.fee = 0
+    txn.fee_details = []
+    txn.reporting_category = "transfer"
+    txn.source = transfer["id"]
+    txn.status = "available"
+    txn.type = "transfer"
+    transfer["balance_transaction"] = txn.id
+
+
+async def transfer_create(request: web.Request) -> web.Response:
+    data = await _form(request)
+    destination = data.get("destination", "")
+    account = _accounts.get(destination)
+    if account is None:
+        return _error(400, "No such destination account")
+    if not account["payouts_enabled"]:
+        return _error(400, "The destination account has not finished onboarding")
+    try:
+        amount = int(data.get("amount", 0))
+    except ValueError:
+        return _error(400, "Invalid amount")
+    if amount <= 0:
+        return _error(400, "Invalid amount")
+
+    def make() -> dict[str, Any]:
+        transfer = {
+            "id": "tr_" + secrets.token_hex(8),
+            "object": "transfer",
+            "amount": amount,
+            "currency": str(data.get("currency", "usd")).lower(),
+            "destination": destination,
+            "metadata": data.get("metadata") or {},
+            "created": int(time.time()),
+        }
+        _transfer_balance_transaction(transfer)
+        _transfers[transfer["id"]] = transfer
+        return transfer
+
+    return web.json_response(_once(request, "transfer", make))
+
+
+async def transfer_list(request: web.Request) -> web.Response:
+    data = list(reversed(_transfers.values()))
+    return web.json_response({"object": "list", "data": data, "has_more": False, "url": "/v1/transfers"})
+
+
+async def dispute_open(request: web.Request) -> web.Response:
+    data = await _form(request)
+    try:
+        charge = resources.Charge._api_retrieve(str(data.get("charge", "")))
+    except UserError:
+        return _error(404, "No such charge")
+    dispute = {
+        "id": "dp_" + secrets.token_hex(8),
+        "object": "dispute",
+        "amount": charge.amount,
+        "currency": charge.currency,
+        "charge": charge.id,
+        "payment_intent": charge.payment_intent,
+        "reason": data.get("reason", "fraudulent"),
+        "status": "needs_response",
+        "created": int(time.time()),
+    }
+    _disputes[dispute["id"]] = dispute
+    _event("charge.dispute.created", dispute)
+    return web.json_response(dispute)
+
+
+async def dispute_close(request: web.Request) -> web.Response:
+    dispute = _disputes.get(request.match_info["id"])
+    if dispute is None:
+        return _error(404, "No such dispute")
+    data = await _form(request)
+    if data.get("status") not in ("won", "lost"):
+        return _error(400, "status must be won or lost")
+    dispute["status"] = data["status"]
+    _event("charge.dispute.closed", dispute)
+    return web.json_response(dispute)
+
+
+_original_refund_init = resources.Refund.__init__
+
+
+def _refund_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _original_refund_init(self, *args, **kwargs)
+    charge = resources.Charge._api_retrieve(self.charge)
+    exported = charge._export()
+    exported.update(
+        amount_refunded=charge.amount_refunded,
+        refunded=charge.refunded,
+        payment_intent=charge.payment_intent,
+        refunds={"object": "list", "data": [r._export() for r in charge.refunds._list]},
+    )
+    _event("charge.refunded", exported)
+
+
+resources.Refund.__init__ = _refund_init  # type: ignore[method-assign]
+
+
+def _add_routes(app: web.Application) -> None:
+    # Inserted ahead of localstripe's own routes would be cleaner, but aiohttp matches in order and
+    # none of these paths exist in localstripe, so appending is enough.
+    app.router.add_post("/v1/accounts", account_create)
+    app.router.add_get("/v1/accounts/{id}", account_retrieve)
+    app.router.add_post("/v1/account_links", account_link_create)
+    app.router.add_route("*", "/_config/emulator/onboard/{id}", onboarding_page)
+    app.router.add_post("/v1/transfers", transfer_create)
+    app.router.add_get("/v1/transfers", transfer_list)
+    app.router.add_post("/_emulator/disputes", dispute_open)
+    app.router.add_post("/_emulator/disputes/{id}/close", dispute_close)
+
+
+_add_routes(server.app)
+
+if __name__ == "__main__":
+    server.start()

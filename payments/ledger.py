@@ -1,0 +1,156 @@
+"""The double-entry ledger: every movement of money is a balanced transaction of entries.
+
+Sign convention: a debit is positive, a credit negative, and every transaction sums to zero.
+Accounts: ``stripe_balance`` (what Stripe holds for us, an asset), ``platform_fees`` (our revenue) and
+one ``creator_payable`` per creator and currency (what we owe them). A creator's balance is the
+negated sum of their payable account, so it is derived from append-only rows and cannot drift under
+concurrent writers; each transaction's ``reference`` is unique, so a business event retried or
+delivered twice is recorded once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Order, OrderItem
+
+
+class LedgerImbalance(ValueError):
+    """A transaction whose entries do not sum to zero was about to be written."""
+
+
+@dataclass(frozen=True)
+class Line:
+    account: LedgerAccount
+    amount: int
+    order_item: OrderItem | None = None
+
+
+def platform_fee_for(price: int) -> int:
+    """Tessera's fee on one item: basis points of the price, rounded half up, never above the price."""
+    return min(price, (price * settings.TESSERA_PLATFORM_FEE_BPS + 5000) // 10000)
+
+
+def account(kind: str, currency: str, creator_id: int | None = None) -> LedgerAccount:
+    found, _ = LedgerAccount.objects.get_or_create(kind=kind, creator_id=creator_id, currency=currency.upper())
+    return found
+
+
+def transaction_record(
+    *, kind: str, reference: str, lines: list[Line], order: Order | None = None, stripe_object_id: str = ""
+) -> LedgerTransaction | None:
+    """Write one balanced transaction; returns None when ``reference`` was recorded before."""
+    lines = [line for line in lines if line.amount]
+    if sum(line.amount for line in lines) != 0:
+        raise LedgerImbalance(f"{reference}: entries sum to {sum(line.amount for line in lines)}")
+    try:
+        with transaction.atomic():
+            record = LedgerTransaction.objects.create(
+                kind=kind, reference=reference, order=order, stripe_object_id=stripe_object_id
+            )
+            LedgerEntry.objects.bulk_create(
+                [
+                    LedgerEntry(
+                        transaction=record, account=line.account, amount=line.amount, order_item=line.order_item
+                    )
+                    for line in lines
+                ]
+            )
+    except IntegrityError:
+        if LedgerTransaction.objects.filter(reference=reference).exists():
+            return None
+        raise
+    return record
+
+
+def _sale_lines(order: Order, shares: dict[int, int], sign: int) -> list[Line]:
+    """Lines moving ``shares`` (per order item, in minor units of the price) in or out of the books."""
+    items = {item.pk: item for item in order.items.all()}
+    balance = account(LedgerAccount.Kind.STRIPE_BALANCE, order.currency)
+    fees = account(LedgerAccount.Kind.PLATFORM_FEES, order.currency)
+    lines = [Line(balance, sign * sum(shares.values()))]
+    for item_id, amount in shares.items():
+        item = items[item_id]
+        # The fee is taken (and given back) in proportion, rounding in the creator's favour on sales.
+        fee = item.platform_fee if amount == item.price else (amount * item.platform_fee) // max(item.price, 1)
+        lines.append(Line(fees, -sign * fee, item))
+        lines.append(
+            Line(
+                account(LedgerAccount.Kind.CREATOR_PAYABLE, order.currency, item.creator_id),
+                -sign * (amount - fee),
+                item,
+            )
+        )
+    return lines
+
+
+def sale_record(*, order: Order, stripe_object_id: str = "") -> LedgerTransaction | None:
+    """Book a paid order: Stripe holds the total, Tessera earns its fees, each creator is owed the rest."""
+    shares = {item.pk: item.price for item in order.items.all()}
+    return transaction_record(
+        kind=LedgerTransaction.Kind.SALE,
+        reference=f"sale:{order.pk}",
+        lines=_sale_lines(order, shares, +1),
+        order=order,
+        stripe_object_id=stripe_object_id,
+    )
+
+
+def allocate(order: Order, amount: int) -> dict[int, int]:
+    """Split ``amount`` over the order's items in proportion to price (largest remainder, exact sum)."""
+    items = list(order.items.all().order_by("pk"))
+    total = sum(item.price for item in items)
+    if total == 0 or amount == 0:
+        return {}
+    raw = [(item, amount * item.price // total, amount * item.price % total) for item in items]
+    shares = {item.pk: floor for item, floor, _rest in raw}
+    missing = amount - sum(shares.values())
+    for item, _floor, _rest in sorted(raw, key=lambda r: (-r[2], r[0].pk))[:missing]:
+        shares[item.pk] += 1
+    return {k: v for k, v in shares.items() if v}
+
+
+def reversal_record(
+    *, order: Order, amount: int, kind: str, reference: str, stripe_object_id: str = ""
+) -> LedgerTransaction | None:
+    """Take ``amount`` of a sale back out of the books (refund, dispute), pro rata over its items."""
+    return transaction_record(
+        kind=kind,
+        reference=reference,
+        lines=_sale_lines(order, allocate(order, amount), -1),
+        order=order,
+        stripe_object_id=stripe_object_id,
+    )
+
+
+def creator_balance(*, creator: Any, currency: str, available_only: bool = False) -> int:
+    """What Tessera owes a creator; with ``available_only``, less sales still inside the hold period."""
+    entries = LedgerEntry.objects.filter(
+        account__kind=LedgerAccount.Kind.CREATOR_PAYABLE, account__creator=creator, account__currency=currency.upper()
+    )
+    if available_only:
+        held_since = timezone.now() - timedelta(days=settings.TESSERA_PAYOUT_HOLD_DAYS)
+        entries = entries.exclude(
+            Q(transaction__kind=LedgerTransaction.Kind.SALE) & Q(transaction__created_at__gt=held_since)
+        )
+    return -int(entries.aggregate(total=Sum("amount"))["total"] or 0)
+
+
+def account_balance(*, kind: str, currency: str) -> int:
+    """The debit balance of a platform account (positive for the Stripe balance)."""
+    total = LedgerEntry.objects.filter(account__kind=kind, account__currency=currency.upper()).aggregate(
+        total=Sum("amount")
+    )["total"]
+    return int(total or 0)
+
+
+def trial_balance() -> int:
+    """The sum of every entry ever written: zero in a sound ledger."""
+    return int(LedgerEntry.objects.aggregate(total=Sum("amount"))["total"] or 0)

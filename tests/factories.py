@@ -83,8 +83,31 @@ class OrderFactory(factory.django.DjangoModelFactory[Order]):
     stripe_payment_intent_id = factory.Sequence(lambda n: f"pi_test_{n}")
 
 
-def paid_entitlement(*, buyer: User, pattern: Pattern) -> Entitlement:
-    order = Order.objects.create(buyer=buyer, amount=pattern.price, currency=pattern.currency, status=Order.Status.PAID)
+def add_file(pattern: Pattern, *, name: str, content: bytes, file_format: str) -> PatternFile:
+    """Attach another valid file to a pattern."""
+    pattern_file = PatternFile(
+        pattern=pattern,
+        original_name=name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        format=file_format,
+        status=PatternFile.Status.VALID,
+    )
+    pattern_file.original.save(name, ContentFile(content), save=False)
+    pattern_file.save()
+    return pattern_file
+
+
+def paid_entitlement(
+    *, buyer: User, pattern: Pattern, order: Order | None = None, prepare: bool = False
+) -> Entitlement:
+    """An entitlement from a paid order (booked in the ledger); ``prepare`` makes the personal copies now."""
+    from payments import ledger
+
+    if order is None:
+        order = Order.objects.create(
+            buyer=buyer, amount=pattern.price, currency=pattern.currency, status=Order.Status.PAID, paid_at=timezone.now()
+        )
     item = OrderItem.objects.create(
         order=order,
         pattern=pattern,
@@ -92,5 +115,11 @@ def paid_entitlement(*, buyer: User, pattern: Pattern) -> Entitlement:
         licence=pattern.licence,
         price=pattern.price,
         currency="USD",
+        platform_fee=ledger.platform_fee_for(pattern.price),
     )
-    return Entitlement.objects.create(buyer=buyer, pattern=pattern, order_item=item)
+    entitlement = Entitlement.objects.create(buyer=buyer, pattern=pattern, order_item=item)
+    if prepare:
+        from delivery.services import entitlement_prepare
+
+        entitlement_prepare(entitlement=entitlement)
+    return entitlement

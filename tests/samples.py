@@ -110,3 +110,55 @@ def one_per_format() -> dict[str, bytes]:
         "png": png_tile(),
         "jpg": jpg_photo(),
     }
+
+
+def photo_png(width: int = 640, height: int = 480) -> bytes:
+    """A real photograph (scikit-image's astronaut), the kind of content image marks must hide in."""
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).resize((width, height)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def blob_mesh() -> trimesh.Trimesh:
+    """A lumpy, asymmetric closed solid (so that its pose can be recovered after a rotation)."""
+    mesh = trimesh.creation.icosphere(subdivisions=4, radius=30)
+    v = mesh.vertices
+    mesh.vertices = (
+        v * (1 + 0.2 * np.sin(v[:, [0]] / 7) + 0.1 * np.cos(v[:, [1]] / 5)) * [1.0, 0.7, 0.5] + [40, 20, 10]
+    )
+    return mesh
+
+
+def blob_stl() -> bytes:
+    return _export(blob_mesh(), "stl")
+
+
+def gear_points(teeth: int = 40, radius: float = 30.0) -> list[tuple[float, float]]:
+    points = []
+    for i in range(teeth * 4):
+        angle = 2 * np.pi * i / (teeth * 4)
+        r = radius + (3.0 if (i // 2) % 2 else 0.0)
+        points.append((round(50 + r * np.cos(angle), 3), round(50 + r * np.sin(angle), 3)))
+    return points
+
+
+def svg_gear() -> bytes:
+    path = "M " + " L ".join(f"{x} {y}" for x, y in gear_points()) + " Z"
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100mm" height="100mm" viewBox="0 0 100 100">'
+        f'<path d="{path}" fill="none" stroke="red"/><circle cx="50" cy="50" r="8" fill="none" stroke="red"/></svg>'
+    ).encode()
+
+
+def dxf_gear() -> bytes:
+    import ezdxf
+
+    document = ezdxf.new("R2010", setup=False)
+    document.units = ezdxf.units.MM
+    document.modelspace().add_lwpolyline(gear_points(), close=True)
+    document.modelspace().add_circle((50, 50), 8)
+    stream = io.StringIO()
+    document.write(stream)
+    return stream.getvalue().encode()

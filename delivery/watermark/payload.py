@@ -77,9 +77,12 @@ def decode(*, key: bytes, soft: np.ndarray, candidates: list[int] | None = None)
     if observed_bits == 0:
         return Decoded(None, 0.0, 0, 0, "none")
     hard = (soft > 0).astype(np.uint8)
-    erasures = [i // 8 for i in np.flatnonzero(~observed)]
-    erase_pos = sorted(set(erasures))
-    if len(erase_pos) <= PARITY_BYTES:
+    # Bytes with lost bits are erasures (the code fills up to four); beyond four, the bytes with the
+    # most lost bits are erased and the rest guessed, which the code may still correct.
+    lost_per_byte = np.bincount(np.flatnonzero(~observed) // 8, minlength=MESSAGE_BYTES + PARITY_BYTES)
+    worst = [int(i) for i in np.argsort(-lost_per_byte, kind="stable") if lost_per_byte[i] > 0]
+    erase_pos = sorted(worst[:PARITY_BYTES])
+    if observed_bits >= CODEWORD_BITS // 2:
         try:
             message, _full, _errata = _codec.decode(bytearray(np.packbits(hard).tobytes()), erase_pos=erase_pos)
         except ReedSolomonError:

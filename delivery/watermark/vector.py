@@ -19,7 +19,7 @@ from delivery.watermark import qim
 from delivery.watermark.payload import token_soft
 
 STEP = 0.004
-CELL = 0.5
+CELL = 0.1
 LABEL = "vector"
 TOKEN = re.compile(r"TSR1-[A-Z2-7]{16}")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -40,7 +40,11 @@ def token_from_text(text: str) -> np.ndarray | None:
 # ------------------------------------------------------------------------------------------------ SVG
 
 
-def _svg_number_sites(root) -> list[tuple[object, str, list[re.Match[str]]]]:
+_Y_ATTRS = frozenset({"y", "y1", "y2", "cy", "height", "ry"})
+
+
+def _svg_number_sites(root: Any) -> list[tuple[Any, str, list[tuple[re.Match[str], int]]]]:
+    """Every coordinate number in the drawing, with its axis (0: x, 1: y) so x and y use separate keys."""
     sites = []
     for element in root.iter():
         if not isinstance(element.tag, str):
@@ -48,20 +52,22 @@ def _svg_number_sites(root) -> list[tuple[object, str, list[re.Match[str]]]]:
         for attr in _SVG_COORDINATE_ATTRS:
             value = element.get(attr)
             if value is not None and _NUMBER.fullmatch(value.strip().removesuffix("px")):
-                sites.append((element, attr, list(_NUMBER.finditer(value))))
+                sites.append((element, attr, [(m, int(attr in _Y_ATTRS)) for m in _NUMBER.finditer(value)]))
         for attr in ("d", "points"):
             value = element.get(attr)
             if value is None:
                 continue
             if attr == "points":
-                sites.append((element, attr, list(_NUMBER.finditer(value))))
+                sites.append((element, attr, [(m, i % 2) for i, m in enumerate(_NUMBER.finditer(value))]))
                 continue
             matches = []
             for segment in _PATH_SEGMENT.finditer(value):
-                if segment.group(1) in "Aa":
+                command = segment.group(1)
+                if command in "Aa":
                     continue
-                offset = segment.start(2)
-                matches += [m for m in _NUMBER.finditer(value, offset, segment.end(2))]
+                numbers = _NUMBER.finditer(value, segment.start(2), segment.end(2))
+                fixed = 0 if command in "Hh" else 1 if command in "Vv" else None
+                matches += [(m, fixed if fixed is not None else i % 2) for i, m in enumerate(numbers)]
             sites.append((element, attr, matches))
     return sites
 
@@ -73,25 +79,24 @@ def _svg_parse(data: bytes):
     return etree.fromstring(data, parser)
 
 
-def _svg_values(root) -> tuple[list, np.ndarray]:
+def _svg_values(root: Any) -> tuple[list[Any], np.ndarray, np.ndarray]:
     sites = _svg_number_sites(root)
-    values = np.array([float(m.group(0)) for _e, _a, matches in sites for m in matches], dtype=np.float64)
-    return sites, values
+    values = np.array([float(m.group(0)) for _e, _a, matches in sites for m, _axis in matches], dtype=np.float64)
+    axes = np.array([axis for _e, _a, matches in sites for _m, axis in matches], dtype=np.int64)
+    return sites, values, axes
 
 
 def svg_embed(data: bytes, *, key: bytes, signs: np.ndarray, token: str, notice: str) -> tuple[bytes, dict[str, float]]:
     from lxml import etree
 
     root = _svg_parse(data)
-    sites, values = _svg_values(root)
-    marked = qim.embed(
-        values, np.zeros(len(values), dtype=np.int64), signs=signs, key=key, label=LABEL, step=STEP, cell=CELL
-    )
+    sites, values, axes = _svg_values(root)
+    marked = qim.embed(values, axes, signs=signs, key=key, label=LABEL, step=STEP, cell=CELL)
     position = 0
     for element, attr, matches in sites:
         text = element.get(attr)
         pieces, last = [], 0
-        for match in matches:
+        for match, _axis in matches:
             pieces += [text[last : match.start()], _fmt(marked[position])]
             last = match.end()
             position += 1
@@ -110,8 +115,8 @@ def svg_soft_bits(data: bytes, *, key: bytes) -> tuple[np.ndarray | None, np.nda
     """(soft bits from the metadata token or None, soft bits from the coordinates)."""
     root = _svg_parse(data)
     text = " ".join(t for t in root.itertext())
-    _sites, values = _svg_values(root)
-    coords = qim.soft_bits(values, np.zeros(len(values), dtype=np.int64), key=key, label=LABEL, step=STEP, cell=CELL)[0]
+    _sites, values, axes = _svg_values(root)
+    coords = qim.soft_bits(values, axes, key=key, label=LABEL, step=STEP, cell=CELL)[0]
     return token_from_text(text), coords
 
 

@@ -106,7 +106,11 @@ def paid_entitlement(
 
     if order is None:
         order = Order.objects.create(
-            buyer=buyer, amount=pattern.price, currency=pattern.currency, status=Order.Status.PAID, paid_at=timezone.now()
+            buyer=buyer,
+            amount=pattern.price,
+            currency=pattern.currency,
+            status=Order.Status.PAID,
+            paid_at=timezone.now(),
         )
     item = OrderItem.objects.create(
         order=order,

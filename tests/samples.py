@@ -125,9 +125,7 @@ def blob_mesh() -> trimesh.Trimesh:
     """A lumpy, asymmetric closed solid (so that its pose can be recovered after a rotation)."""
     mesh = trimesh.creation.icosphere(subdivisions=4, radius=30)
     v = mesh.vertices
-    mesh.vertices = (
-        v * (1 + 0.2 * np.sin(v[:, [0]] / 7) + 0.1 * np.cos(v[:, [1]] / 5)) * [1.0, 0.7, 0.5] + [40, 20, 10]
-    )
+    mesh.vertices = v * (1 + 0.2 * np.sin(v[:, [0]] / 7) + 0.1 * np.cos(v[:, [1]] / 5)) * [1.0, 0.7, 0.5] + [40, 20, 10]
     return mesh
 
 

@@ -84,7 +84,9 @@ def _reencode(data: bytes, *, scale: float = 1.0, quality: int | None = None) ->
     with Image.open(io.BytesIO(data)) as opened:
         picture = opened.convert("RGB")
     if scale != 1.0:
-        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS)
+        picture = picture.resize(
+            (round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS
+        )
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=quality) if quality else picture.save(out, "PNG")
     return out.getvalue()
@@ -109,9 +111,17 @@ def test_image_mark_is_invisible(photo: tuple[bytes, bytes, dict[str, Any]]) -> 
 
 @pytest.mark.parametrize(
     ("attack", "scale", "quality"),
-    [("none", 1.0, None), ("jpeg75", 1.0, 75), ("half", 0.5, None), ("half+jpeg75", 0.5, 75), ("third+jpeg50", 0.33, 50)],
+    [
+        ("none", 1.0, None),
+        ("jpeg75", 1.0, 75),
+        ("half", 0.5, None),
+        ("half+jpeg75", 0.5, 75),
+        ("third+jpeg50", 0.33, 50),
+    ],
 )
-def test_image_mark_survives(photo: tuple[bytes, bytes, dict[str, Any]], attack: str, scale: float, quality: Any) -> None:
+def test_image_mark_survives(
+    photo: tuple[bytes, bytes, dict[str, Any]], attack: str, scale: float, quality: Any
+) -> None:
     original, marked, _ = photo
     suspect = _reencode(marked, scale=scale, quality=quality)
     result = decoded(image.soft_bits(suspect, key=KEY, original=original))
@@ -182,7 +192,9 @@ def test_mesh_mark_survives_moves_given_the_original(blob: tuple[bytes, bytes, d
     suspect = _export(moved, "obj")
     blind = decoded(mesh.soft_bits(suspect, file_format="obj", key=KEY, original=None), candidates=[5150, 1])
     assert blind.confidence < 0.99
-    result = decoded(mesh.soft_bits(suspect, file_format="obj", key=KEY, original=(original, "stl")), candidates=[5150, 1])
+    result = decoded(
+        mesh.soft_bits(suspect, file_format="obj", key=KEY, original=(original, "stl")), candidates=[5150, 1]
+    )
     assert result.entitlement_id == 5150
     assert result.confidence > 0.999999
 
@@ -217,7 +229,9 @@ def test_svg_carries_metadata_and_coordinates_and_keeps_its_shape() -> None:
 
 def test_dxf_carries_metadata_and_coordinates() -> None:
     token = payload.token_encode(key=KEY, entitlement_id=808)
-    marked, metrics = vector.dxf_embed(samples.dxf_gear(), key=KEY, signs=signs(808), token=token, notice="Licensed to Ana")
+    marked, metrics = vector.dxf_embed(
+        samples.dxf_gear(), key=KEY, signs=signs(808), token=token, notice="Licensed to Ana"
+    )
     assert metrics["max_displacement_units"] <= vector.STEP / 2
     from_metadata, from_coordinates = vector.dxf_soft_bits(marked, key=KEY)
     assert from_metadata is not None and decoded(from_metadata).entitlement_id == 808

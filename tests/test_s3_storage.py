@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import boto3
-import requests
 import pytest
+import requests
 from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 

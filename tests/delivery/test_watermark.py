@@ -205,7 +205,8 @@ def test_each_mesh_format_is_marked_in_place(file_format: str) -> None:
     marked, metrics = mesh.embed(original, file_format=file_format, key=KEY, signs=signs(61))
     assert metrics["max_displacement_um"] <= 1.0
     assert decoded(mesh.soft_bits(marked, file_format=file_format, key=KEY, original=None)).entitlement_id == 61
-    assert trimesh.load(io.BytesIO(marked), file_type=file_format, force="mesh").is_watertight
+    reloaded: Any = trimesh.load(io.BytesIO(marked), file_type=file_format, force="mesh")
+    assert reloaded.is_watertight
 
 
 # --- vectors and PDF --------------------------------------------------------------------------------
@@ -219,12 +220,14 @@ def test_svg_carries_metadata_and_coordinates_and_keeps_its_shape() -> None:
     marked, _ = vector.svg_embed(original, key=KEY, signs=signs(404), token=token, notice="Licensed to Ana")
     assert b"Licensed to Ana" in marked
     from_metadata, from_coordinates = vector.svg_soft_bits(marked, key=KEY)
-    assert from_metadata is not None and decoded(from_metadata).entitlement_id == 404
+    assert from_metadata is not None
+    assert decoded(from_metadata).entitlement_id == 404
     assert decoded(from_coordinates).entitlement_id == 404
     # Stripping the metadata leaves the coordinates' copy of the mark.
     stripped = re.sub(rb"<metadata.*?</metadata>", b"", marked)
     no_metadata, coordinates = vector.svg_soft_bits(stripped, key=KEY)
-    assert no_metadata is None and decoded(coordinates).entitlement_id == 404
+    assert no_metadata is None
+    assert decoded(coordinates).entitlement_id == 404
 
 
 def test_dxf_carries_metadata_and_coordinates() -> None:
@@ -234,7 +237,8 @@ def test_dxf_carries_metadata_and_coordinates() -> None:
     )
     assert metrics["max_displacement_units"] <= vector.STEP / 2
     from_metadata, from_coordinates = vector.dxf_soft_bits(marked, key=KEY)
-    assert from_metadata is not None and decoded(from_metadata).entitlement_id == 808
+    assert from_metadata is not None
+    assert decoded(from_metadata).entitlement_id == 808
     assert decoded(from_coordinates).entitlement_id == 808
 
 
@@ -245,4 +249,5 @@ def test_pdf_gets_a_visible_footer_and_an_invisible_token() -> None:
     text = pdf.page_text(marked)
     assert text.count("Licensed to Ben Buyer, order #5") == 2
     soft = pdf.soft_bits(marked)
-    assert soft is not None and decoded(soft).entitlement_id == 99
+    assert soft is not None
+    assert decoded(soft).entitlement_id == 99

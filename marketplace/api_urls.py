@@ -14,7 +14,7 @@ from catalog.api.views import (
 )
 from delivery.api.views import LibraryView
 from ingestion.api.views import UploadSessionCreateView, UploadSessionDetailView
-from payments.api.views import OrderCreateView, OrderDetailView, stripe_webhook
+from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -33,6 +33,7 @@ urlpatterns = [
     path("uploads/<uuid:pk>/", UploadSessionDetailView.as_view(), name="api-upload-detail"),
     path("orders/", OrderCreateView.as_view(), name="api-orders"),
     path("orders/<int:pk>/", OrderDetailView.as_view(), name="api-order-detail"),
+    path("orders/<int:pk>/refund/", OrderRefundView.as_view(), name="api-order-refund"),
     path("library/", LibraryView.as_view(), name="api-library"),
     path("stripe/webhook/", stripe_webhook, name="api-stripe-webhook"),
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import requests
+import trimesh
 from django.conf import settings
 
 from catalog.models import User
@@ -42,7 +43,7 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
     UserFactory.create(username="other_olga")
     creator_auth = _token(base, "creator_cora")
 
-    stl = samples.stl_cube()
+    stl = samples.blob_stl()
     svg = samples.svg_square()
     response = requests.post(
         f"{base}/api/v1/patterns/",
@@ -73,7 +74,7 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
     assert detail["status"] == "needs_review", detail["status_reason"]
     assert detail["processing_step"] == "ready"
     assert [f["status"] for f in detail["files"]] == ["valid", "valid"]
-    assert detail["files"][0]["validation"]["properties"]["bounding_box_mm"] == [20.0, 20.0, 20.0]
+    assert detail["files"][0]["validation"]["properties"]["bounding_box_mm"] == [66.0, 51.368, 37.066]
     assert len(detail["previews"]) == 4  # three mesh views and one drawing
     preview = requests.get(detail["previews"][0]["url"], timeout=10)
     assert preview.status_code == 200
@@ -144,10 +145,25 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
     assert [entry["pattern"]["id"] for entry in library] == [pattern_id]
     files = library[0]["files"]
     assert [f["name"] for f in files] == ["hangar.stl", "template.svg"]
-    downloaded = requests.get(files[0]["download_url"], headers=buyer_auth, timeout=10)
-    assert downloaded.status_code == 200
-    assert hashlib.sha256(downloaded.content).hexdigest() == hashlib.sha256(stl).hexdigest()
+
+    # The worker marks a personal copy for this buyer; until it is ready the link answers 202.
+    def fetched() -> requests.Response | None:
+        response = requests.get(files[0]["download_url"], headers=buyer_auth, timeout=10)
+        assert response.status_code in (200, 202), response.text
+        return response if response.status_code == 200 else None
+
+    downloaded = wait_for(fetched, timeout=60, what="the buyer's marked copy")
     assert "hangar.stl" in downloaded.headers["Content-Disposition"]
+    assert downloaded.content != stl
+    assert len(downloaded.content) == len(stl)
+
+    # A leaked copy of it, re-exported, is traced back to this order.
+    from delivery.leaks import leak_trace_record
+
+    reexported: Any = trimesh.load(io.BytesIO(downloaded.content), file_type="stl")
+    reexported.apply_translation([5, 5, 5])
+    trace = leak_trace_record(data=str(reexported.export(file_type="obj")).encode(), file_name="leak.obj")
+    assert trace.result.get("order_id") == order_body["id"], trace.result
 
     # The same link is useless to anyone else, and records nothing for them.
     stolen = requests.get(files[0]["download_url"], headers=_token(base, "other_olga"), timeout=10)
@@ -156,3 +172,22 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
     assert list(DownloadEvent.objects.values_list("user__username", flat=True)) == ["buyer_bo"]
     assert Order.objects.get(pk=order_body["id"]).buyer == buyer
     assert creator.patterns.get().status == "published"
+
+    # Staff refund the order through Stripe; Stripe's charge.refunded webhook revokes the licence.
+    refund = requests.post(f"{base}/api/v1/orders/{order_body['id']}/refund/", headers=_token(base, "mod_max"), timeout=30)
+    assert refund.status_code == 202, refund.text
+    assert requests.post(
+        f"{base}/api/v1/orders/{order_body['id']}/refund/", headers=buyer_auth, timeout=10
+    ).status_code == 403
+
+    def refunded() -> dict[str, Any] | None:
+        body = requests.get(f"{base}/api/v1/orders/{order_body['id']}/", headers=buyer_auth, timeout=10).json()
+        return body if body["status"] == "refunded" else None
+
+    assert wait_for(refunded, timeout=30, what="the charge.refunded webhook")["amount_refunded"] == 750
+    assert requests.get(f"{base}/api/v1/library/", headers=buyer_auth, timeout=10).json() == []
+    assert requests.get(files[0]["download_url"], headers=buyer_auth, timeout=10).status_code == 404
+    from payments import ledger
+
+    assert ledger.creator_balance(creator=creator, currency="USD") == 0
+    assert ledger.trial_balance() == 0

@@ -9,6 +9,16 @@ from payments.models import Order, OrderItem
 
 class OrderCreateInputSerializer(serializers.Serializer[Any]):
     pattern_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+    commercial_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        default=list,
+        help_text="Patterns (among pattern_ids) bought with the Commercial licence tier.",
+    )
+
+
+class OrderRefundInputSerializer(serializers.Serializer[Any]):
+    amount = serializers.IntegerField(min_value=1, required=False, help_text="Minor units; the rest by default.")
 
 
 class OrderItemSerializer(serializers.ModelSerializer[OrderItem]):
@@ -32,6 +42,7 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
             "currency",
             "client_secret",
             "failure_reason",
+            "amount_refunded",
             "items",
             "created_at",
             "paid_at",

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from payments import selectors, services
-from payments.api.serializers import OrderCreateInputSerializer, OrderSerializer
+from payments.api.serializers import OrderCreateInputSerializer, OrderRefundInputSerializer, OrderSerializer
+from payments.models import Order
 from payments.stripe_gateway import WebhookSignatureError
 
 
@@ -29,6 +30,7 @@ class OrderCreateView(APIView):
             order = services.order_create(
                 buyer=request.user,  # type: ignore[arg-type]
                 pattern_ids=serializer.validated_data["pattern_ids"],
+                commercial_ids=serializer.validated_data["commercial_ids"],
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
@@ -45,6 +47,25 @@ class OrderDetailView(APIView):
         if order is None:
             raise Http404
         return Response(OrderSerializer(order).data)
+
+
+class OrderRefundView(APIView):
+    """Staff refund an order through Stripe; the books and entitlements change when Stripe confirms."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=OrderRefundInputSerializer, responses={202: None})
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = OrderRefundInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = Order.objects.filter(pk=pk).first()
+        if order is None:
+            raise Http404
+        try:
+            refund_id = services.order_refund(order=order, amount=serializer.validated_data.get("amount"))
+        except DjangoValidationError as exc:
+            raise ValidationError({"amount": exc.messages}) from exc
+        return Response({"refund_id": refund_id, "status": "requested"}, status=status.HTTP_202_ACCEPTED)
 
 
 @csrf_exempt

@@ -26,6 +26,7 @@ from pgvector.django import L1Distance, L2Distance
 from catalog.models import FORMAT_FAMILIES, CopyFlag, Pattern, PatternFile, Preview, ViewerModel
 from ingestion import validators
 from ingestion.formats import UnsupportedFormat, detect_format
+from ingestion.preview_mark import preview_watermark
 from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
 
 logger = logging.getLogger(__name__)
@@ -193,7 +194,8 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
             viewer = ViewerModel(pattern_file=locked, face_count=int.from_bytes(viewer_stl[80:84], "little"))
             viewer.file.save(f"{locked.sha256[:16]}.stl", ContentFile(viewer_stl), save=False)
             viewer.save()
-        for position, (label, image) in enumerate(images):
+        for position, (label, clean_image) in enumerate(images):
+            image = preview_watermark(clean_image, settings.TESSERA_PREVIEW_WATERMARK_TEXT)
             buffer = io.BytesIO()
             image.save(buffer, format="PNG", optimize=True)
             preview = Preview(

@@ -174,11 +174,14 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
     assert creator.patterns.get().status == "published"
 
     # Staff refund the order through Stripe; Stripe's charge.refunded webhook revokes the licence.
-    refund = requests.post(f"{base}/api/v1/orders/{order_body['id']}/refund/", headers=_token(base, "mod_max"), timeout=30)
+    refund = requests.post(
+        f"{base}/api/v1/orders/{order_body['id']}/refund/", headers=_token(base, "mod_max"), timeout=30
+    )
     assert refund.status_code == 202, refund.text
-    assert requests.post(
-        f"{base}/api/v1/orders/{order_body['id']}/refund/", headers=buyer_auth, timeout=10
-    ).status_code == 403
+    assert (
+        requests.post(f"{base}/api/v1/orders/{order_body['id']}/refund/", headers=buyer_auth, timeout=10).status_code
+        == 403
+    )
 
     def refunded() -> dict[str, Any] | None:
         body = requests.get(f"{base}/api/v1/orders/{order_body['id']}/", headers=buyer_auth, timeout=10).json()

@@ -74,21 +74,22 @@ def _moved_mesh(data: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("buyer", "name", "attack", "method"),
     [
-        (1, "photo.png", _resaved_photo, "reed-solomon"),
-        (2, "model.stl", _moved_mesh, "reed-solomon"),
-        (0, "gear.svg", lambda d: re.sub(rb"<metadata.*?</metadata>", b"", d), "reed-solomon"),
-        (1, "sewing.pdf", lambda d: d, "identical copy"),
+        (1, "photo.png", _resaved_photo, {"reed-solomon"}),
+        # A rotation costs a few bits; when Reed-Solomon cannot fix them, the pattern's buyers are compared.
+        (2, "model.stl", _moved_mesh, {"reed-solomon", "candidates"}),
+        (0, "gear.svg", lambda d: re.sub(rb"<metadata.*?</metadata>", b"", d), {"reed-solomon"}),
+        (1, "sewing.pdf", lambda d: d, {"identical copy"}),
     ],
 )
 def test_admin_traces_a_leak_to_the_order_in_one_step(
-    client: Any, staff: Any, catalogue: dict[str, Any], buyer: int, name: str, attack: Any, method: str
+    client: Any, staff: Any, catalogue: dict[str, Any], buyer: int, name: str, attack: Any, method: set[str]
 ) -> None:
     entitlement = catalogue["entitlements"][buyer]
     leaked = attack(_copy(entitlement, name))
     client.force_login(staff)
-    trace = _upload(client, "found-online." + name.split(".")[-1] if method != "identical copy" else name, leaked)
+    trace = _upload(client, "found-online." + name.split(".")[-1], leaked)
     assert trace.entitlement == entitlement
-    assert trace.result["method"] == method
+    assert trace.result["method"] in method
     assert trace.confidence > 0.999999
     assert trace.result["order_id"] == entitlement.order_item.order_id
     assert trace.result["buyer"] == catalogue["buyers"][buyer].username

@@ -12,7 +12,7 @@ def preview_watermark(image: Image.Image, text: str) -> Image.Image:
     base = image.convert("RGBA")
     size = max(12, min(base.size) // 18)
     font = ImageFont.load_default(size=size)
-    left, top, right, bottom = font.getbbox(text)
+    left, top, right, bottom = (int(v) for v in font.getbbox(text))
     stamp = Image.new("RGBA", (right - left + size * 2, bottom - top + size), (0, 0, 0, 0))
     ImageDraw.Draw(stamp).text((size - left, size // 2 - top), text, font=font, fill=(255, 255, 255, 90))
     ImageDraw.Draw(stamp).text((size - left + 1, size // 2 - top + 1), text, font=font, fill=(0, 0, 0, 60))
@@ -25,7 +25,7 @@ def preview_watermark(image: Image.Image, text: str) -> Image.Image:
             overlay.paste(stamp, (x, y), stamp)
     label_font = ImageFont.load_default(size=max(10, size * 2 // 3))
     draw = ImageDraw.Draw(overlay)
-    box = draw.textbbox((0, 0), text, font=label_font)
+    box = [int(v) for v in draw.textbbox((0, 0), text, font=label_font)]
     margin = 6
     x, y = base.width - (box[2] - box[0]) - margin * 2, base.height - (box[3] - box[1]) - margin * 2
     draw.rectangle((x - margin, y - margin, base.width, base.height), fill=(0, 0, 0, 120))

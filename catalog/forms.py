@@ -32,6 +32,13 @@ class PatternForm(forms.Form):
     price = forms.DecimalField(
         min_value=Decimal("0"), max_digits=9, decimal_places=2, initial=Decimal("0"), help_text="0 for free."
     )
+    commercial_price = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        required=False,
+        help_text="Optional, with the Personal licence: also sell a Commercial licence at this price.",
+    )
     tags = forms.CharField(
         required=False, max_length=400, help_text="Comma-separated; we suggest more from your files."
     )
@@ -39,6 +46,10 @@ class PatternForm(forms.Form):
     files = MultipleFileField(  # type: ignore[assignment]
         required=False, help_text="STL, 3MF, OBJ, PLY, SVG, DXF, PDF, PNG or JPEG. Format is detected from the content."
     )
+
+    def clean_commercial_price(self) -> int | None:
+        price: Decimal | None = self.cleaned_data.get("commercial_price")
+        return None if price is None else int((price * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
     def clean_price(self) -> int:
         price: Decimal = self.cleaned_data["price"]

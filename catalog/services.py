@@ -39,6 +39,7 @@ def pattern_create(
     licence: Licence,
     uploads: Sequence[File],  # type: ignore[type-arg]
     category: Category | None = None,
+    commercial_price: int | None = None,
 ) -> Pattern:
     """Create a pattern from uploaded files and start its ingestion.
 
@@ -55,6 +56,7 @@ def pattern_create(
         category=category,
         licence=licence,
         price=price,
+        commercial_price=commercial_price,
         currency=(currency or "USD").upper(),
         status=Pattern.Status.PROCESSING,
         processing_step=Pattern.Step.RECEIVED,
@@ -69,6 +71,10 @@ def pattern_create(
         errors.setdefault("licence", []).append(
             f"{licence.name} lets anyone share the files, so it cannot be sold. "
             "Choose the Personal or Commercial licence, or make the pattern free."
+        )
+    if commercial_price is not None and (licence.code != "personal" or commercial_price < price):
+        errors.setdefault("commercial_price", []).append(
+            "A Commercial tier is offered on top of a Personal licence, at a price no lower than Personal."
         )
     try:
         prepared = ingestion_services.uploads_inspect(uploads=uploads)

@@ -128,6 +128,7 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
                     title=data["title"],
                     description=data["description"],
                     price=data["price"],
+                    commercial_price=data["commercial_price"],
                     currency=data["currency"],
                     licence=data["licence"],
                     category=data["category"],

@@ -5,6 +5,8 @@ from payments import views
 app_name = "payments"
 urlpatterns = [
     path("cart/", views.cart_view, name="cart"),
+    path("sell/earnings/", views.earnings, name="earnings"),
+    path("sell/earnings/payouts/", views.payouts_onboard, name="payouts-onboard"),
     path("cart/add/<int:pk>/", views.cart_add, name="cart-add"),
     path("cart/remove/<int:pk>/", views.cart_remove, name="cart-remove"),
     path("checkout/", views.checkout_start, name="checkout-start"),

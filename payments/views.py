@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog.models import Pattern
-from payments import cart, selectors, services, stripe_gateway
+from payments import cart, payouts, selectors, services, stripe_gateway
 
 
 def cart_view(request: HttpRequest) -> HttpResponse:
     ids = cart.cart_ids(request.session)
+    commercial = set(cart.cart_commercial_ids(request.session))
     patterns = list(Pattern.objects.filter(pk__in=ids, status=Pattern.Status.PUBLISHED).select_related("licence"))
+    lines: list[dict[str, Any]] = []
     totals: dict[str, int] = {}
     for pattern in patterns:
-        totals[pattern.currency] = totals.get(pattern.currency, 0) + pattern.price
-    return render(request, "payments/cart.html", {"patterns": patterns, "totals": totals})
+        is_commercial = pattern.pk in commercial and pattern.commercial_price is not None
+        price = pattern.commercial_price if is_commercial and pattern.commercial_price is not None else pattern.price
+        lines.append(
+            {"pattern": pattern, "price": price, "tier": "Commercial" if is_commercial else pattern.licence.name}
+        )
+        totals[pattern.currency] = totals.get(pattern.currency, 0) + price
+    return render(request, "payments/cart.html", {"lines": lines, "totals": totals})
 
 
 @require_POST
@@ -28,7 +39,8 @@ def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
     pattern = Pattern.objects.filter(pk=pk, status=Pattern.Status.PUBLISHED).first()
     if pattern is None:
         raise Http404("No such pattern.")
-    cart.cart_add(request.session, pattern.pk)
+    commercial = request.POST.get("tier") == "commercial" and pattern.commercial_price is not None
+    cart.cart_add(request.session, pattern.pk, commercial=commercial)
     messages.success(request, f"“{pattern.title}” is in your cart.")
     return redirect("payments:cart")
 
@@ -43,7 +55,11 @@ def cart_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def checkout_start(request: HttpRequest) -> HttpResponse:
     try:
-        order = services.order_create(buyer=request.user, pattern_ids=cart.cart_ids(request.session))  # type: ignore[arg-type]
+        order = services.order_create(
+            buyer=request.user,  # type: ignore[arg-type]
+            pattern_ids=cart.cart_ids(request.session),
+            commercial_ids=cart.cart_commercial_ids(request.session),
+        )
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
@@ -109,3 +125,34 @@ def checkout_confirm_local(request: HttpRequest, pk: int) -> JsonResponse:
     except stripe.StripeError as exc:
         return JsonResponse({"error": exc.user_message or "The card was declined."}, status=402)
     return JsonResponse({"status": intent.status, "client_secret": intent.client_secret})
+
+
+@login_required
+def earnings(request: HttpRequest) -> HttpResponse:
+    """A creator's balance, sales and refunds, payouts, and the way to set up Stripe payouts."""
+    if request.GET.get("onboarding") == "done":
+        try:
+            payouts.payout_account_refresh(creator=request.user)
+        except stripe.StripeError as exc:
+            messages.error(request, f"Stripe could not be reached to check your account: {exc.user_message or exc}")
+    context = selectors.creator_earnings(creator=request.user)
+    context.update(
+        fee_percent=settings.TESSERA_PLATFORM_FEE_BPS / 100,
+        hold_days=settings.TESSERA_PAYOUT_HOLD_DAYS,
+        minimum=settings.TESSERA_PAYOUT_MINIMUM,
+    )
+    return render(request, "payments/earnings.html", context)
+
+
+@login_required
+@require_POST
+def payouts_onboard(request: HttpRequest) -> HttpResponse:
+    back = request.build_absolute_uri(reverse("payments:earnings"))
+    try:
+        url = payouts.payout_account_onboarding_link(
+            creator=request.user, refresh_url=back, return_url=back + "?onboarding=done"
+        )
+    except stripe.StripeError as exc:
+        messages.error(request, f"Stripe could not start the set-up: {exc.user_message or exc}. Please try again.")
+        return redirect("payments:earnings")
+    return redirect(url)

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from catalog.models import Pattern
-from delivery.models import DownloadEvent
+from delivery.models import DownloadEvent, MarkedFile
 from ingestion.models import UploadSession
 from marketplace import devserver
 from payments.models import Order
@@ -61,7 +61,9 @@ def _log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_buyer_pays_with_stripe_js_and_downloads(live_server: Any, localstripe: str, page: Any) -> None:
+def test_buyer_pays_with_stripe_js_and_downloads(
+    live_server: Any, localstripe: str, celery_worker_process: Any, page: Any
+) -> None:
     base = live_server.url
     devserver.register_localstripe_webhook(
         port=settings.LOCALSTRIPE_PORT, url=f"{base}/api/v1/stripe/webhook/", secret=settings.STRIPE_WEBHOOK_SECRET
@@ -84,13 +86,15 @@ def test_buyer_pays_with_stripe_js_and_downloads(live_server: Any, localstripe: 
     assert "Lighthouse lamp" in page.content()
     order = Order.objects.get(buyer=buyer)
     assert (order.status, order.amount) == ("paid", 1250)
-    with page.expect_download() as download_info:
+    # The worker marks the buyer's copy; if it is not ready yet the page says so and reloads until it is.
+    with page.expect_download(timeout=60_000) as download_info:
         page.click("text=model.stl")
     download = download_info.value
     assert download.suggested_filename == "model.stl"
-    assert (
-        hashlib.sha256(Path(download.path()).read_bytes()).hexdigest() == hashlib.sha256(samples.stl_cube()).hexdigest()
-    )
+    marked = MarkedFile.objects.get(entitlement__buyer=buyer)
+    delivered = Path(download.path()).read_bytes()
+    assert hashlib.sha256(delivered).hexdigest() == marked.sha256
+    assert delivered != samples.stl_cube()
     assert DownloadEvent.objects.filter(user=buyer).count() == 1
 
 

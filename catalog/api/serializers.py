@@ -59,6 +59,7 @@ class PatternSerializer(serializers.ModelSerializer[Pattern]):
             "tags",
             "licence",
             "price",
+            "commercial_price",
             "currency",
             "status",
             "status_reason",
@@ -80,6 +81,13 @@ class PatternCreateInputSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(max_length=140)
     description = serializers.CharField(allow_blank=True, required=False, default="")
     price = serializers.IntegerField(min_value=0, help_text="Minor units (cents).")
+    commercial_price = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Price of the Commercial licence tier (with licence=personal), minor units.",
+    )
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
     licence = serializers.SlugField(help_text="cc0, cc-by, cc-by-sa, cc-by-nc, personal or commercial")
     category = serializers.SlugField(required=False, allow_blank=True, default="")

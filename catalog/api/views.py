@@ -117,6 +117,7 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
                 title=data["title"],
                 description=data["description"],
                 price=data["price"],
+                commercial_price=data["commercial_price"],
                 currency=data["currency"],
                 licence=licence,
                 category=category,

@@ -14,7 +14,15 @@ def money(amount: int | None, currency: str = "") -> str:
     """Format integer minor units: ``money(1250, "USD")`` → ``"USD 12.50"``; zero is "Free"."""
     if not amount:
         return "Free"
-    return f"{currency} {amount // 100}.{amount % 100:02d}".strip()
+    return amount_of(amount, currency)
+
+
+@register.filter
+def amount_of(amount: int | None, currency: str = "") -> str:
+    """Like ``money`` for balances: zero is "USD 0.00" and negative amounts keep their sign."""
+    value = int(amount or 0)
+    sign = "-" if value < 0 else ""
+    return f"{currency} {sign}{abs(value) // 100}.{abs(value) % 100:02d}".strip()
 
 
 @register.filter

@@ -196,3 +196,24 @@ def test_reconciliation_matches_the_ledger_with_stripe(localstripe: str, client:
         stripe_object_id="ch_missing",
     )
     assert reconcile().differences == ["ch_missing: in the ledger (100) but not at Stripe"]
+
+
+@pytest.mark.django_db
+def test_earnings_page_shows_balance_lines_and_onboarding(localstripe: str, client: Any, no_hold: None) -> None:
+    creator = UserFactory.create()
+    order = _sale(creator, 1000)
+    client.force_login(creator)
+    page = client.get("/sell/earnings/")
+    assert page.status_code == 200
+    assert page.context["balances"] == [{"currency": "USD", "balance": 880, "available": 880}]
+    assert [(line["kind"], line["amount"], line["order_id"]) for line in page.context["lines"]] == [
+        ("Sale", 880, order.pk)
+    ]
+    assert "Set up payouts with Stripe" in page.content.decode()
+    start = client.post("/sell/earnings/payouts/")
+    assert start.status_code == 302
+    assert "/_config/emulator/onboard/acct_" in start["Location"]
+    requests.post(start["Location"].split("?")[0], data={"return_url": "x"}, timeout=10, allow_redirects=False)
+    done = client.get("/sell/earnings/?onboarding=done")
+    assert done.context["account"].payouts_enabled is True
+    assert "Payouts go to your Stripe account" in done.content.decode()

@@ -7,6 +7,7 @@ adds, in memory and for development and tests only:
   (under /_config/, which needs no API key, like a hosted page) completes the account and sends ``account.updated``;
 - ``POST/GET /v1/transfers`` (honouring ``Idempotency-Key``), each with a ``transfer`` balance transaction;
 - ``charge.refunded`` events when a refund is created (Stripe sends them; localstripe does not);
+- Stripe Tax's calculation and transaction calls, with a flat rate per country (``TAX_RATES_BPS``);
 - disputes, which a real card can trigger and nothing in localstripe can: ``POST /_emulator/disputes``
   with a charge id opens one (``charge.dispute.created``) and ``POST /_emulator/disputes/{id}/close``
   with ``status=won|lost`` closes it (``charge.dispute.closed``).
@@ -217,6 +218,51 @@ async def dispute_close(request: web.Request) -> web.Response:
     return web.json_response(dispute)
 
 
+# Stripe Tax, reduced to a flat rate per customer country (basis points). Real rates come from Stripe.
+TAX_RATES_BPS = {"GB": 2000, "DE": 1900, "FR": 2000, "NL": 2100, "US": 0}
+_tax_calculations: dict[str, dict[str, Any]] = {}
+
+
+async def tax_calculation_create(request: web.Request) -> web.Response:
+    data = await _form(request)
+    country = str(((data.get("customer_details") or {}).get("address") or {}).get("country", "")).upper()
+    rate = TAX_RATES_BPS.get(country, 0)
+    inclusive = exclusive = 0
+    for line in data.get("line_items") or []:
+        amount = int(line["amount"])
+        if line.get("tax_behavior") == "inclusive":
+            inclusive += amount - (amount * 10000 + (10000 + rate) // 2) // (10000 + rate)
+        else:
+            exclusive += (amount * rate + 5000) // 10000
+    calculation = {
+        "id": "taxcalc_" + secrets.token_hex(8),
+        "object": "tax.calculation",
+        "currency": data.get("currency", "usd"),
+        "tax_amount_exclusive": exclusive,
+        "tax_amount_inclusive": inclusive,
+        "customer_details": {"address": {"country": country}},
+    }
+    _tax_calculations[calculation["id"]] = calculation
+    return web.json_response(calculation)
+
+
+async def tax_transaction_create(request: web.Request) -> web.Response:
+    data = await _form(request)
+    calculation = _tax_calculations.get(str(data.get("calculation", "")))
+    if calculation is None:
+        return _error(400, "No such tax calculation")
+
+    def make() -> dict[str, Any]:
+        return {
+            "id": "tax_" + secrets.token_hex(8),
+            "object": "tax.transaction",
+            "reference": data.get("reference"),
+            "calculation": calculation["id"],
+        }
+
+    return web.json_response(_once(request, "tax", make))
+
+
 _original_refund_init = resources.Refund.__init__
 
 
@@ -245,6 +291,8 @@ def _add_routes(app: web.Application) -> None:
     app.router.add_route("*", "/_config/emulator/onboard/{id}", onboarding_page)
     app.router.add_post("/v1/transfers", transfer_create)
     app.router.add_get("/v1/transfers", transfer_list)
+    app.router.add_post("/v1/tax/calculations", tax_calculation_create)
+    app.router.add_post("/v1/tax/transactions/create_from_calculation", tax_transaction_create)
     app.router.add_post("/_emulator/disputes", dispute_open)
     app.router.add_post("/_emulator/disputes/{id}/close", dispute_close)
 

@@ -70,39 +70,6 @@ def transaction_record(
     return record
 
 
-def _sale_lines(order: Order, shares: dict[int, int], sign: int) -> list[Line]:
-    """Lines moving ``shares`` (per order item, in minor units of the price) in or out of the books."""
-    items = {item.pk: item for item in order.items.all()}
-    balance = account(LedgerAccount.Kind.STRIPE_BALANCE, order.currency)
-    fees = account(LedgerAccount.Kind.PLATFORM_FEES, order.currency)
-    lines = [Line(balance, sign * sum(shares.values()))]
-    for item_id, amount in shares.items():
-        item = items[item_id]
-        # The fee is taken (and given back) in proportion, rounding in the creator's favour on sales.
-        fee = item.platform_fee if amount == item.price else (amount * item.platform_fee) // max(item.price, 1)
-        lines.append(Line(fees, -sign * fee, item))
-        lines.append(
-            Line(
-                account(LedgerAccount.Kind.CREATOR_PAYABLE, order.currency, item.creator_id),
-                -sign * (amount - fee),
-                item,
-            )
-        )
-    return lines
-
-
-def sale_record(*, order: Order, stripe_object_id: str = "") -> LedgerTransaction | None:
-    """Book a paid order: Stripe holds the total, Tessera earns its fees, each creator is owed the rest."""
-    shares = {item.pk: item.price for item in order.items.all()}
-    return transaction_record(
-        kind=LedgerTransaction.Kind.SALE,
-        reference=f"sale:{order.pk}",
-        lines=_sale_lines(order, shares, +1),
-        order=order,
-        stripe_object_id=stripe_object_id,
-    )
-
-
 def allocate(order: Order, amount: int) -> dict[int, int]:
     """Split ``amount`` over the order's items in proportion to price (largest remainder, exact sum)."""
     items = list(order.items.all().order_by("pk"))
@@ -114,17 +81,69 @@ def allocate(order: Order, amount: int) -> dict[int, int]:
     missing = amount - sum(shares.values())
     for item, _floor, _rest in sorted(raw, key=lambda r: (-r[2], r[0].pk))[:missing]:
         shares[item.pk] += 1
-    return {k: v for k, v in shares.items() if v}
+    return shares
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the first ``amount`` of an order's total goes: tax, and per item Tessera's fee and the creator's share."""
+
+    tax: int
+    fees: dict[int, int]
+    creators: dict[int, int]
+
+
+def position(order: Order, amount: int) -> Position:
+    """The split of the first ``amount`` paid for ``order``.
+
+    Refunds and disputes are booked as the difference between two positions (before and after), so
+    however an order is refunded in parts, the parts add up exactly to the whole and a full refund
+    leaves every account where it started.
+    """
+    tax = order.tax_amount * amount // order.amount if order.amount else 0
+    shares = allocate(order, amount - tax)
+    fees, creators = {}, {}
+    for item in order.items.all():
+        share = shares.get(item.pk, 0)
+        fees[item.pk] = item.platform_fee if share == item.price else item.platform_fee * share // max(item.price, 1)
+        creators[item.pk] = share - fees[item.pk]
+    return Position(tax=tax, fees=fees, creators=creators)
+
+
+def _lines_between(order: Order, start: int, end: int) -> list[Line]:
+    """Lines booking the part of the order's total between ``start`` and ``end`` (end < start reverses)."""
+    before, after = position(order, start), position(order, end)
+    fees = account(LedgerAccount.Kind.PLATFORM_FEES, order.currency)
+    lines = [Line(account(LedgerAccount.Kind.STRIPE_BALANCE, order.currency), end - start)]
+    if after.tax != before.tax:
+        lines.append(Line(account(LedgerAccount.Kind.TAX_PAYABLE, order.currency), -(after.tax - before.tax)))
+    for item in order.items.all():
+        payable = account(LedgerAccount.Kind.CREATOR_PAYABLE, order.currency, item.creator_id)
+        lines.append(Line(fees, -(after.fees[item.pk] - before.fees[item.pk]), item))
+        lines.append(Line(payable, -(after.creators[item.pk] - before.creators[item.pk]), item))
+    return lines
+
+
+def sale_record(*, order: Order, stripe_object_id: str = "") -> LedgerTransaction | None:
+    """Book a paid order: Stripe holds the total, tax is owed, Tessera earns its fees, creators the rest."""
+    return transaction_record(
+        kind=LedgerTransaction.Kind.SALE,
+        reference=f"sale:{order.pk}",
+        lines=_lines_between(order, 0, order.amount),
+        order=order,
+        stripe_object_id=stripe_object_id,
+    )
 
 
 def reversal_record(
-    *, order: Order, amount: int, kind: str, reference: str, stripe_object_id: str = ""
+    *, order: Order, already_reversed: int, amount: int, kind: str, reference: str, stripe_object_id: str = ""
 ) -> LedgerTransaction | None:
-    """Take ``amount`` of a sale back out of the books (refund, dispute), pro rata over its items."""
+    """Take ``amount`` more of a sale back out of the books (refund, dispute), after ``already_reversed``."""
+    kept_before = order.amount - already_reversed
     return transaction_record(
         kind=kind,
         reference=reference,
-        lines=_sale_lines(order, allocate(order, amount), -1),
+        lines=_lines_between(order, kept_before, kept_before - amount),
         order=order,
         stripe_object_id=stripe_object_id,
     )

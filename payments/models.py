@@ -26,7 +26,8 @@ class Order(models.Model):
     client_secret = models.CharField(max_length=255, blank=True)
     failure_reason = models.TextField(blank=True)
     amount_refunded = models.PositiveIntegerField(default=0)
-    tax_amount = models.PositiveIntegerField(default=0, help_text="Stripe Tax on top of the prices, minor units.")
+    tax_amount = models.PositiveIntegerField(default=0, help_text="Tax in the total (Stripe Tax), minor units.")
+    tax_calculation_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
 
@@ -95,6 +96,7 @@ class LedgerAccount(models.Model):
     class Kind(models.TextChoices):
         STRIPE_BALANCE = "stripe_balance", "Stripe balance (asset)"
         PLATFORM_FEES = "platform_fees", "Platform fees (revenue)"
+        TAX_PAYABLE = "tax_payable", "Tax collected (liability)"
         CREATOR_PAYABLE = "creator_payable", "Owed to creator (liability)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)

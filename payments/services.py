@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -33,10 +35,13 @@ def _tier(pattern: Any, commercial: bool) -> tuple[Licence, int]:
     return Licence.objects.get(code=COMMERCIAL_LICENCE), pattern.commercial_price
 
 
-def order_create(*, buyer: User, pattern_ids: Sequence[int], commercial_ids: Sequence[int] = ()) -> Order:
+def order_create(
+    *, buyer: User, pattern_ids: Sequence[int], commercial_ids: Sequence[int] = (), country: str = ""
+) -> Order:
     """Create an order for published patterns the buyer does not own yet, and its PaymentIntent.
 
-    ``commercial_ids`` are the patterns bought with the Commercial licence tier. A second identical
+    ``commercial_ids`` are the patterns bought with the Commercial licence tier; ``country`` (ISO code)
+    is where the buyer is taxed when Stripe Tax is on. A second identical
     request while the first order still awaits payment returns that order, so a double click never
     creates two charges. Free orders are fulfilled at once without Stripe.
     """
@@ -91,8 +96,10 @@ def order_create(*, buyer: User, pattern_ids: Sequence[int], commercial_ids: Seq
         if amount == 0:
             _order_fulfil(order=order)
             return order
+    if settings.STRIPE_TAX_ENABLED:
+        order = _order_apply_tax(order=order, country=country or settings.TESSERA_TAX_DEFAULT_COUNTRY)
     intent = stripe_gateway.payment_intent_create(
-        amount=amount,
+        amount=order.amount,
         currency=currency,
         metadata={"order_id": str(order.pk), "buyer_id": str(buyer.pk)},
         idempotency_key=f"tessera-order-{order.pk}",
@@ -103,6 +110,23 @@ def order_create(*, buyer: User, pattern_ids: Sequence[int], commercial_ids: Seq
     return order
 
 
+def _order_apply_tax(*, order: Order, country: str) -> Order:
+    """Ask Stripe Tax for the order's tax. Exclusive prices add it to the total; inclusive ones contain it."""
+    inclusive = settings.TESSERA_PRICES_INCLUDE_TAX
+    tax, calculation_id = stripe_gateway.tax_calculate(
+        currency=order.currency,
+        lines=[(f"item-{item.pk}", item.price) for item in order.items.all()],
+        customer_country=country,
+        inclusive=inclusive,
+    )
+    order.tax_amount = tax
+    order.tax_calculation_id = calculation_id
+    if not inclusive:
+        order.amount += tax
+    order.save(update_fields=["tax_amount", "tax_calculation_id", "amount"])
+    return order
+
+
 def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
     """Mark paid, book the sale and grant entitlements. Call in a transaction with ``order`` locked."""
     order.status = Order.Status.PAID
@@ -110,6 +134,10 @@ def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
     order.save(update_fields=["status", "paid_at"])
     if order.amount:
         ledger.sale_record(order=order, stripe_object_id=stripe_object_id)
+    if order.tax_calculation_id:
+        from payments import tasks
+
+        transaction.on_commit(partial(tasks.tax_transaction_record.delay, order.pk))
     delivery_services.entitlements_grant_for_order(order=order)
     for item in order.items.select_related("pattern"):
         event_record(
@@ -210,6 +238,7 @@ def _charge_refunded(charge: dict[str, Any]) -> str:
     refund_id = unbooked[0] if unbooked else f"{charge.get('id')}:{refunded_total}"
     ledger.reversal_record(
         order=order,
+        already_reversed=order.amount_refunded,
         amount=increment,
         kind=LedgerTransaction.Kind.REFUND,
         reference=f"refund:{order.pk}:{refunded_total}",
@@ -248,6 +277,7 @@ def _dispute_created(dispute: dict[str, Any]) -> str:
         return "already-recorded"
     ledger.reversal_record(
         order=order,
+        already_reversed=order.amount_refunded,
         amount=min(record.amount, order.amount - order.amount_refunded),
         kind=LedgerTransaction.Kind.DISPUTE,
         reference=f"dispute:{record.stripe_dispute_id}",

@@ -128,13 +128,14 @@ def refund_create(*, payment_intent_id: str, amount: int | None, idempotency_key
 
 
 # --- Stripe Tax --------------------------------------------------------------------------------------
-# Not emulated by localstripe: only called when STRIPE_TAX_ENABLED is set with a real key.
+# localstripe has no Tax API; marketplace/stripe_emulator.py answers these two calls with a flat rate
+# table so that our code around them runs in tests. Production uses Stripe's real calculation.
 
 
 def tax_calculate(
     *, currency: str, lines: list[tuple[str, int]], customer_country: str, inclusive: bool
 ) -> tuple[int, str]:
-    """Stripe Tax for the order lines (reference, amount); returns (tax to add, calculation id)."""
+    """Stripe Tax for the order lines (reference, amount); returns (tax in or on them, calculation id)."""
     calculation = _client().v1.tax.calculations.create(
         params={
             "currency": currency.lower(),
@@ -150,7 +151,17 @@ def tax_calculate(
             ],
         }  # type: ignore[typeddict-item]
     )
-    return int(calculation.tax_amount_exclusive or 0), str(calculation.id)
+    tax = calculation.tax_amount_inclusive if inclusive else calculation.tax_amount_exclusive
+    return int(tax or 0), str(calculation.id)
+
+
+def tax_transaction_create(*, calculation_id: str, reference: str) -> str:
+    """Record a paid order's tax with Stripe Tax (what its reports and filings are built from)."""
+    created = _client().v1.tax.transactions.create_from_calculation(
+        params={"calculation": calculation_id, "reference": reference},
+        options={"idempotency_key": f"tessera-tax-{reference}"},
+    )
+    return str(created.id)
 
 
 # --- Connect (Express accounts, transfers) ----------------------------------------------------------

@@ -25,3 +25,20 @@ def payouts_run() -> int:
 )
 def payout_send(payout_id: int) -> None:
     payouts.payout_send(payout_id=payout_id)
+
+
+@shared_task(
+    name="payments.tasks.tax_transaction_record",
+    acks_late=True,
+    autoretry_for=(APIConnectionError, RateLimitError),
+    retry_backoff=True,
+    max_retries=8,
+)
+def tax_transaction_record(order_id: int) -> None:
+    from payments.models import Order
+    from payments.stripe_gateway import tax_transaction_create
+
+    order = Order.objects.filter(pk=order_id).exclude(tax_calculation_id="").first()
+    if order is None:
+        return
+    tax_transaction_create(calculation_id=order.tax_calculation_id, reference=f"order-{order.pk}")

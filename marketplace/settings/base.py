@@ -289,6 +289,8 @@ TESSERA_PAYOUT_HOLD_DAYS = env_int("TESSERA_PAYOUT_HOLD_DAYS", 7)
 STRIPE_TAX_ENABLED = env("STRIPE_TAX_ENABLED", "") == "1"
 # Whether listed prices already include tax ("inclusive") or tax is added at checkout ("exclusive").
 TESSERA_PRICES_INCLUDE_TAX = env("TESSERA_PRICES_INCLUDE_TAX", "1") == "1"
+# Where a buyer who gave no country is taxed (ISO 3166-1 alpha-2).
+TESSERA_TAX_DEFAULT_COUNTRY = env("TESSERA_TAX_DEFAULT_COUNTRY", "US")
 
 # Auto-tagging: "conse" (default, models shipped in packages) or "clip" (weights a deployment provides).
 TESSERA_TAGGER_BACKEND = env("TESSERA_TAGGER_BACKEND")

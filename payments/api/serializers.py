@@ -15,6 +15,9 @@ class OrderCreateInputSerializer(serializers.Serializer[Any]):
         default=list,
         help_text="Patterns (among pattern_ids) bought with the Commercial licence tier.",
     )
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$", required=False, default="", help_text="Where the buyer is taxed, when Stripe Tax is on."
+    )
 
 
 class OrderRefundInputSerializer(serializers.Serializer[Any]):
@@ -43,6 +46,7 @@ class OrderSerializer(serializers.ModelSerializer[Order]):
             "client_secret",
             "failure_reason",
             "amount_refunded",
+            "tax_amount",
             "items",
             "created_at",
             "paid_at",

@@ -31,6 +31,7 @@ class OrderCreateView(APIView):
                 buyer=request.user,  # type: ignore[arg-type]
                 pattern_ids=serializer.validated_data["pattern_ids"],
                 commercial_ids=serializer.validated_data["commercial_ids"],
+                country=serializer.validated_data["country"].upper(),
             )
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc

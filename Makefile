@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench-ingest bench-copies bench-search bench-tagging clean-var
+.PHONY: run test lint typecheck pytest bench-ingest bench-copies bench-search bench-tagging bench-watermark clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -39,6 +39,9 @@ bench-search: $(VENV)/.installed
 
 bench-tagging: $(VENV)/.installed
 	$(BIN)/python bench/bench_tagging.py
+
+bench-watermark: $(VENV)/.installed
+	$(BIN)/python bench/bench_watermark.py
 
 clean-var:
 	rm -rf var

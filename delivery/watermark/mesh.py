@@ -11,6 +11,7 @@ the original (found by its shape descriptor) with a similarity transform.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass
@@ -227,10 +228,12 @@ def register(suspect: np.ndarray, original: np.ndarray) -> Registration | None:
         return None
     best: tuple[float, float, np.ndarray, np.ndarray] | None = None
     sample = suspect[np.linspace(0, len(suspect) - 1, min(len(suspect), 4000)).astype(int)]
-    # Principal axes are known up to sign: try the four proper rotations they allow (and identity).
+    # Principal axes are known up to sign: try every sign choice that gives a proper rotation (and identity).
     candidates = [np.eye(3)]
-    for flips in ([1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]):
-        candidates.append(axes_o @ np.diag(flips) @ axes_s.T)
+    for flips in itertools.product((1, -1), repeat=3):
+        candidate = axes_o @ np.diag(flips) @ axes_s.T
+        if np.linalg.det(candidate) > 0:
+            candidates.append(candidate)
     for rotation in candidates:
         scale = size_o / size_s
         translation = c_o - scale * rotation @ c_s

@@ -162,6 +162,9 @@ def main() -> None:
 
         turn = rotation(index)
 
+        def rotate(m: Any, turn: np.ndarray = turn) -> None:
+            m.apply_transform(turn)
+
         def everything(m: Any, turn: np.ndarray = turn) -> None:
             m.apply_transform(turn)
             m.apply_scale(0.8)
@@ -173,7 +176,7 @@ def main() -> None:
             "mesh: re-export PLY": (export(loaded, "ply"), "ply"),
             "mesh: re-export 3MF": (export(loaded, "3mf"), "3mf"),
             "mesh: translate + OBJ": (moved(lambda m: m.apply_translation([31.7, -12.25, 4.5]), "obj"), "obj"),
-            "mesh: rotate + STL": (moved(lambda m, turn=turn: m.apply_transform(turn), "stl"), "stl"),
+            "mesh: rotate + STL": (moved(rotate, "stl"), "stl"),
             "mesh: uniform scale ×1.5 + STL": (moved(lambda m: m.apply_scale(1.5), "stl"), "stl"),
             "mesh: rotate + scale ×0.8 + translate + OBJ": (moved(everything, "obj"), "obj"),
         }

@@ -45,6 +45,8 @@ class Command(BaseCommand):
                 title=title,
                 description=description,
                 price=price,
+                # Personal patterns also offer the Commercial tier, at four times the price.
+                commercial_price=price * 4 if licence_code == "personal" and price else None,
                 currency="USD",
                 licence=Licence.objects.get(code=licence_code),
                 category=Category.objects.get(slug=category_slug),

@@ -234,29 +234,26 @@ def register(suspect: np.ndarray, original: np.ndarray) -> Registration | None:
         candidate = axes_o @ np.diag(flips) @ axes_s.T
         if np.linalg.det(candidate) > 0:
             candidates.append(candidate)
+
+    def icp(points: np.ndarray, fit: tuple[float, np.ndarray, np.ndarray], rounds: int, inliers: float):
+        """Iterative closest points from ``fit``; returns (rms error, scale, rotation, translation)."""
+        scale, rotation, translation = fit
+        for _ in range(rounds):
+            distance, index = tree.query((scale * (rotation @ points.T)).T + translation)
+            keep = distance <= np.quantile(distance, inliers) + 1e-12
+            scale, rotation, translation = _umeyama(points[keep], original[index[keep]])
+        error = float(np.sqrt(np.mean(tree.query((scale * (rotation @ points.T)).T + translation)[0] ** 2)))
+        return error, scale, rotation, translation
+
     for rotation in candidates:
         scale = size_o / size_s
-        translation = c_o - scale * rotation @ c_s
-        for _ in range(30):
-            moved = (scale * (rotation @ sample.T)).T + translation
-            distance, index = tree.query(moved)
-            keep = distance <= np.quantile(distance, 0.9) + 1e-12
-            scale, rotation, translation = _umeyama(sample[keep], original[index[keep]])
-        moved = (scale * (rotation @ sample.T)).T + translation
-        error = float(np.sqrt(np.mean(tree.query(moved)[0] ** 2)))
-        if best is None or error < best[0]:
-            best = (error, scale, rotation, translation)
+        attempt = icp(sample, (scale, rotation, c_o - scale * rotation @ c_s), rounds=30, inliers=0.9)
+        if best is None or attempt[0] < best[0]:
+            best = attempt
     if best is None:
         return None
     # Final fit on every vertex, now that correspondences are unambiguous.
-    _error, scale, rotation, translation = best
-    for _ in range(3):
-        moved = (scale * (rotation @ suspect.T)).T + translation
-        distance, index = tree.query(moved)
-        keep = distance <= np.quantile(distance, 0.95) + 1e-12
-        scale, rotation, translation = _umeyama(suspect[keep], original[index[keep]])
-    moved = (scale * (rotation @ suspect.T)).T + translation
-    error = float(np.sqrt(np.mean(tree.query(moved)[0] ** 2)))
+    error, scale, rotation, translation = icp(suspect, best[1:], rounds=3, inliers=0.95)
     return Registration(scale=scale, rotation=rotation, translation=translation, rms_error_mm=error)
 
 

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -290,7 +290,8 @@ def certificate_issue(*, entitlement: Entitlement) -> LicenceCertificate:
     try:
         with transaction.atomic():
             certificate.save()
-    except Exception:
+    except IntegrityError:
+        # Another worker issued it first; theirs is the certificate.
         existing = LicenceCertificate.objects.filter(entitlement=entitlement).first()
         if existing is None:
             raise

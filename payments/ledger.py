@@ -70,9 +70,8 @@ def transaction_record(
     return record
 
 
-def allocate(order: Order, amount: int) -> dict[int, int]:
-    """Split ``amount`` over the order's items in proportion to price (largest remainder, exact sum)."""
-    items = list(order.items.all().order_by("pk"))
+def allocate(items: list[OrderItem], amount: int) -> dict[int, int]:
+    """Split ``amount`` over ``items`` in proportion to price (largest remainder, exact sum)."""
     total = sum(item.price for item in items)
     if total == 0 or amount == 0:
         return {}
@@ -93,17 +92,17 @@ class Position:
     creators: dict[int, int]
 
 
-def position(order: Order, amount: int) -> Position:
-    """The split of the first ``amount`` paid for ``order``.
+def position(order: Order, items: list[OrderItem], amount: int) -> Position:
+    """The split of the first ``amount`` paid for ``order`` (whose items are ``items``).
 
     Refunds and disputes are booked as the difference between two positions (before and after), so
     however an order is refunded in parts, the parts add up exactly to the whole and a full refund
     leaves every account where it started.
     """
     tax = order.tax_amount * amount // order.amount if order.amount else 0
-    shares = allocate(order, amount - tax)
+    shares = allocate(items, amount - tax)
     fees, creators = {}, {}
-    for item in order.items.all():
+    for item in items:
         share = shares.get(item.pk, 0)
         fees[item.pk] = item.platform_fee if share == item.price else item.platform_fee * share // max(item.price, 1)
         creators[item.pk] = share - fees[item.pk]
@@ -112,12 +111,13 @@ def position(order: Order, amount: int) -> Position:
 
 def _lines_between(order: Order, start: int, end: int) -> list[Line]:
     """Lines booking the part of the order's total between ``start`` and ``end`` (end < start reverses)."""
-    before, after = position(order, start), position(order, end)
+    items = list(order.items.order_by("pk"))
+    before, after = position(order, items, start), position(order, items, end)
     fees = account(LedgerAccount.Kind.PLATFORM_FEES, order.currency)
     lines = [Line(account(LedgerAccount.Kind.STRIPE_BALANCE, order.currency), end - start)]
     if after.tax != before.tax:
         lines.append(Line(account(LedgerAccount.Kind.TAX_PAYABLE, order.currency), -(after.tax - before.tax)))
-    for item in order.items.all():
+    for item in items:
         payable = account(LedgerAccount.Kind.CREATOR_PAYABLE, order.currency, item.creator_id)
         lines.append(Line(fees, -(after.fees[item.pk] - before.fees[item.pk]), item))
         lines.append(Line(payable, -(after.creators[item.pk] - before.creators[item.pk]), item))
@@ -145,6 +145,21 @@ def reversal_record(
         reference=reference,
         lines=_lines_between(order, kept_before, kept_before - amount),
         order=order,
+        stripe_object_id=stripe_object_id,
+    )
+
+
+def mirror_record(
+    *, original_reference: str, kind: str, reference: str, stripe_object_id: str = ""
+) -> LedgerTransaction | None:
+    """Undo a booked transaction exactly, entry by entry (a dispute won, a payout Stripe refused)."""
+    original = LedgerTransaction.objects.get(reference=original_reference)
+    entries = original.entries.select_related("account", "order_item")
+    return transaction_record(
+        kind=kind,
+        reference=reference,
+        lines=[Line(entry.account, -entry.amount, entry.order_item) for entry in entries],
+        order=original.order,
         stripe_object_id=stripe_object_id,
     )
 

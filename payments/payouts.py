@@ -91,11 +91,10 @@ def payout_send(*, payout_id: int) -> Payout | None:
             payout.status = Payout.Status.FAILED
             payout.failure_reason = str(exc.user_message or exc)[:500]
             payout.save(update_fields=["status", "failure_reason"])
-            booked = LedgerTransaction.objects.get(reference=f"payout:{payout.pk}")
-            ledger.transaction_record(
+            ledger.mirror_record(
+                original_reference=f"payout:{payout.pk}",
                 kind=LedgerTransaction.Kind.PAYOUT_REVERSAL,
                 reference=f"payout-reversal:{payout.pk}",
-                lines=[ledger.Line(entry.account, -entry.amount) for entry in booked.entries.all()],
             )
             logger.warning("payout %s failed: %s", payout.pk, payout.failure_reason)
             return payout

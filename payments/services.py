@@ -174,8 +174,16 @@ def _charge_id(charge: Any) -> str:
     return str(charge or "")
 
 
+def _order_for_payment_intent(payment_intent: Any) -> Order | None:
+    """The order (locked) that a PaymentIntent, given as an id or an object, pays for."""
+    intent_id = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
+    if not intent_id:
+        return None
+    return Order.objects.select_for_update().filter(stripe_payment_intent_id=str(intent_id)).first()
+
+
 def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
-    order = Order.objects.select_for_update().filter(stripe_payment_intent_id=intent["id"]).first()
+    order = _order_for_payment_intent(intent)
     if order is None:
         logger.warning("payment_intent.succeeded for unknown intent %s", intent["id"])
         return "unknown-order"
@@ -201,20 +209,13 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
 
 
 def _payment_intent_failed(intent: dict[str, Any]) -> str:
-    order = Order.objects.select_for_update().filter(stripe_payment_intent_id=intent["id"]).first()
+    order = _order_for_payment_intent(intent)
     if order is None or order.status != Order.Status.PENDING:
         return "ignored"
     error = intent.get("last_payment_error") or {}
     order.failure_reason = str(error.get("message") or "The card was declined.")
     order.save(update_fields=["failure_reason"])
     return "recorded-failure"
-
-
-def _order_for_payment_intent(payment_intent: Any) -> Order | None:
-    intent_id = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
-    if not intent_id:
-        return None
-    return Order.objects.select_for_update().filter(stripe_payment_intent_id=str(intent_id)).first()
 
 
 def _charge_refunded(charge: dict[str, Any]) -> str:
@@ -302,16 +303,13 @@ def _dispute_closed(dispute: dict[str, Any]) -> str:
     record.save(update_fields=["status", "closed_at"])
     if record.status != "won":
         return "dispute-lost"
-    withdrawn = LedgerTransaction.objects.get(reference=f"dispute:{record.stripe_dispute_id}")
-    returned = -sum(entry.amount for entry in withdrawn.entries.all() if entry.account.kind == "stripe_balance")
-    ledger.transaction_record(
+    ledger.mirror_record(
+        original_reference=f"dispute:{record.stripe_dispute_id}",
         kind=LedgerTransaction.Kind.DISPUTE_WON,
         reference=f"dispute-won:{record.stripe_dispute_id}",
-        lines=[ledger.Line(entry.account, -entry.amount, entry.order_item) for entry in withdrawn.entries.all()],
-        order=order,
         stripe_object_id=record.stripe_dispute_id,
     )
-    logger.info("dispute %s won, %s returned", record.stripe_dispute_id, returned)
+    logger.info("dispute %s won, the withdrawn amount is returned", record.stripe_dispute_id)
     order.status = Order.Status.PAID if order.amount_refunded == 0 else Order.Status.PARTIALLY_REFUNDED
     order.save(update_fields=["status"])
     delivery_services.entitlements_restore_for_order(order=order, reason="disputed")

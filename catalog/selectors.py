@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
 from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
-from pgvector.django import CosineDistance, L2Distance
+from pgvector.django import CosineDistance, L1Distance, L2Distance
 
 from catalog.models import Category, Pattern, PatternFile, Preview, Tag
 
@@ -209,3 +209,24 @@ def pattern_similar(*, pattern: Pattern, limit: int = 8) -> list[Pattern]:
     ordered = sorted(scores, key=lambda pk: (-scores[pk], pk))[:limit]
     patterns = {p.pk: p for p in _with_relations(Pattern.objects.filter(pk__in=ordered))}
     return [patterns[pk] for pk in ordered if pk in patterns]
+
+
+# Shape descriptors compare by Euclidean distance; 0/1 image hashes by L1, which counts differing bits.
+_FILE_FINGERPRINT_METRICS = {"shape_descriptor": L2Distance, "image_hash": L1Distance}
+
+
+def pattern_files_nearest(
+    *, files: QuerySet[PatternFile], field: str, vector: Any, within: float, limit: int = 5
+) -> list[tuple[PatternFile, float]]:
+    """(file, distance) for files of ``files`` whose fingerprint ``field`` lies within ``within`` of ``vector``.
+
+    Nearest first. Copy detection and the leak tracer both look files up this way.
+    """
+    metric = _FILE_FINGERPRINT_METRICS[field]
+    nearest = (
+        files.filter(**{f"{field}__isnull": False})
+        .annotate(distance=metric(field, vector))
+        .filter(distance__lte=within)
+        .order_by("distance")[:limit]
+    )
+    return [(match, float(match.distance)) for match in nearest]

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from pgvector.django import L1Distance, L2Distance
 
+from catalog import selectors as catalog_selectors
 from catalog.models import PatternFile
 from delivery import watermark
 from delivery.models import Entitlement, LeakTrace, MarkedFile
@@ -51,12 +51,14 @@ def _candidate_originals(data: bytes, file_format: str) -> list[PatternFile]:
 
         with Image.open(io.BytesIO(data)) as image:
             vector = difference_hash(image)
-        return list(
-            files.filter(image_hash__isnull=False, format__in=["png", "jpg"])
-            .annotate(distance=L1Distance("image_hash", vector.tolist()))
-            .filter(distance__lte=IMAGE_COPY_BITS * 1.5)
-            .order_by("distance")[:MAX_CANDIDATE_ORIGINALS]
+        nearest = catalog_selectors.pattern_files_nearest(
+            files=files.filter(format__in=["png", "jpg"]),
+            field="image_hash",
+            vector=vector.tolist(),
+            within=IMAGE_COPY_BITS * 1.5,
+            limit=MAX_CANDIDATE_ORIGINALS,
         )
+        return [match for match, _distance in nearest]
     if file_format in watermark.MESH_FORMATS:
         import trimesh
 
@@ -65,12 +67,14 @@ def _candidate_originals(data: bytes, file_format: str) -> list[PatternFile]:
         mesh: Any = trimesh.load(io.BytesIO(data), file_type=file_format, process=False, force="mesh")
         triangles = np.asarray(mesh.vertices, dtype=np.float64)[np.asarray(mesh.faces)]
         vector = shape_descriptor(triangles)
-        return list(
-            files.filter(shape_descriptor__isnull=False, format__in=sorted(watermark.MESH_FORMATS))
-            .annotate(distance=L2Distance("shape_descriptor", vector.tolist()))
-            .filter(distance__lte=SHAPE_COPY_DISTANCE * 3)
-            .order_by("distance")[:MAX_CANDIDATE_ORIGINALS]
+        nearest = catalog_selectors.pattern_files_nearest(
+            files=files.filter(format__in=sorted(watermark.MESH_FORMATS)),
+            field="shape_descriptor",
+            vector=vector.tolist(),
+            within=SHAPE_COPY_DISTANCE * 3,
+            limit=MAX_CANDIDATE_ORIGINALS,
         )
+        return [match for match, _distance in nearest]
     return []
 
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypedDict
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django_stubs_ext import WithAnnotations
 
 from catalog.models import PatternFile
 from delivery.models import Entitlement
 
 
-def entitlement_list_for_buyer(*, buyer: Any) -> QuerySet[Entitlement]:
+class DownloadCount(TypedDict):
+    download_count: int
+
+
+def entitlement_list_for_buyer(*, buyer: Any) -> QuerySet[WithAnnotations[Entitlement, DownloadCount]]:
+    """The buyer's active entitlements, each with its ``download_count``."""
     return (
         Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True)
+        .annotate(download_count=Count("downloads"))
         .select_related("pattern", "pattern__licence", "order_item__order", "order_item__licence", "certificate")
         .prefetch_related(Prefetch("pattern__files", queryset=PatternFile.objects.order_by("id")), "pattern__previews")
     )

@@ -393,7 +393,6 @@ def entitlement_prepare(*, entitlement: Entitlement) -> Package:
     """Every personal copy of the pattern's files, its certificate and its zip. Idempotent."""
     for pattern_file in entitlement.pattern.files.filter(status=PatternFile.Status.VALID).order_by("pk"):
         marked_file_prepare(entitlement=entitlement, pattern_file=pattern_file)
-    certificate_issue(entitlement=entitlement)
     filename = f"{slugify(entitlement.pattern.title) or 'pattern'}-order-{entitlement.order_item.order_id}.zip"
     package, _ = Package.objects.get_or_create(
         entitlement=entitlement, defaults={"buyer_id": entitlement.buyer_id, "filename": filename}
@@ -455,9 +454,6 @@ def target_ready_file(*, target: DownloadTarget) -> tuple[Any, str] | None:
     else:
         order_id = target.entitlements[0].order_item.order_id
         package = Package.objects.filter(order_id=order_id, status=Package.Status.READY).first()
-        # An order package made before a refund of part of it would hand out revoked files.
-        if package and package.updated_at < max(e.created_at for e in target.entitlements):
-            package = None
     return (package.file, package.filename) if package else None
 
 

@@ -21,8 +21,8 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
-from pgvector.django import L1Distance, L2Distance
 
+from catalog import selectors as catalog_selectors
 from catalog.models import FORMAT_FAMILIES, CopyFlag, Pattern, PatternFile, Preview, ViewerModel
 from ingestion import validators
 from ingestion.formats import UnsupportedFormat, detect_format
@@ -278,21 +278,17 @@ def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFla
         matches: list[tuple[PatternFile, str, float, float]] = [
             (match, CopyFlag.Kind.EXACT, 0.0, 0.0) for match in others.filter(sha256=pattern_file.sha256)[:5]
         ]
-        # Shape descriptors compare by Euclidean distance; 0/1 image hashes by L1, which counts differing bits.
-        for field, metric, threshold, kind in (
-            ("shape_descriptor", L2Distance, SHAPE_COPY_DISTANCE, CopyFlag.Kind.SHAPE),
-            ("image_hash", L1Distance, IMAGE_COPY_BITS, CopyFlag.Kind.IMAGE),
+        for field, threshold, kind in (
+            ("shape_descriptor", SHAPE_COPY_DISTANCE, CopyFlag.Kind.SHAPE),
+            ("image_hash", IMAGE_COPY_BITS, CopyFlag.Kind.IMAGE),
         ):
             vector = getattr(pattern_file, field)
             if vector is None:
                 continue
-            nearest = (
-                others.filter(**{f"{field}__isnull": False})
-                .annotate(distance=metric(field, vector))
-                .filter(distance__lte=threshold)
-                .order_by("distance")[:5]
+            nearest = catalog_selectors.pattern_files_nearest(
+                files=others, field=field, vector=vector, within=threshold
             )
-            matches += [(match, kind, match.distance, threshold) for match in nearest]
+            matches += [(match, kind, distance, threshold) for match, distance in nearest]
         for match, match_kind, distance, limit in matches:
             flag, _ = CopyFlag.objects.get_or_create(
                 pattern_file=pattern_file,

@@ -34,7 +34,7 @@ def library_entries(*, request: Any) -> list[dict[str, Any]]:
                 "zip_url": request.build_absolute_uri(services.download_link_create(entitlement=entitlement)),
                 "order_zip_url": request.build_absolute_uri(services.order_download_link_create(order=order)),
                 "certificate_url": certificate.content["verification_url"] if certificate else None,
-                "downloads_left": max(settings.TESSERA_DOWNLOADS_PER_ENTITLEMENT - entitlement.downloads.count(), 0),
+                "downloads_left": max(settings.TESSERA_DOWNLOADS_PER_ENTITLEMENT - entitlement.download_count, 0),
                 "files": [
                     {
                         "id": pattern_file.pk,

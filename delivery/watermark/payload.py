@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,6 +118,15 @@ def token_encode(*, key: bytes, entitlement_id: int) -> str:
     import base64
 
     return "TSR1-" + base64.b32encode(codeword_bytes(key=key, entitlement_id=entitlement_id)).decode()
+
+
+TOKEN = re.compile(r"TSR1-[A-Z2-7]{16}")
+
+
+def token_find(text: str) -> np.ndarray | None:
+    """Soft bits of the first metadata token in ``text``, or None when there is none."""
+    match = TOKEN.search(text)
+    return token_soft(match.group(0)) if match else None
 
 
 def token_soft(token: str) -> np.ndarray | None:

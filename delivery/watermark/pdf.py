@@ -14,7 +14,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from delivery.watermark.vector import token_from_text
+from delivery.watermark.payload import token_find
 
 FOOTER_SIZE = 7.0
 INVISIBLE = 3  # FPDF_TEXTRENDERMODE_INVISIBLE
@@ -69,4 +69,4 @@ def page_text(data: bytes, *, max_pages: int = 50) -> str:
 
 
 def soft_bits(data: bytes) -> np.ndarray | None:
-    return token_from_text(page_text(data))
+    return token_find(page_text(data))

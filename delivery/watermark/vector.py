@@ -16,12 +16,11 @@ from typing import Any
 import numpy as np
 
 from delivery.watermark import qim
-from delivery.watermark.payload import token_soft
+from delivery.watermark.payload import token_find
 
 STEP = 0.004
 CELL = 0.1
 LABEL = "vector"
-TOKEN = re.compile(r"TSR1-[A-Z2-7]{16}")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _SVG_COORDINATE_ATTRS = ("x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width", "height")
 _PATH_SEGMENT = re.compile(r"([MmLlHhVvCcSsQqTtAaZz])([^MmLlHhVvCcSsQqTtAaZz]*)")
@@ -30,11 +29,6 @@ SVG_NS = "http://www.w3.org/2000/svg"
 
 def _fmt(value: float) -> str:
     return f"{value:.5f}".rstrip("0").rstrip(".") or "0"
-
-
-def token_from_text(text: str) -> np.ndarray | None:
-    match = TOKEN.search(text)
-    return token_soft(match.group(0)) if match else None
 
 
 # ------------------------------------------------------------------------------------------------ SVG
@@ -117,7 +111,7 @@ def svg_soft_bits(data: bytes, *, key: bytes) -> tuple[np.ndarray | None, np.nda
     text = " ".join(t for t in root.itertext())
     _sites, values, axes = _svg_values(root)
     coords = qim.soft_bits(values, axes, key=key, label=LABEL, step=STEP, cell=CELL)[0]
-    return token_from_text(text), coords
+    return token_find(text), coords
 
 
 # ------------------------------------------------------------------------------------------------ DXF
@@ -201,7 +195,7 @@ def dxf_soft_bits(data: bytes, *, key: bytes) -> tuple[np.ndarray | None, np.nda
     doc = _dxf_read(data)
     token = None
     for _tag, value in doc.header.custom_vars:
-        token = token if token is not None else token_from_text(str(value))
+        token = token if token is not None else token_find(str(value))
     _sites, values = _dxf_values(doc)
     axes = np.broadcast_to(np.arange(2), values.shape)
     coords = qim.soft_bits(values, axes, key=key, label=LABEL, step=STEP, cell=CELL)[0]

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 COMMERCIAL_LICENCE = "commercial"
 
 
-def _tier(pattern: Any, commercial: bool) -> tuple[Licence, int]:
+def licence_tier_for(*, pattern: Any, commercial: bool) -> tuple[Licence, int]:
     """The licence and price a buyer gets: the pattern's own, or its Commercial tier when asked for."""
     if not commercial:
         return pattern.licence, pattern.price
@@ -68,7 +68,7 @@ def order_create(
     if len(currencies) > 1:
         raise ValidationError({"pattern_ids": ["Patterns priced in different currencies must be bought separately."]})
     currency = currencies.pop()
-    tiers = {p.pk: _tier(p, p.pk in commercial) for p in patterns}
+    tiers = {p.pk: licence_tier_for(pattern=p, commercial=p.pk in commercial) for p in patterns}
     amount = sum(price for _licence, price in tiers.values())
 
     with transaction.atomic():

@@ -25,11 +25,11 @@ def cart_view(request: HttpRequest) -> HttpResponse:
     lines: list[dict[str, Any]] = []
     totals: dict[str, int] = {}
     for pattern in patterns:
-        is_commercial = pattern.pk in commercial and pattern.commercial_price is not None
-        price = pattern.commercial_price if is_commercial and pattern.commercial_price is not None else pattern.price
-        lines.append(
-            {"pattern": pattern, "price": price, "tier": "Commercial" if is_commercial else pattern.licence.name}
+        # A tier the pattern stopped offering falls back to its own licence instead of failing the cart.
+        licence, price = services.licence_tier_for(
+            pattern=pattern, commercial=pattern.pk in commercial and pattern.commercial_price is not None
         )
+        lines.append({"pattern": pattern, "price": price, "tier": licence.name})
         totals[pattern.currency] = totals.get(pattern.currency, 0) + price
     return render(request, "payments/cart.html", {"lines": lines, "totals": totals})
 

@@ -64,20 +64,6 @@ def png(picture: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def reencode(data: bytes, *, scale: float = 1.0, quality: int | None = None) -> bytes:
-    picture = Image.open(io.BytesIO(data)).convert("RGB")
-    if scale != 1.0:
-        picture = picture.resize(
-            (round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS
-        )
-    out = io.BytesIO()
-    if quality:
-        picture.save(out, "JPEG", quality=quality)
-    else:
-        picture.save(out, "PNG")
-    return out.getvalue()
-
-
 def image_sources() -> list[bytes]:
     photos = [skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea(), skimage.data.rocket()]
     rng = np.random.default_rng(1)
@@ -106,11 +92,6 @@ def mesh_sources() -> list[trimesh.Trimesh]:
     return meshes
 
 
-def export(loaded: Any, file_type: str) -> bytes:
-    data = loaded.export(file_type=file_type)
-    return data.encode() if isinstance(data, str) else data
-
-
 def rotation(seed: int) -> np.ndarray:
     rng = np.random.default_rng(100 + seed)
     return trimesh.transformations.rotation_matrix(float(rng.uniform(0.3, 3.0)), rng.normal(size=3))
@@ -132,14 +113,14 @@ def main() -> None:
         psnrs.append(metrics["psnr_db"])
         attacks: dict[str, Callable[[bytes], bytes]] = {
             "image: none": lambda d: d,
-            "image: JPEG q75": lambda d: reencode(d, quality=75),
-            "image: resize 50%": lambda d: reencode(d, scale=0.5),
-            "image: resize 50% + JPEG q75": lambda d: reencode(d, scale=0.5, quality=75),
-            "image: resize 33% + JPEG q50": lambda d: reencode(d, scale=0.33, quality=50),
+            "image: JPEG q75": lambda d: samples.reencode_image(d, quality=75),
+            "image: resize 50%": lambda d: samples.reencode_image(d, scale=0.5),
+            "image: resize 50% + JPEG q75": lambda d: samples.reencode_image(d, scale=0.5, quality=75),
+            "image: resize 33% + JPEG q50": lambda d: samples.reencode_image(d, scale=0.33, quality=50),
         }
         for attack, apply in attacks.items():
             record(attack, judge(image.soft_bits(apply(marked), key=KEY, original=source), truth, candidates))
-        unmarked = image.soft_bits(reencode(source, quality=75), key=KEY, original=source)
+        unmarked = image.soft_bits(samples.reencode_image(source, quality=75), key=KEY, original=source)
         accusations.setdefault("image", []).append(false_accusation(unmarked, candidates))
     print("images done")
 
@@ -148,17 +129,17 @@ def main() -> None:
     for index, shape in enumerate(mesh_sources()):
         truth = 5000 + index
         candidates = list(range(truth - 25, truth + 25))
-        original = export(shape, "stl")
+        original = samples._export(shape, "stl")
         marked, metrics = mesh.embed(
             original, file_format="stl", key=KEY, signs=payload.codeword_signs(key=KEY, entitlement_id=truth)
         )
         displacements.append(metrics["max_displacement_um"])
-        loaded = trimesh.load(io.BytesIO(marked), file_type="stl")
+        loaded: Any = trimesh.load(io.BytesIO(marked), file_type="stl")
 
         def moved(transform: Callable[[Any], Any], file_type: str, loaded: Any = loaded) -> bytes:
             copy = loaded.copy()
             transform(copy)
-            return export(copy, file_type)
+            return samples._export(copy, file_type)
 
         turn = rotation(index)
 
@@ -172,9 +153,9 @@ def main() -> None:
 
         attacks_mesh: dict[str, tuple[bytes, str]] = {
             "mesh: as delivered (STL)": (marked, "stl"),
-            "mesh: re-export OBJ": (export(loaded, "obj"), "obj"),
-            "mesh: re-export PLY": (export(loaded, "ply"), "ply"),
-            "mesh: re-export 3MF": (export(loaded, "3mf"), "3mf"),
+            "mesh: re-export OBJ": (samples._export(loaded, "obj"), "obj"),
+            "mesh: re-export PLY": (samples._export(loaded, "ply"), "ply"),
+            "mesh: re-export 3MF": (samples._export(loaded, "3mf"), "3mf"),
             "mesh: translate + OBJ": (moved(lambda m: m.apply_translation([31.7, -12.25, 4.5]), "obj"), "obj"),
             "mesh: rotate + STL": (moved(rotate, "stl"), "stl"),
             "mesh: uniform scale ×1.5 + STL": (moved(lambda m: m.apply_scale(1.5), "stl"), "stl"),
@@ -183,7 +164,7 @@ def main() -> None:
         for attack, (data, file_type) in attacks_mesh.items():
             soft = mesh.soft_bits(data, file_format=file_type, key=KEY, original=(original, "stl"))
             record(attack, judge(soft, truth, candidates))
-        unmarked = mesh.soft_bits(export(shape, "obj"), file_format="obj", key=KEY, original=(original, "stl"))
+        unmarked = mesh.soft_bits(samples._export(shape, "obj"), file_format="obj", key=KEY, original=(original, "stl"))
         accusations.setdefault("mesh", []).append(false_accusation(unmarked, candidates))
     print("meshes done")
 

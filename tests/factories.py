@@ -98,12 +98,25 @@ def add_file(pattern: Pattern, *, name: str, content: bytes, file_format: str) -
     return pattern_file
 
 
+def order_item_add(*, order: Order, pattern: Pattern) -> OrderItem:
+    """Put ``pattern`` in ``order`` at its price, with the platform fee the order service would charge."""
+    from payments import ledger
+
+    return OrderItem.objects.create(
+        order=order,
+        pattern=pattern,
+        creator=pattern.creator,
+        licence=pattern.licence,
+        price=pattern.price,
+        currency=pattern.currency,
+        platform_fee=ledger.platform_fee_for(pattern.price),
+    )
+
+
 def paid_entitlement(
     *, buyer: User, pattern: Pattern, order: Order | None = None, prepare: bool = False
 ) -> Entitlement:
     """An entitlement from a paid order (booked in the ledger); ``prepare`` makes the personal copies now."""
-    from payments import ledger
-
     if order is None:
         order = Order.objects.create(
             buyer=buyer,
@@ -112,15 +125,7 @@ def paid_entitlement(
             status=Order.Status.PAID,
             paid_at=timezone.now(),
         )
-    item = OrderItem.objects.create(
-        order=order,
-        pattern=pattern,
-        creator=pattern.creator,
-        licence=pattern.licence,
-        price=pattern.price,
-        currency="USD",
-        platform_fee=ledger.platform_fee_for(pattern.price),
-    )
+    item = order_item_add(order=order, pattern=pattern)
     entitlement = Entitlement.objects.create(buyer=buyer, pattern=pattern, order_item=item)
     if prepare:
         from delivery.services import entitlement_prepare

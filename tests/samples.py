@@ -160,3 +160,19 @@ def dxf_gear() -> bytes:
     stream = io.StringIO()
     document.write(stream)
     return stream.getvalue().encode()
+
+
+def reencode_image(data: bytes, *, scale: float = 1.0, quality: int | None = None) -> bytes:
+    """What a leaker does to an image: resize it (Lanczos) and save it as JPEG at ``quality``, or as PNG."""
+    with Image.open(io.BytesIO(data)) as opened:
+        picture = opened.convert("RGB")
+    if scale != 1.0:
+        picture = picture.resize(
+            (round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS
+        )
+    out = io.BytesIO()
+    if quality:
+        picture.save(out, "JPEG", quality=quality)
+    else:
+        picture.save(out, "PNG")
+    return out.getvalue()

@@ -57,11 +57,7 @@ def _upload(client: Any, name: str, content: bytes) -> LeakTrace:
 
 
 def _resaved_photo(data: bytes) -> bytes:
-    picture = Image.open(io.BytesIO(data)).convert("RGB")
-    picture = picture.resize((picture.width // 2, picture.height // 2), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=75)
-    return out.getvalue()
+    return samples.reencode_image(data, scale=0.5, quality=75)
 
 
 def _moved_mesh(data: bytes) -> bytes:

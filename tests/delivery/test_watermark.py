@@ -80,18 +80,6 @@ def test_metadata_token_round_trips() -> None:
 # --- images -----------------------------------------------------------------------------------------
 
 
-def _reencode(data: bytes, *, scale: float = 1.0, quality: int | None = None) -> bytes:
-    with Image.open(io.BytesIO(data)) as opened:
-        picture = opened.convert("RGB")
-    if scale != 1.0:
-        picture = picture.resize(
-            (round(picture.width * scale), round(picture.height * scale)), Image.Resampling.LANCZOS
-        )
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=quality) if quality else picture.save(out, "PNG")
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def photo() -> tuple[bytes, bytes, dict[str, Any]]:
     original = samples.photo_png()
@@ -123,20 +111,20 @@ def test_image_mark_survives(
     photo: tuple[bytes, bytes, dict[str, Any]], attack: str, scale: float, quality: Any
 ) -> None:
     original, marked, _ = photo
-    suspect = _reencode(marked, scale=scale, quality=quality)
+    suspect = samples.reencode_image(marked, scale=scale, quality=quality)
     result = decoded(image.soft_bits(suspect, key=KEY, original=original))
     assert (result.entitlement_id, result.method) == (31337, "reed-solomon")
 
 
 def test_unmarked_image_carries_no_mark(photo: tuple[bytes, bytes, dict[str, Any]]) -> None:
     original, _marked, _ = photo
-    suspect = _reencode(original, quality=75)
+    suspect = samples.reencode_image(original, quality=75)
     result = decoded(image.soft_bits(suspect, key=KEY, original=original), candidates=[31337, 2, 3])
     assert result.confidence < 0.99
 
 
 def test_jpeg_stays_jpeg_and_tiny_images_are_refused() -> None:
-    marked, _ = image.embed(_reencode(samples.photo_png(), quality=90), key=KEY, signs=signs(8))
+    marked, _ = image.embed(samples.reencode_image(samples.photo_png(), quality=90), key=KEY, signs=signs(8))
     assert Image.open(io.BytesIO(marked)).format == "JPEG"
     with pytest.raises(ValueError, match="too small"):
         image.embed(samples.png_tile(64), key=KEY, signs=signs(8))
@@ -167,15 +155,10 @@ def test_mesh_mark_moves_no_vertex_more_than_a_micrometre(blob: tuple[bytes, byt
     assert _load(marked, "stl").is_watertight
 
 
-def _export(loaded: Any, file_type: str) -> bytes:
-    exported = loaded.export(file_type=file_type)
-    return exported.encode() if isinstance(exported, str) else exported
-
-
 @pytest.mark.parametrize("target", ["stl", "obj", "ply", "3mf"])
 def test_mesh_mark_survives_re_export(blob: tuple[bytes, bytes, dict[str, Any]], target: str) -> None:
     _original, marked, _ = blob
-    suspect = _export(_load(marked, "stl"), target)
+    suspect = samples._export(_load(marked, "stl"), target)
     result = decoded(mesh.soft_bits(suspect, file_format=target, key=KEY, original=None))
     assert (result.entitlement_id, result.method) == (5150, "reed-solomon")
 
@@ -189,7 +172,7 @@ def test_mesh_mark_survives_moves_given_the_original(blob: tuple[bytes, bytes, d
         moved.apply_transform(trimesh.transformations.rotation_matrix(0.8, [1, 2, 3]))
     if "scale" in move:
         moved.apply_scale(1.25)
-    suspect = _export(moved, "obj")
+    suspect = samples._export(moved, "obj")
     blind = decoded(mesh.soft_bits(suspect, file_format="obj", key=KEY, original=None), candidates=[5150, 1])
     assert blind.confidence < 0.99
     result = decoded(
@@ -201,7 +184,7 @@ def test_mesh_mark_survives_moves_given_the_original(blob: tuple[bytes, bytes, d
 
 @pytest.mark.parametrize("file_format", ["obj", "ply", "3mf"])
 def test_each_mesh_format_is_marked_in_place(file_format: str) -> None:
-    original = _export(samples.blob_mesh(), file_format)
+    original = samples._export(samples.blob_mesh(), file_format)
     marked, metrics = mesh.embed(original, file_format=file_format, key=KEY, signs=signs(61))
     assert metrics["max_displacement_um"] <= 1.0
     assert decoded(mesh.soft_bits(marked, file_format=file_format, key=KEY, original=None)).entitlement_id == 61

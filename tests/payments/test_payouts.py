@@ -12,9 +12,9 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from payments import ledger, payouts, services
-from payments.models import LedgerTransaction, Order, OrderItem, Payout, PayoutAccount
+from payments.models import LedgerTransaction, Order, Payout, PayoutAccount
 from payments.reconciliation import reconcile
-from tests.factories import OrderFactory, PatternFactory, UserFactory
+from tests.factories import OrderFactory, PatternFactory, UserFactory, order_item_add
 from tests.payments.test_webhooks import _post, _signed
 
 
@@ -22,15 +22,7 @@ def _sale(creator: Any, price: int) -> Order:
     """A paid order for one of ``creator``'s patterns, booked in the ledger."""
     pattern = PatternFactory.create(creator=creator, price=price)
     order = OrderFactory.create(amount=price, status=Order.Status.PAID)
-    OrderItem.objects.create(
-        order=order,
-        pattern=pattern,
-        creator=creator,
-        licence=pattern.licence,
-        price=price,
-        currency="USD",
-        platform_fee=ledger.platform_fee_for(price),
-    )
+    order_item_add(order=order, pattern=pattern)
     ledger.sale_record(order=order)
     return order
 

@@ -9,8 +9,8 @@ import pytest
 
 from delivery.models import Entitlement
 from payments import ledger
-from payments.models import Dispute, LedgerTransaction, Order, OrderItem, Refund
-from tests.factories import OrderFactory, PatternFactory
+from payments.models import Dispute, LedgerTransaction, Order, Refund
+from tests.factories import OrderFactory, PatternFactory, order_item_add
 from tests.payments.test_webhooks import _event, _post, _signed
 
 pytestmark = pytest.mark.django_db
@@ -21,15 +21,7 @@ def _paid_order(client: Any, prices: tuple[int, ...] = (1000, 250)) -> Order:
     order = OrderFactory.create(amount=sum(prices))
     for price in prices:
         pattern = PatternFactory.create(price=price)
-        OrderItem.objects.create(
-            order=order,
-            pattern=pattern,
-            creator=pattern.creator,
-            licence=pattern.licence,
-            price=price,
-            currency="USD",
-            platform_fee=ledger.platform_fee_for(price),
-        )
+        order_item_add(order=order, pattern=pattern)
     payload = _event(order, amount=order.amount, event_id=f"evt_pay_{order.pk}")
     assert _post(client, payload, _signed(payload)).json()["outcome"] == "fulfilled"
     order.refresh_from_db()

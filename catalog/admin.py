@@ -28,7 +28,7 @@ from catalog.models import (
     TaxonomyTerm,
     User,
 )
-from catalog.permissions import MODERATE_PATTERNS, staff_has_perm
+from catalog.permissions import MODERATE_PATTERNS, VIEW_PATTERNS, staff_has_perm
 
 
 @admin.register(User)
@@ -191,6 +191,21 @@ class PatternAdmin(PatternAdminBase):
 
 @admin.register(ReviewQueue)
 class ReviewQueueAdmin(PatternAdminBase):
+    """Patterns waiting for review. A proxy model has permissions of its own; the queue uses the pattern
+    permissions instead, so that catalog.change_pattern is "may moderate" everywhere."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return staff_has_perm(request.user, *VIEW_PATTERNS)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return staff_has_perm(request.user, MODERATE_PATTERNS)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return staff_has_perm(request.user, "catalog.delete_pattern")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return staff_has_perm(request.user, *VIEW_PATTERNS)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:
         return super().get_queryset(request).filter(status=Pattern.Status.NEEDS_REVIEW).order_by("created_at")
 
@@ -216,7 +231,7 @@ def dismiss_flags(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, query
     modeladmin.message_user(request, f"Dismissed {updated} flag(s).")
 
 
-@admin.action(description="Confirm copy: reject the copying pattern", permissions=["change", "moderate"])
+@admin.action(description="Confirm copy: reject the copying pattern", permissions=["confirm"])
 def confirm_copies(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[CopyFlag]) -> None:
     rejected = 0
     for flag in queryset.select_related("pattern", "matched_file__pattern"):
@@ -255,9 +270,12 @@ class CopyFlagAdmin(admin.ModelAdmin[CopyFlag]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_moderate_permission(self, request: HttpRequest) -> bool:
-        """Confirming a copy rejects the copying pattern: that needs the pattern moderation permission too."""
-        return staff_has_perm(request.user, MODERATE_PATTERNS)
+    def has_confirm_permission(self, request: HttpRequest) -> bool:
+        """Confirming a copy rejects the copying pattern: it needs the pattern moderation permission too.
+
+        (An action's permissions are alternatives, so both checks live in this one.)
+        """
+        return self.has_change_permission(request) and staff_has_perm(request.user, MODERATE_PATTERNS)
 
     @admin.display(description="New upload")
     def upload(self, flag: CopyFlag) -> str:

@@ -198,24 +198,27 @@ class _FixedWindowThrottle(throttling.SimpleRateThrottle):
 
     cache_format = KEY_PREFIX + "api:%(scope)s:%(ident)s"
 
+    wait_seconds = 1.0
+
     def allow_request(self, request: Any, view: Any) -> bool:
         if self.rate is None:
             return True
+        limit, window = self.parse_rate(self.rate)
         key = self.get_cache_key(request, view)
-        if key is None:
+        if key is None or limit is None or window is None:
             return True
         now = time.time()
-        window_start = int(now // self.duration) * self.duration
-        self.wait_seconds = window_start + self.duration - now
+        window_start = int(now // window) * window
+        self.wait_seconds = window_start + window - now
         try:
-            count = _incr(f"{key}:{window_start}", self.duration + 1)
+            count = _incr(f"{key}:{window_start}", window + 1)
         except RedisError:
             logger.warning("API throttle unavailable (Redis); letting the request through", exc_info=True)
             return True
-        return count <= self.num_requests
+        return count <= limit
 
     def wait(self) -> float | None:
-        return math.ceil(getattr(self, "wait_seconds", self.duration))
+        return math.ceil(self.wait_seconds)
 
 
 class AnonRateThrottle(_FixedWindowThrottle):

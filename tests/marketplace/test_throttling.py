@@ -32,7 +32,7 @@ def quick_delays(settings: Any) -> None:
     settings.TESSERA_LOGIN_CLIENT_MAX_FAILURES = 100
 
 
-def _token(username: str, password: str, address: str, **headers: str) -> Any:
+def _token(username: str, password: str, address: str, **headers: Any) -> Any:
     return APIClient().post(
         "/api/v1/auth/token/", {"username": username, "password": password}, REMOTE_ADDR=address, **headers
     )

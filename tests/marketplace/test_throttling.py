@@ -147,3 +147,18 @@ def test_api_has_generous_default_rates_per_client_and_per_user(monkeypatch: pyt
     member = token_client(UserFactory.create())
     assert [member.get("/api/v1/library/").status_code for _ in range(3)] == [200, 200, 429]
     assert token_client(UserFactory.create()).get("/api/v1/library/").status_code == 200
+
+
+def test_a_redis_outage_does_not_stop_sign_in_or_the_api(settings: Any, tmp_path: Any) -> None:
+    """The throttles let requests through while their Redis is unreachable (and log it): no 500."""
+    UserFactory.create(username="someone")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"unix://{tmp_path}/no-redis-here.sock",
+        }
+    }
+    assert _token("someone", "guess", ATTACKER).status_code == 400
+    assert _token("someone", PASSWORD, ATTACKER).json()["token"]
+    assert _allauth("someone", PASSWORD, ATTACKER).status_code == 302
+    assert APIClient().get("/api/v1/patterns/").status_code == 200

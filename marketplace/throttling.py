@@ -91,13 +91,15 @@ def client_address(request: HttpRequest) -> str:
 def _account_key(identifier: str) -> str:
     """One key per account whether it is named by username or e-mail; unknown names get their own."""
     name = identifier.strip()
-    user_pk = (
-        get_user_model()
-        .objects.filter(Q(username=name) | Q(email__iexact=name))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
+    user_pk = None
+    if "\x00" not in name:  # PostgreSQL refuses NUL in text; no account has one in its name
+        user_pk = (
+            get_user_model()
+            .objects.filter(Q(username=name) | Q(email__iexact=name))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
     return _digest(f"user:{user_pk}" if user_pk is not None else f"name:{name.lower()}")
 
 

@@ -87,6 +87,12 @@ def test_unknown_usernames_are_throttled_like_real_ones(quick_delays: None) -> N
     assert (refused.status_code, refused["Retry-After"]) == (429, "1")
 
 
+def test_a_nul_byte_in_the_username_is_a_clear_400() -> None:
+    response = _token("a\x00b", "guess", ATTACKER)
+    assert response.status_code == 400
+    assert response.json() == {"username": ["Null characters are not allowed."]}
+
+
 def test_the_delay_grows_exponentially_to_its_cap(quick_delays: None) -> None:
     UserFactory.create(username="victim")
     assert _token("victim", PASSWORD, OWNER_HOME).status_code == 200  # the owner's client is now known

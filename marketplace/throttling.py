@@ -202,6 +202,12 @@ class _FixedWindowThrottle(throttling.SimpleRateThrottle):
 
     wait_seconds = 1.0
 
+    def get_rate(self) -> str | None:
+        # Read per request (DRF's class reads them once at import), so a test's override applies.
+        rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
+        rate = rates.get(self.scope)
+        return str(rate) if rate else None
+
     def allow_request(self, request: Any, view: Any) -> bool:
         if self.rate is None:
             return True

@@ -204,7 +204,8 @@ class _FixedWindowThrottle(throttling.SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         # Read per request (DRF's class reads them once at import), so a test's override applies.
-        rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES") or {}
+        rest_framework: dict[str, Any] = settings.REST_FRAMEWORK
+        rates = rest_framework.get("DEFAULT_THROTTLE_RATES") or {}
         rate = rates.get(self.scope)
         return str(rate) if rate else None
 

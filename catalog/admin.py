@@ -28,6 +28,7 @@ from catalog.models import (
     TaxonomyTerm,
     User,
 )
+from catalog.permissions import MODERATE_PATTERNS, VIEW_PATTERNS, staff_has_perm
 
 
 @admin.register(User)
@@ -82,7 +83,9 @@ def _thumbnail(pattern: Pattern) -> str:
     return format_html('<img src="{}" style="height:64px;border:1px solid #ddd" alt="">', preview.image.url)
 
 
-@admin.action(description="Approve selected patterns")
+# Every action names the permission it needs: Django offers an action without one to anyone who may
+# merely view the list (a staff account with view permission could approve, reject or refund).
+@admin.action(description="Approve selected patterns", permissions=["change"])
 def approve(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
     done = 0
     for pattern in queryset:
@@ -94,7 +97,7 @@ def approve(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Q
     modeladmin.message_user(request, f"Approved {done} pattern(s).")
 
 
-@admin.action(description="Reject selected patterns (asks for a reason)")
+@admin.action(description="Reject selected patterns (asks for a reason)", permissions=["change"])
 def reject(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> HttpResponse | None:
     reason = request.POST.get("reason", "").strip()
     if "confirm" in request.POST:
@@ -117,7 +120,7 @@ def reject(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Qu
     )
 
 
-@admin.action(description="Reprocess selected patterns from their originals")
+@admin.action(description="Reprocess selected patterns from their originals", permissions=["change"])
 def reprocess(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
     from ingestion.services import pattern_reprocess
 
@@ -188,6 +191,21 @@ class PatternAdmin(PatternAdminBase):
 
 @admin.register(ReviewQueue)
 class ReviewQueueAdmin(PatternAdminBase):
+    """Patterns waiting for review. A proxy model has permissions of its own; the queue uses the pattern
+    permissions instead, so that catalog.change_pattern is "may moderate" everywhere."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return staff_has_perm(request.user, *VIEW_PATTERNS)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return staff_has_perm(request.user, MODERATE_PATTERNS)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return staff_has_perm(request.user, "catalog.delete_pattern")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return staff_has_perm(request.user, *VIEW_PATTERNS)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:
         return super().get_queryset(request).filter(status=Pattern.Status.NEEDS_REVIEW).order_by("created_at")
 
@@ -207,13 +225,13 @@ def _preview_of(pattern_file: PatternFile) -> str:
     return format_html('<img src="{}" style="height:180px;border:1px solid #ddd" alt="">', preview.image.url)
 
 
-@admin.action(description="Not a copy: dismiss the selected flags")
+@admin.action(description="Not a copy: dismiss the selected flags", permissions=["change"])
 def dismiss_flags(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[CopyFlag]) -> None:
     updated = queryset.update(status=CopyFlag.Status.DISMISSED)
     modeladmin.message_user(request, f"Dismissed {updated} flag(s).")
 
 
-@admin.action(description="Confirm copy: reject the copying pattern")
+@admin.action(description="Confirm copy: reject the copying pattern", permissions=["confirm"])
 def confirm_copies(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[CopyFlag]) -> None:
     rejected = 0
     for flag in queryset.select_related("pattern", "matched_file__pattern"):
@@ -251,6 +269,13 @@ class CopyFlagAdmin(admin.ModelAdmin[CopyFlag]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_confirm_permission(self, request: HttpRequest) -> bool:
+        """Confirming a copy rejects the copying pattern: it needs the pattern moderation permission too.
+
+        (An action's permissions are alternatives, so both checks live in this one.)
+        """
+        return self.has_change_permission(request) and staff_has_perm(request.user, MODERATE_PATTERNS)
 
     @admin.display(description="New upload")
     def upload(self, flag: CopyFlag) -> str:

@@ -11,6 +11,7 @@ from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
 from catalog.models import Category, Pattern, PatternFile, Preview, Tag
+from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 
 logger = logging.getLogger(__name__)
 
@@ -121,9 +122,9 @@ def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
 
 
 def pattern_visible_to(*, user: Any) -> QuerySet[Pattern]:
-    """Published patterns, plus a creator's own in any state; staff see everything."""
+    """Published patterns, plus a creator's own in any state; staff who may view patterns see everything."""
     patterns = Pattern.objects.all()
-    if getattr(user, "is_staff", False):
+    if staff_has_perm(user, *VIEW_PATTERNS):
         return _with_relations(patterns)
     if getattr(user, "is_authenticated", False):
         return _with_relations(patterns.filter(Q(status=Pattern.Status.PUBLISHED) | Q(creator=user)))

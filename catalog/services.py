@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.postgres.search import SearchVector
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Value
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.models import Category, CreatorProfile, Licence, Pattern, PatternFile, Tag, TagSuggestion, User
+from catalog.permissions import DECIDE_TAG_SUGGESTIONS, MODERATE_PATTERNS, staff_has_perm
 
 
 def creator_profile_ensure(*, user: User) -> CreatorProfile:
@@ -177,8 +178,8 @@ def pattern_suggestions_record(
 def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool) -> TagSuggestion:
     """The creator (or a moderator) keeps or removes a tag; the decision trains the per-tag probes."""
     pattern = suggestion.pattern
-    if user.pk != pattern.creator_id and not user.is_staff:
-        raise PermissionError("Only the pattern's creator or a moderator can decide on its tags.")
+    if user.pk != pattern.creator_id and not staff_has_perm(user, DECIDE_TAG_SUGGESTIONS):
+        raise PermissionDenied("Only the pattern's creator or a moderator can decide on its tags.")
     suggestion.state = "accepted" if accept else "rejected"
     suggestion.decided_by = user
     suggestion.save(update_fields=["state", "decided_by"])
@@ -192,6 +193,8 @@ def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool
 
 def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: str = "") -> Pattern:
     """Approve or reject a pattern. Approve needs a pattern waiting for review; reject needs a reason."""
+    if not staff_has_perm(moderator, MODERATE_PATTERNS):
+        raise PermissionDenied("Moderating patterns needs the catalog.change_pattern permission.")
     reason = reason.strip()
     with transaction.atomic():
         locked = Pattern.objects.select_for_update().get(pk=pattern.pk)

@@ -17,6 +17,7 @@ from analytics.services import event_record
 from catalog import selectors, services
 from catalog.forms import PatternForm
 from catalog.models import Category, Pattern, PatternFile, TagSuggestion
+from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from delivery.selectors import entitled_pattern_ids
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
@@ -172,7 +173,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
     pattern = selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
-    if pattern is None or (pattern.creator_id != request.user.pk and not request.user.is_staff):
+    if pattern is None or (pattern.creator_id != request.user.pk and not staff_has_perm(request.user, *VIEW_PATTERNS)):
         raise Http404("No such pattern.")
     return pattern
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
@@ -22,6 +23,22 @@ class ChunkConflict(Exception):
     def __init__(self, offset: int) -> None:
         super().__init__(offset)
         self.offset = offset
+
+
+# An open session that received nothing for this long is abandoned (a closed tab): it no longer counts
+# against the quota, and the hourly sweep deletes it with its partial file.
+OPEN_SESSION_IDLE_MINUTES = 60
+
+
+class TooManyOpenUploads(Exception):
+    """The account already has ``limit`` uploads receiving; one must finish (or go idle) first."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(
+            f"You already have {limit} uploads in progress. Let one finish before starting another; "
+            f"an upload that receives nothing for {OPEN_SESSION_IDLE_MINUTES} minutes stops counting."
+        )
 
 
 class ChunkedFile(File):  # type: ignore[type-arg]
@@ -50,7 +67,20 @@ def upload_session_start(*, user: Any, filename: str, size: int) -> UploadSessio
         raise ValidationError(
             {"size": [f"The file is larger than the limit of {settings.TESSERA_MAX_UPLOAD_BYTES} bytes."]}
         )
-    session = UploadSession.objects.create(user=user, filename=os.path.basename(filename)[:255] or "file", size=size)
+    limit = settings.TESSERA_MAX_OPEN_UPLOAD_SESSIONS
+    with transaction.atomic():
+        # The account's row is the lock: two requests at once cannot both take the last free place.
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        receiving = UploadSession.objects.filter(
+            user=user,
+            status=UploadSession.Status.OPEN,
+            updated_at__gte=timezone.now() - timedelta(minutes=OPEN_SESSION_IDLE_MINUTES),
+        ).count()
+        if receiving >= limit:
+            raise TooManyOpenUploads(limit)
+        session = UploadSession.objects.create(
+            user=user, filename=os.path.basename(filename)[:255] or "file", size=size
+        )
     path = part_path(session)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()

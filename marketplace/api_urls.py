@@ -1,7 +1,6 @@
 """REST API v1. Outside tools rely on these paths."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from catalog.api.views import (
     ImageSearchView,
@@ -14,6 +13,7 @@ from catalog.api.views import (
 )
 from delivery.api.views import LibraryView
 from ingestion.api.views import UploadSessionCreateView, UploadSessionDetailView
+from marketplace.login_paths import obtain_auth_token
 from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
 
 urlpatterns = [

@@ -1,11 +1,19 @@
+from allauth.account.views import login as account_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from marketplace.login_paths import ThrottledAdminAuthenticationForm, throttled_login_view
+
+# Both login pages answer 429 with Retry-After when the sign-in throttle refuses an attempt.
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
 urlpatterns = [
+    path("admin/login/", throttled_login_view(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("accounts/login/", throttled_login_view(account_login)),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("marketplace.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -36,7 +36,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     readonly_fields = ["stripe_payment_intent_id", "client_secret", "paid_at", "amount_refunded"]
     actions = ["refund_in_full"]
 
-    @admin.action(description="Refund in full through Stripe")
+    @admin.action(description="Refund in full through Stripe", permissions=["change"])
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from catalog.models import User
-from marketplace import devserver
+from marketplace import devserver, throttling
 from tests.factories import StaffFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,3 +150,16 @@ def wait_for(predicate, *, timeout: float = 90.0, interval: float = 0.3, what: s
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_CLIENT_URL)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles(_redis: redis.Redis) -> None:
+    """Throttle counters (marketplace/throttling.py) live in Redis, which outlives a test: start with none."""
+    keys = list(_redis.scan_iter(match=f"*{throttling.KEY_PREFIX}*", count=1000))
+    if keys:
+        _redis.delete(*keys)

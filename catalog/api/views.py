@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +27,13 @@ from catalog.api.serializers import (
     TagSuggestionSerializer,
 )
 from catalog.models import Category, Licence, Pattern, TagSuggestion
+from catalog.permissions import (
+    DECIDE_TAG_SUGGESTIONS,
+    MODERATE_PATTERNS,
+    VIEW_TAG_SUGGESTIONS,
+    staff_has_perm,
+    staff_with,
+)
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 
@@ -145,7 +152,7 @@ class PatternDetailView(generics.RetrieveAPIView[Pattern]):
 
 
 class PatternModerationView(APIView):
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [staff_with(MODERATE_PATTERNS)]
 
     @extend_schema(request=ModerationInputSerializer, responses={200: PatternSerializer})
     def post(self, request: Request, pk: int) -> Response:
@@ -240,8 +247,12 @@ class TagSuggestionDecisionView(APIView):
             TagSuggestion.objects.select_related("pattern", "tag").filter(pk=suggestion_id, pattern_id=pk).first()
         )
         user = request.user
-        if suggestion is None or (suggestion.pattern.creator_id != user.pk and not user.is_staff):
+        if suggestion is None or (
+            suggestion.pattern.creator_id != user.pk and not staff_has_perm(user, *VIEW_TAG_SUGGESTIONS)
+        ):
             raise Http404("No such tag suggestion.")
+        if suggestion.pattern.creator_id != user.pk and not staff_has_perm(user, DECIDE_TAG_SUGGESTIONS):
+            raise PermissionDenied("Your staff account may read tag suggestions but not decide them.")
         serializer = TagDecisionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.tag_suggestion_decide(
@@ -258,7 +269,9 @@ class PatternTagSuggestionsView(APIView):
     @extend_schema(responses={200: TagSuggestionSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
         pattern = selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
-        if pattern is None or (pattern.creator_id != request.user.pk and not request.user.is_staff):
+        if pattern is None or (
+            pattern.creator_id != request.user.pk and not staff_has_perm(request.user, *VIEW_TAG_SUGGESTIONS)
+        ):
             raise Http404("No such pattern.")
         suggestions = pattern.tag_suggestions.select_related("tag").order_by("state", "-confidence")
         return Response(TagSuggestionSerializer(suggestions, many=True).data)

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser, JSONParser
@@ -63,7 +63,16 @@ class UploadSessionCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=UploadSessionCreateInputSerializer, responses={201: SessionSerializer})
+    @extend_schema(
+        request=UploadSessionCreateInputSerializer,
+        responses={
+            201: SessionSerializer,
+            429: OpenApiResponse(
+                inline_serializer("UploadQuotaExceeded", fields={"detail": serializers.CharField()}),
+                description="Too many uploads in progress (TESSERA_MAX_OPEN_UPLOAD_SESSIONS).",
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = UploadSessionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -71,6 +80,8 @@ class UploadSessionCreateView(APIView):
             session = uploads.upload_session_start(user=request.user, **serializer.validated_data)
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
+        except uploads.TooManyOpenUploads as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         return Response(_describe(session), status=status.HTTP_201_CREATED)
 
 

@@ -357,3 +357,42 @@ LOGGING = {
         "ezdxf": {"level": "WARNING"},
     },
 }
+
+# --- Access: throttling and upload quotas (issue 9) -----------------------------------------------
+# Every login path (POST /api/v1/auth/token/, /admin/login/, /accounts/login/) goes through
+# marketplace/throttling.py (wired in by marketplace/login_paths.py); counters live in the Redis
+# cache. See the README, "Sign-in throttling".
+# Failed sign-ins one client (IP address) may make per window, whatever the usernames.
+TESSERA_LOGIN_CLIENT_MAX_FAILURES = env_int("TESSERA_LOGIN_CLIENT_MAX_FAILURES", 30)
+TESSERA_LOGIN_CLIENT_WINDOW_SECONDS = env_int("TESSERA_LOGIN_CLIENT_WINDOW_SECONDS", 15 * 60)
+# Failed sign-ins an account may collect before each further attempt waits base * 2^(n - free) seconds,
+# capped; failures are forgotten after the memory time without a new one, or at a successful sign-in.
+TESSERA_LOGIN_ACCOUNT_FREE_FAILURES = env_int("TESSERA_LOGIN_ACCOUNT_FREE_FAILURES", 5)
+TESSERA_LOGIN_DELAY_BASE_SECONDS = env_int("TESSERA_LOGIN_DELAY_BASE_SECONDS", 2)
+TESSERA_LOGIN_DELAY_MAX_SECONDS = env_int("TESSERA_LOGIN_DELAY_MAX_SECONDS", 15 * 60)
+TESSERA_LOGIN_FAILURE_MEMORY_SECONDS = env_int("TESSERA_LOGIN_FAILURE_MEMORY_SECONDS", 24 * 3600)
+# A client that signed in to an account successfully stays "known" to it this long; known clients
+# are not held back by that account's delay (the client limit still applies to them).
+TESSERA_LOGIN_KNOWN_CLIENT_SECONDS = env_int("TESSERA_LOGIN_KNOWN_CLIENT_SECONDS", 30 * 24 * 3600)
+# How many reverse proxies in front of Django append to X-Forwarded-For. 0 (the default) uses the
+# socket address only: a client cannot choose its own throttle key by sending the header.
+TESSERA_TRUSTED_PROXY_COUNT = env_int("TESSERA_TRUSTED_PROXY_COUNT", 0)
+# allauth's own limits on login are replaced by the ones above (its per-username hard lock let
+# anyone lock a user out); its limits on sign-up, password reset and e-mail stay.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+ACCOUNT_ADAPTER = "marketplace.login_paths.ThrottledAccountAdapter"
+# API-wide rates per client address (anonymous) and per user, "N/second|minute|hour|day" or "off".
+# Generous: a whole office behind one address, or a load test from 127.0.0.1, must not reach them.
+TESSERA_THROTTLE_ANON_RATE = env("TESSERA_THROTTLE_ANON_RATE", "3000/minute")
+TESSERA_THROTTLE_USER_RATE = env("TESSERA_THROTTLE_USER_RATE", "1200/minute")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "marketplace.throttling.AnonRateThrottle",
+    "marketplace.throttling.UserRateThrottle",
+]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "anon": None if TESSERA_THROTTLE_ANON_RATE == "off" else TESSERA_THROTTLE_ANON_RATE,
+    "user": None if TESSERA_THROTTLE_USER_RATE == "off" else TESSERA_THROTTLE_USER_RATE,
+}
+REST_FRAMEWORK["NUM_PROXIES"] = TESSERA_TRUSTED_PROXY_COUNT
+# Resumable upload sessions one account may have receiving at once (ingestion/uploads.py).
+TESSERA_MAX_OPEN_UPLOAD_SESSIONS = env_int("TESSERA_MAX_OPEN_UPLOAD_SESSIONS", 5)

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.permissions import REFUND_ORDERS, staff_with
 from payments import selectors, services
 from payments.api.serializers import OrderCreateInputSerializer, OrderRefundInputSerializer, OrderSerializer
 from payments.models import Order
@@ -53,7 +54,7 @@ class OrderDetailView(APIView):
 class OrderRefundView(APIView):
     """Staff refund an order through Stripe; the books and entitlements change when Stripe confirms."""
 
-    permission_classes = [permissions.IsAdminUser]
+    permission_classes = [staff_with(REFUND_ORDERS)]
 
     @extend_schema(request=OrderRefundInputSerializer, responses={202: None})
     def post(self, request: Request, pk: int) -> Response:

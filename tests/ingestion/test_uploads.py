@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from catalog.models import Pattern, PatternFile
 from ingestion.models import UploadSession
@@ -90,3 +92,32 @@ def test_bad_ranges_and_sizes_are_refused(settings) -> None:  # type: ignore[no-
     assert _put(client, session_id, b"x" * 20, 0, 10).status_code == 400
     no_range = client.put(f"/api/v1/uploads/{session_id}/", data=b"x", content_type="application/octet-stream")
     assert no_range.status_code == 400
+
+
+def test_open_upload_sessions_are_limited_per_account(settings: Any) -> None:
+    settings.TESSERA_MAX_OPEN_UPLOAD_SESSIONS = 5
+    creator = UserFactory.create()
+    client = token_client(creator)
+    started = [
+        client.post("/api/v1/uploads/", {"filename": f"part{n}.stl", "size": 1000}, format="json") for n in range(5)
+    ]
+    assert [response.status_code for response in started] == [201] * 5
+    refused = client.post("/api/v1/uploads/", {"filename": "sixth.stl", "size": 1000}, format="json")
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "detail": "You already have 5 uploads in progress. Let one finish before starting another; "
+        "an upload that receives nothing for 60 minutes stops counting."
+    }
+    assert UploadSession.objects.filter(user=creator).count() == 5
+    # Another account has its own quota.
+    other = token_client(UserFactory.create())
+    assert other.post("/api/v1/uploads/", {"filename": "a.stl", "size": 10}, format="json").status_code == 201
+    # A finished upload frees its place...
+    first = started[0].json()["id"]
+    assert _put(client, first, b"x" * 1000, 0, 1000).json()["complete"] is True
+    assert client.post("/api/v1/uploads/", {"filename": "b.stl", "size": 10}, format="json").status_code == 201
+    # ...and so does one abandoned for an hour.
+    assert client.post("/api/v1/uploads/", {"filename": "c.stl", "size": 10}, format="json").status_code == 429
+    UploadSession.objects.filter(pk=started[1].json()["id"]).update(updated_at=timezone.now() - timedelta(minutes=61))
+    assert client.post("/api/v1/uploads/", {"filename": "c.stl", "size": 10}, format="json").status_code == 201
+    assert UploadSession.objects.filter(user=creator).count() == 7

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import struct
@@ -296,6 +297,28 @@ def png_pixel_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+@functools.cache
+def png_grey_bomb(side: int = 16_384) -> bytes:
+    """A real, fully decodable ``side``×``side`` 8-bit greyscale PNG of zeros: 261 KB that decodes to 268 MB
+    (805 MB as RGB). Compressed row by row, so building it never holds the image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    compressor = zlib.compressobj(9)
+    row = bytes(side + 1)  # filter byte 0, then the row's pixels
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def gif_pixel() -> bytes:
+    """A valid image in a format Tessera does not take (GIF)."""
+    buffer = io.BytesIO()
+    Image.new("P", (4, 4)).save(buffer, format="GIF")
+    return buffer.getvalue()
 
 
 def jpeg_cmyk() -> bytes:

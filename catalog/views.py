@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_POST
 from analytics.services import event_record
 from catalog import selectors, services
 from catalog.forms import PatternForm
+from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Pattern, PatternFile, TagSuggestion
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from delivery.selectors import entitled_pattern_ids
@@ -71,30 +70,32 @@ def search(request: HttpRequest) -> HttpResponse:
 
 def search_by_image(request: HttpRequest) -> HttpResponse:
     """Upload a photo or sketch, get the patterns that look most like it."""
-    from rest_framework.exceptions import ValidationError as DRFValidationError
-
-    from catalog.api.views import open_search_image
-
     results: list[tuple[Pattern, float]] = []
     error = ""
+    status = 200
+    retry_after: int | None = None
     if request.method == "POST":
         upload = request.FILES.get("image")
         if upload is None:
-            error = "Choose an image to search with."
+            error, status = "Choose an image to search with.", 400
         else:
             try:
-                image = open_search_image(upload)
-            except DRFValidationError as exc:
-                detail: Any = exc.detail
-                error = str(detail["image"][0]) if isinstance(detail, dict) else str(detail)
+                results = pattern_search_by_upload(upload=upload)
+            except ImageSearchRefused as refused:
+                error, status, retry_after = str(refused), refused.status, refused.retry_after
             else:
-                results = selectors.pattern_search_by_image(image=image)
                 event_record(
                     kind="search", user=request.user, query="[image]", result_count=len(results), path=request.path
                 )
-    return render(
-        request, "catalog/search_image.html", {"results": results, "error": error, "searched": request.method == "POST"}
+    response = render(
+        request,
+        "catalog/search_image.html",
+        {"results": results, "error": error, "searched": request.method == "POST"},
+        status=status,
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:

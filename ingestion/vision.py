@@ -8,12 +8,17 @@ ConSE tagger.
 from __future__ import annotations
 
 import logging
+import struct
 import threading
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
+
+from ingestion.validators.base import FileRejected
+from ingestion.validators.image import TooManyPixels, open_within
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +56,69 @@ def letterbox(images: Sequence[Image.Image]) -> np.ndarray:
         canvas.paste(rgb, ((INPUT_SIZE - rgb.width) // 2, (INPUT_SIZE - rgb.height) // 2))
         batch[index] = np.asarray(canvas)
     return batch
+
+
+class QueryImageRejected(ValueError):
+    """A search image that cannot be used; ``too_large`` separates "too big" (413) from "not an image" (400)."""
+
+    def __init__(self, message: str, *, too_large: bool) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+def query_image_load(
+    source: Path | IO[bytes], *, max_pixels: int, max_side: int, max_decoded_pixels: int
+) -> Image.Image:
+    """An untrusted query image, decoded no larger than the model needs, with memory bounded before decoding.
+
+    Only the header is read until the declared size passes ``max_pixels`` and ``max_side``. JPEG then decodes
+    at 1/2, 1/4 or 1/8 scale (``draft``: DCT scaling, the full-size pixels never exist), never below twice the
+    model's input. Other formats decode at full size, so what will actually be decoded must also fit
+    ``max_decoded_pixels``; the result is box-reduced before any colour conversion. Peak memory is therefore
+    about ``max_decoded_pixels`` × 8 bytes (RGBA plus its premultiplied copy), whatever the file declares.
+    """
+    limits = f"at most {max_pixels:,} pixels and {max_side:,} pixels on a side"
+    try:
+        image = open_within(source, max_pixels=max_pixels)
+    except TooManyPixels as exc:
+        declared = f"is {exc.size[0]}×{exc.size[1]} pixels" if exc.size else "declares too many pixels"
+        raise QueryImageRejected(
+            f"The image {declared}; image search takes {limits}. Scale it down and try again.", too_large=True
+        ) from exc
+    except FileRejected as exc:
+        raise QueryImageRejected(
+            "The file is not a PNG, JPEG, WebP or TIFF image, or it is damaged.", too_large=False
+        ) from exc
+    with image:
+        width, height = image.size
+        if max(width, height) > max_side:
+            raise QueryImageRejected(
+                f"The image is {width}×{height} pixels; image search takes {limits}. Scale it down and try again.",
+                too_large=True,
+            )
+        image.draft("RGB", (INPUT_SIZE * 2, INPUT_SIZE * 2))  # JPEG only; other formats ignore it
+        if image.width * image.height > max_decoded_pixels:
+            raise QueryImageRejected(
+                f"The image is {width}×{height} pixels. PNG, WebP and TIFF images are searched at full size, "
+                f"up to {max_decoded_pixels:,} pixels (JPEG up to {max_pixels:,}). Scale it down or save it as "
+                "JPEG and try again.",
+                too_large=True,
+            )
+        try:
+            image.load()
+            return _shrink(image)
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise QueryImageRejected(
+                "The image data is damaged and does not decode. Export it again.", too_large=False
+            ) from exc
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """A small copy (about twice the model's input) that outlives the file: reduce first, then convert."""
+    if image.mode not in ("L", "RGB", "RGBA", "LA"):
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    factor = max(1, max(image.size) // (INPUT_SIZE * 2))
+    return image.reduce(factor) if factor > 1 else image.copy()
 
 
 def to_tensor(images: Sequence[Image.Image] | np.ndarray) -> Any:

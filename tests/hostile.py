@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import struct
@@ -117,6 +118,35 @@ SVG_EVENT = _svg('<rect width="5" height="5" onclick="alert(1)"/>')
 SVG_FOREIGN = _svg("<foreignObject><div xmlns='http://www.w3.org/1999/xhtml'>hi</div></foreignObject>")
 SVG_EXTERNAL = _svg('<image xlink:href="http://example.com/x.png" width="5" height="5"/>')
 SVG_STYLE_EXTERNAL = _svg("<style>rect { fill: url(http://example.com/a.svg#p) }</style><rect width='5' height='5'/>")
+_RECT = '<rect x="5" y="5" width="40" height="40" fill="none" stroke="red"/>'
+# Links rewritten after load by SMIL animation (the value is never in an href attribute of its own).
+SVG_SET_JAVASCRIPT_HREF = _svg(f'<a href="#r"><set attributeName="href" to="javascript:alert(1)"/>{_RECT}</a>')
+SVG_ANIMATE_JAVASCRIPT_XLINK = _svg(
+    f'<a xlink:href="#r"><animate attributeName="xlink:href" values="#r;java&#9;script:alert(1)" dur="1s"/>{_RECT}</a>'
+)
+SVG_ANIMATE_STYLE = _svg('<rect x="5" y="5" width="40" height="40"><set attributeName="style" to="x"/></rect>')
+SVG_DATA_HTML = _svg(f'<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">{_RECT}</a>')
+SVG_DATA_SVG_IMAGE = _svg('<image href=" DATA:image/svg+xml,&lt;svg/&gt;" width="5" height="5"/>' + _RECT)
+SVG_STYLE_ATTRIBUTE_EXTERNAL = _svg(
+    '<rect x="5" y="5" width="40" height="40" style="stroke:red; fill: url( \'https://example.com/p.svg#p\' )"/>'
+)
+SVG_PRESENTATION_EXTERNAL = _svg('<rect x="5" y="5" width="40" height="40" filter="url(//example.com/f.svg#f)"/>')
+SVG_STYLE_IMPORT = _svg(f'<style>@import "https://example.com/a.css";</style>{_RECT}')
+SVG_STYLE_ESCAPED_URL = _svg(f"<style>rect {{ fill: u\\72 l(//example.com/p.svg#p) }}</style>{_RECT}")
+SVG_STYLE_DATA_HTML = _svg(f"<style>rect {{ fill: url('data:text/html,x') }}</style>{_RECT}")
+SVG_XML_STYLESHEET = (
+    b'<?xml version="1.0"?><?xml-stylesheet type="text/css" href="https://example.com/a.css"?>\n' + _svg(_RECT)
+)
+# What design tools really write: embedded PNGs, gradients referenced by fragment from style and attributes.
+_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAWk1v8QAAAABJRU5ErkJggg=="
+SVG_BENIGN_EMBEDS = _svg(
+    '<?inkscape-note keep?><defs><linearGradient id="g"><stop offset="0" stop-color="red"/></linearGradient>'
+    "<style>.cut { stroke: url(#g); }</style></defs>"
+    f'<image href="data:image/png;base64,{_PIXEL_PNG}" xlink:href="data:image/png;base64,{_PIXEL_PNG}" '
+    'x="0" y="0" width="5" height="5"/>'
+    '<rect class="cut" x="5" y="5" width="40" height="40" fill="url(#g)" style="fill:url( \'#g\' ); stroke:red"/>'
+    '<use href="#g"/><animateTransform attributeName="transform" type="rotate" from="0" to="0" dur="1s"/>'
+)
 SVG_DTD = (
     b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
     b'<svg xmlns="http://www.w3.org/2000/svg"><text>&lol2;</text></svg>'
@@ -173,6 +203,33 @@ def pdf_with(catalog_extra: bytes) -> bytes:
 
 PDF_JAVASCRIPT = pdf_with(b"/OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>")
 PDF_LAUNCH = pdf_with(b"/OpenAction << /S /Launch /F (calc.exe) >>")
+
+
+def _small_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("payload.html", "<script>alert(1)</script>")
+    return buffer.getvalue()
+
+
+def pdf_zip_appended() -> bytes:
+    """A valid PDF with a ZIP archive appended after %%EOF."""
+    return pdf_with(b"") + _small_zip()
+
+
+def pdf_zip_inside() -> bytes:
+    """A valid PDF (correct xref) whose last object is a stream holding a ZIP: its directory lies inside the PDF."""
+    archive = _small_zip()
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
+            b"<< /Length %d >>\nstream\n" % len(archive) + archive + b"\nendstream",
+        ]
+    )
+
+
 PDF_NO_PAGES = _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
 
 
@@ -240,6 +297,28 @@ def png_pixel_bomb(width: int = 100_000, height: int = 100_000) -> bytes:
         + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
         + chunk(b"IEND", b"")
     )
+
+
+@functools.cache
+def png_grey_bomb(side: int = 16_384) -> bytes:
+    """A real, fully decodable ``side``×``side`` 8-bit greyscale PNG of zeros: 261 KB that decodes to 268 MB
+    (805 MB as RGB). Compressed row by row, so building it never holds the image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    compressor = zlib.compressobj(9)
+    row = bytes(side + 1)  # filter byte 0, then the row's pixels
+    idat = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def gif_pixel() -> bytes:
+    """A valid image in a format Tessera does not take (GIF)."""
+    buffer = io.BytesIO()
+    Image.new("P", (4, 4)).save(buffer, format="GIF")
+    return buffer.getvalue()
 
 
 def jpeg_cmyk() -> bytes:

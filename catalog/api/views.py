@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -26,6 +25,7 @@ from catalog.api.serializers import (
     TagDecisionInputSerializer,
     TagSuggestionSerializer,
 )
+from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Licence, Pattern, TagSuggestion
 from catalog.permissions import (
     DECIDE_TAG_SUGGESTIONS,
@@ -173,28 +173,16 @@ class PatternModerationView(APIView):
 
 
 class ImageSearchInputSerializer(serializers.Serializer[Any]):
-    image = serializers.ImageField(help_text="A photo or sketch; PNG, JPEG, WebP or TIFF up to 20 MB.")
+    # A plain file: the image checks (header first, bounded decode) run in catalog.image_search, not in
+    # ImageField, whose Image.open depends on Pillow's process-wide pixel limit.
+    image = serializers.FileField(
+        help_text="A photo or sketch; PNG, JPEG, WebP or TIFF, up to 20 MB and 50 megapixels "
+        "(16 megapixels for PNG, WebP and TIFF)."
+    )
 
 
-MAX_SEARCH_IMAGE_BYTES = 20 * 1024 * 1024
 # Searches with fewer results than this are marked for the creators' "what buyers look for" analytics.
 LOW_RESULT_COUNT = 3
-
-
-def open_search_image(upload: Any) -> Any:
-    """The uploaded query image as a PIL image, within the same pixel limit as pattern images."""
-    from ingestion.validators.base import FileRejected
-    from ingestion.validators.image import _open
-
-    if upload.size > MAX_SEARCH_IMAGE_BYTES:
-        raise ValidationError({"image": ["The image is larger than 20 MB."]})
-    path = getattr(upload, "temporary_file_path", None)
-    try:
-        image = _open(Path(path()) if path else upload)
-        image.load()
-    except (FileRejected, OSError, ValueError) as exc:
-        raise ValidationError({"image": [str(exc) or "The image could not be read."]}) from exc
-    return image
 
 
 class ImageSearchView(APIView):
@@ -206,14 +194,25 @@ class ImageSearchView(APIView):
         responses={
             200: inline_serializer(
                 "ImageSearchResult", {"similarity": serializers.FloatField(), "pattern": PatternSerializer()}, many=True
-            )
+            ),
+            400: OpenApiResponse(description="No image, or the file is not a readable PNG, JPEG, WebP or TIFF."),
+            413: OpenApiResponse(description="The image is over the byte, pixel or side-length limit."),
+            503: OpenApiResponse(description="Too many image searches at once; retry after `Retry-After` seconds."),
         },
     )
     def post(self, request: Request) -> Response:
         serializer = ImageSearchInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        image = open_search_image(serializer.validated_data["image"])
-        results = selectors.pattern_search_by_image(image=image)
+        try:
+            results = pattern_search_by_upload(upload=serializer.validated_data["image"])
+        except ImageSearchRefused as refused:
+            if refused.retry_after is not None:
+                return Response(
+                    {"detail": str(refused)},
+                    status=refused.status,
+                    headers={"Retry-After": str(refused.retry_after)},
+                )
+            return Response({"image": [str(refused)]}, status=refused.status)
         event_record(kind="search", user=request.user, query="[image]", result_count=len(results), path=request.path)
         return Response(
             [

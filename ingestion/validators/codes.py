@@ -38,7 +38,13 @@ CODES: dict[str, tuple[str, str]] = {
     "svg.script": (ERROR, "The SVG contains <script>."),
     "svg.event_handler": (ERROR, "An element has an on* event-handler attribute."),
     "svg.foreign_object": (ERROR, "The SVG embeds HTML through <foreignObject>."),
-    "svg.external_reference": (ERROR, "The SVG refers to an external file or URL."),
+    "svg.external_reference": (
+        ERROR,
+        "The SVG refers to an external file or URL (href, url() in a style or presentation attribute, @import).",
+    ),
+    "svg.unsafe_data_uri": (ERROR, "A data: URI that is not a PNG, JPEG, GIF or WebP image (e.g. data:text/html)."),
+    "svg.animated_link": (ERROR, "<set>/<animate> changes an href, a style or an event attribute after loading."),
+    "svg.xml_stylesheet": (ERROR, "An <?xml-stylesheet?> instruction makes browsers fetch and apply a stylesheet."),
     "svg.no_physical_size": (WARNING, "The document has no width/height in physical units; cut size is ambiguous."),
     "dxf.unrecoverable": (ERROR, "ezdxf could not recover the DXF structure."),
     "dxf.empty": (ERROR, "The DXF has no entities in model space."),
@@ -52,6 +58,7 @@ CODES: dict[str, tuple[str, str]] = {
     "pdf.damaged": (ERROR, "The PDF cannot be opened, or has no pages."),
     "pdf.javascript": (WARNING, "The PDF contains JavaScript; it is flagged for moderators and never runs here."),
     "pdf.launch_action": (ERROR, "The PDF has a Launch action that can start programs."),
+    "pdf.polyglot": (ERROR, "The PDF is also a ZIP archive (a polyglot): other programs would see other content."),
     "pdf.mixed_page_sizes": (INFO, "The pages are not all the same size."),
     # Images
     "image.damaged": (ERROR, "The image data does not decode."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -31,7 +32,30 @@ def _open(path: Path) -> pdfium.PdfDocument:
         raise FileRejected("The PDF could not be opened: it is damaged. Export it again.", "pdf.damaged") from exc
 
 
+def _refuse_polyglot(path: Path) -> None:
+    """A PDF that also opens as a ZIP is two files in one.
+
+    ZIP readers look for the end-of-central-directory record at the end of the file and accept any bytes
+    before the archive, so a ZIP appended to a PDF, or carried in a PDF stream near its end, opens in an
+    unzip tool (or as a .docx, .jar, .apk) with content nobody checked. Opening the directory and finding
+    at least one member rules out four stray "PK" bytes in compressed page data.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = len(archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        return
+    if members:
+        raise FileRejected(
+            f"The PDF is also a ZIP archive with {members} file(s) (a polyglot file), so other programs would "
+            "open content that was never checked. Export the PDF again on its own, and upload any other files "
+            "separately or as a ZIP bundle.",
+            "pdf.polyglot",
+        )
+
+
 def quick_check(path: Path) -> None:
+    _refuse_polyglot(path)
     document = _open(path)
     try:
         if len(document) == 0:
@@ -65,6 +89,7 @@ def _scan_actions(path: Path, report: Report) -> None:
 
 
 def validate(path: Path, fmt: str) -> tuple[Report, list[tuple[str, Image.Image]]]:
+    _refuse_polyglot(path)
     report = Report(format=fmt)
     _scan_actions(path, report)
     document = _open(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, TreeBuilder
 
 import defusedxml.ElementTree as SafeET
 import ezdxf
@@ -29,9 +29,92 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+# Animation elements can rewrite any attribute after load; animating a link or a style is how a
+# harmless-looking <a href="#x"> becomes javascript: in a browser, so those targets are refused outright
+# (whatever the values say: browsers strip tabs and newlines inside URLs, which defeats value matching).
+_ANIMATIONS = {"set", "animate", "animatetransform", "animatemotion", "animatecolor"}
+_ANIMATED_FORBIDDEN = {"href", "style"}
+# data: URIs a cutting file may embed: raster images (and fonts in CSS). Anything else (text/html,
+# image/svg+xml, application/*) is a document a browser may run.
+_SAFE_DATA = re.compile(
+    r"^data:(?:image/(?:png|jpe?g|gif|webp)|font/[a-z0-9.+-]+|application/(?:x-)?font-[a-z0-9.+-]+)[;,]", re.I
+)
+_URL_NOISE = re.compile(r"[\x00-\x20]")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})\s?|(.))", re.S)
+_CSS_URL = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.I | re.S)
+_CSS_IMAGE_SET = re.compile(r"image-set\(([^)]*)\)", re.I | re.S)
+_CSS_STRING = re.compile(r"(['\"])(.*?)\1", re.S)
+
+
+class _Builder(TreeBuilder):
+    """Keeps the targets of processing instructions, which ElementTree otherwise drops (even before <svg>)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pi_targets: list[str] = []
+
+    def pi(self, target: str, data: str | None = None) -> Element:
+        self.pi_targets.append(target)
+        return super().pi(target, data)
+
+
+def _css_unescape(css: str) -> str:
+    """CSS with comments removed and escapes decoded, so ``u\\72l(`` or ``@\\69mport`` cannot hide a URL."""
+
+    def decode(match: re.Match[str]) -> str:
+        if match.group(1):
+            code = int(match.group(1), 16)
+            return chr(code) if 0 < code <= 0x10FFFF else "\ufffd"
+        return match.group(2)
+
+    return _CSS_ESCAPE.sub(decode, _CSS_COMMENT.sub("", css))
+
+
+def _url_kind(url: str) -> str | None:
+    """``None`` for a same-document fragment or an embedded raster image; else the finding code it earns."""
+    compact = _URL_NOISE.sub("", url)
+    if compact.startswith("#"):
+        return None
+    if compact.lower().startswith("data:"):
+        return None if _SAFE_DATA.match(compact) else "svg.unsafe_data_uri"
+    return "svg.external_reference"
+
+
+def _check_url(url: str, where: str) -> None:
+    kind = _url_kind(url)
+    if kind == "svg.unsafe_data_uri":
+        raise FileRejected(
+            f"The SVG embeds a data: document that is not an image ({url.strip()[:60]}) in {where}. "
+            "Only PNG, JPEG, GIF or WebP images may be embedded; remove it.",
+            kind,
+        )
+    if kind:
+        raise FileRejected(
+            f"The SVG refers to an external resource ({url.strip()[:80]}) in {where}. Embed or remove it.", kind
+        )
+
+
+def _check_css(css: str, where: str) -> None:
+    """Refuse @import and any url()/image-set() that leaves the document (external or a non-image data: URI)."""
+    plain = _css_unescape(css)
+    if re.search(r"@import", plain, re.I):
+        raise FileRejected(
+            f"The SVG imports a stylesheet (@import) in {where}. Put the styles in the file itself.",
+            "svg.external_reference",
+        )
+    for match in _CSS_URL.finditer(plain):
+        _check_url(match.group(2), where)
+    for match in _CSS_IMAGE_SET.finditer(plain):
+        for string in _CSS_STRING.finditer(match.group(1)):
+            _check_url(string.group(2), where)
+
+
 def _parse_svg(path: Path) -> Element:
+    builder = _Builder()
     try:
-        root = SafeET.parse(str(path), forbid_dtd=True, forbid_entities=True, forbid_external=True).getroot()
+        parser = SafeET.DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = SafeET.parse(str(path), parser=parser).getroot()
     except DefusedXmlException as exc:
         raise FileRejected(
             "The SVG declares a DTD or entities, which can be used to attack XML readers. Save it again as plain SVG.",
@@ -39,9 +122,17 @@ def _parse_svg(path: Path) -> Element:
         ) from exc
     except SafeET.ParseError as exc:
         raise FileRejected(f"The SVG is not well-formed XML ({exc}). Export it again.", "svg.malformed") from exc
+    if any(target.lower() == "xml-stylesheet" for target in builder.pi_targets):
+        raise FileRejected(
+            "The SVG links a stylesheet with <?xml-stylesheet?>, which a browser fetches and applies. "
+            "Remove the instruction and keep the styles inside the file.",
+            "svg.xml_stylesheet",
+        )
     if _local(root.tag) != "svg":
         raise FileRejected("The XML file's root element is not <svg>.", "svg.not_svg")
     for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue  # a processing instruction or comment inside the document
         name = _local(element.tag)
         if name == "script":
             raise FileRejected(
@@ -51,6 +142,14 @@ def _parse_svg(path: Path) -> Element:
             raise FileRejected(
                 "The SVG contains a <foreignObject> (embedded HTML). Remove it and upload again.", "svg.foreign_object"
             )
+        if name.lower() in _ANIMATIONS:
+            target = _local(element.get("attributeName", "")).rsplit(":", 1)[-1].strip().lower()
+            if target in _ANIMATED_FORBIDDEN or target.startswith("on"):
+                raise FileRejected(
+                    f"The SVG has a <{name}> that changes the {target} attribute after loading, which can turn a "
+                    "link into javascript:. Remove the animation.",
+                    "svg.animated_link",
+                )
         for attribute, value in element.attrib.items():
             attr = _local(attribute)
             if attr.lower().startswith("on"):
@@ -58,13 +157,13 @@ def _parse_svg(path: Path) -> Element:
                     f"The SVG has an event handler ({attr}) on <{name}>. Remove scripting and upload again.",
                     "svg.event_handler",
                 )
-            if attr == "href" and not value.strip().startswith(("#", "data:")):
-                raise FileRejected(
-                    f"The SVG refers to an external resource ({value[:80]}). Embed or remove it.",
-                    "svg.external_reference",
-                )
-        if name == "style" and element.text and re.search(r"url\(\s*['\"]?(?!#|data:)", element.text):
-            raise FileRejected("The SVG stylesheet loads an external resource. Remove it.", "svg.external_reference")
+            if attr == "href":
+                _check_url(value, f"the href of <{name}>")
+            elif "url(" in value.lower() or "@import" in value.lower() or "\\" in value or attr == "style":
+                # Presentation attributes (fill, filter, clip-path, ...) take CSS values too.
+                _check_css(value, f"the {attr} attribute of <{name}>")
+        if name == "style" and element.text:
+            _check_css(element.text, "the <style> element")
     return root
 
 

@@ -396,3 +396,17 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 REST_FRAMEWORK["NUM_PROXIES"] = TESSERA_TRUSTED_PROXY_COUNT
 # Resumable upload sessions one account may have receiving at once (ingestion/uploads.py).
 TESSERA_MAX_OPEN_UPLOAD_SESSIONS = env_int("TESSERA_MAX_OPEN_UPLOAD_SESSIONS", 5)
+
+# --- Image search limits (issue 9) ---
+# The query photo is untrusted and decoded in the web process: its declared size is checked before any
+# decoding, JPEG decodes scaled down (draft), other formats must fit the decoded-pixel budget, and only a
+# few searches run at once: a global cap shared through Redis (slots expire after the lease if a process
+# dies mid-search) and a per-process cap that bounds each worker's memory even when Redis is unreachable.
+TESSERA_IMAGE_SEARCH_MAX_BYTES = env_int("TESSERA_IMAGE_SEARCH_MAX_BYTES", 20 * 1024**2)
+TESSERA_IMAGE_SEARCH_MAX_PIXELS = env_int("TESSERA_IMAGE_SEARCH_MAX_PIXELS", 50_000_000)
+TESSERA_IMAGE_SEARCH_MAX_SIDE = env_int("TESSERA_IMAGE_SEARCH_MAX_SIDE", 20_000)
+TESSERA_IMAGE_SEARCH_MAX_DECODED_PIXELS = env_int("TESSERA_IMAGE_SEARCH_MAX_DECODED_PIXELS", 16_000_000)
+TESSERA_IMAGE_SEARCH_CONCURRENCY = env_int("TESSERA_IMAGE_SEARCH_CONCURRENCY", 4)
+TESSERA_IMAGE_SEARCH_PER_PROCESS = env_int("TESSERA_IMAGE_SEARCH_PER_PROCESS", 2)
+TESSERA_IMAGE_SEARCH_LEASE_SECONDS = env_int("TESSERA_IMAGE_SEARCH_LEASE_SECONDS", 30)
+TESSERA_IMAGE_SEARCH_RETRY_AFTER_SECONDS = env_int("TESSERA_IMAGE_SEARCH_RETRY_AFTER_SECONDS", 2)

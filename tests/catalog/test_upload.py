@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog.models import Pattern, PatternFile
-from tests import samples
+from tests import hostile, samples
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +45,12 @@ def _post(client, files, **fields):  # type: ignore[no-untyped-def]
         ("bomb.svg", samples.svg_with_entity(), "declares a DTD or entities"),
         ("broken.pdf", samples.broken_pdf(), "The PDF could not be opened"),
         ("broken.png", samples.broken_png(), "The image"),
+        ("anim.svg", hostile.SVG_SET_JAVASCRIPT_HREF, "changes the href attribute after loading"),
+        ("page.svg", hostile.SVG_DATA_HTML, "embeds a data: document that is not an image"),
+        ("styled.svg", hostile.SVG_STYLE_ATTRIBUTE_EXTERNAL, "refers to an external resource (https://example.com"),
+        ("import.svg", hostile.SVG_STYLE_IMPORT, "imports a stylesheet (@import)"),
+        ("pi.svg", hostile.SVG_XML_STYLESHEET, "<?xml-stylesheet?>"),
+        ("twice.pdf", hostile.pdf_zip_appended(), "The PDF is also a ZIP archive"),
     ],
 )
 def test_api_rejects_bad_files_with_field_errors_and_saves_nothing(user, name, content, message) -> None:  # type: ignore[no-untyped-def]

@@ -69,9 +69,9 @@ def test_search_by_image_rejects_bad_input_cleanly(api_client, client) -> None: 
     bomb = api_client.post(
         "/api/v1/search/image/", {"image": SimpleUploadedFile("b.png", hostile.png_pixel_bomb())}, format="multipart"
     )
-    assert bomb.status_code == 400
+    assert bomb.status_code == 413
     page = client.post("/search/image/", {"image": SimpleUploadedFile("x.png", b"not an image")})
-    assert page.status_code == 200
+    assert page.status_code == 400
     assert "errorlist" in page.content.decode()
 
 

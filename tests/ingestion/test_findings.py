@@ -43,6 +43,17 @@ CASES = [
     ("svg.foreign_object", "a.svg", hostile.SVG_FOREIGN),
     ("svg.external_reference", "a.svg", hostile.SVG_EXTERNAL),
     ("svg.external_reference", "a.svg", hostile.SVG_STYLE_EXTERNAL),
+    ("svg.external_reference", "a.svg", hostile.SVG_STYLE_ATTRIBUTE_EXTERNAL),
+    ("svg.external_reference", "a.svg", hostile.SVG_PRESENTATION_EXTERNAL),
+    ("svg.external_reference", "a.svg", hostile.SVG_STYLE_IMPORT),
+    ("svg.external_reference", "a.svg", hostile.SVG_STYLE_ESCAPED_URL),
+    ("svg.animated_link", "a.svg", hostile.SVG_SET_JAVASCRIPT_HREF),
+    ("svg.animated_link", "a.svg", hostile.SVG_ANIMATE_JAVASCRIPT_XLINK),
+    ("svg.animated_link", "a.svg", hostile.SVG_ANIMATE_STYLE),
+    ("svg.unsafe_data_uri", "a.svg", hostile.SVG_DATA_HTML),
+    ("svg.unsafe_data_uri", "a.svg", hostile.SVG_DATA_SVG_IMAGE),
+    ("svg.unsafe_data_uri", "a.svg", hostile.SVG_STYLE_DATA_HTML),
+    ("svg.xml_stylesheet", "a.svg", hostile.SVG_XML_STYLESHEET),
     ("svg.dtd_or_entities", "a.svg", hostile.SVG_DTD),
     ("svg.malformed", "a.svg", hostile.SVG_MALFORMED),
     ("svg.not_svg", "a.svg", hostile.SVG_NOT_SVG),
@@ -54,6 +65,8 @@ CASES = [
     ("pdf.damaged", "a.pdf", hostile.PDF_NO_PAGES),
     ("pdf.damaged", "a.pdf", samples.broken_pdf()),
     ("pdf.mixed_page_sizes", "a.pdf", hostile.pdf_mixed_sizes()),
+    ("pdf.polyglot", "a.pdf", hostile.pdf_zip_appended()),
+    ("pdf.polyglot", "a.pdf", hostile.pdf_zip_inside()),
     ("image.too_many_pixels", "a.png", hostile.png_pixel_bomb()),
     ("image.damaged", "a.png", samples.broken_png()),
     ("image.no_dpi", "a.png", samples.png_tile()),
@@ -125,6 +138,42 @@ def test_clean_files_have_no_warnings(tmp_path: Path) -> None:
         report, previews = validators.validate(path, fmt)
         assert [f.code for f in report.findings if f.severity != "info"] == [], name
         assert previews, name
+
+
+REFERENCE_CODES = {"svg.external_reference", "svg.animated_link", "svg.unsafe_data_uri", "svg.xml_stylesheet"}
+HOSTILE_SVG_AND_PDF = [case for case in CASES if case[0] in REFERENCE_CODES | {"pdf.polyglot"}]
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "content"), HOSTILE_SVG_AND_PDF, ids=[f"{c[0]}-{i}" for i, c in enumerate(HOSTILE_SVG_AND_PDF)]
+)
+def test_hostile_svg_and_pdf_are_refused_at_upload_with_their_exact_code(
+    code: str, name: str, content: bytes, tmp_path: Path
+) -> None:
+    path, fmt = _format(name, content, tmp_path)
+    assert detect_format(path) == fmt
+    with pytest.raises(FileRejected) as caught:
+        validators.quick_check(path, fmt)
+    assert caught.value.code == code
+    report, previews = validators.validate(path, fmt)
+    assert [f.code for f in report.findings] == [code]
+    assert not report.ok
+    assert previews == []
+
+
+def test_benign_svg_embeds_and_fragment_urls_pass(tmp_path: Path) -> None:
+    path, fmt = _format("a.svg", hostile.SVG_BENIGN_EMBEDS, tmp_path)
+    validators.quick_check(path, fmt)
+    report, previews = validators.validate(path, fmt)
+    assert report.ok
+    assert [f.code for f in report.findings if f.severity != "info"] == []
+    assert [label for label, _ in previews] == ["Drawing"]
+
+
+def test_plain_pdf_is_not_a_polyglot(tmp_path: Path) -> None:
+    path, fmt = _format("a.pdf", samples.pdf_two_pages(), tmp_path)
+    validators.quick_check(path, fmt)
+    assert "pdf.polyglot" not in _codes(path, fmt)
 
 
 def test_zip_bundle_validates_each_member(tmp_path: Path) -> None:

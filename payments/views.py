@@ -124,6 +124,16 @@ def checkout_confirm_local(request: HttpRequest, pk: int) -> JsonResponse:
         return JsonResponse({"error": "Enter a complete card number, expiry date and CVC."}, status=400)
     except stripe.StripeError as exc:
         return JsonResponse({"error": exc.user_message or "The card was declined."}, status=402)
+    if intent.status == "requires_action":
+        # Real Stripe.js runs the bank's 3-D Secure challenge; this local flow cannot, so it says so.
+        return JsonResponse(
+            {
+                "error": "Your bank requires authentication (3-D Secure) for this card, which this test checkout "
+                "cannot perform. You have not been charged; use another card.",
+                "code": "authentication_required",
+            },
+            status=402,
+        )
     return JsonResponse({"status": intent.status, "client_secret": intent.client_secret})
 
 

@@ -303,7 +303,8 @@ from django.test import RequestFactory
 django.setup()
 from catalog.models import User
 from payments import stripe_gateway, views
-print(settings.STRIPE_USES_LOCALSTRIPE, settings.STRIPE_API_BASE, settings.STRIPE_WEBHOOK_SECRET, settings.STRIPE_JS_URL)
+s = settings
+print(s.STRIPE_USES_LOCALSTRIPE, s.STRIPE_API_BASE, s.STRIPE_WEBHOOK_SECRET, s.STRIPE_JS_URL)
 request = RequestFactory().post("/checkout/1/confirm-local/")
 request.user = User(pk=1, username="b")
 try:

@@ -140,7 +140,7 @@ def test_a_newer_checkout_cancels_the_older_pending_order_sharing_a_pattern(loca
     assert Order.objects.get(pk=first["id"]).failure_reason == f"Replaced by order #{second['id']}."
     # The replaced order's PaymentIntent can no longer be paid.
     old_intent = Order.objects.get(pk=first["id"]).stripe_payment_intent_id
-    assert stripe_gateway.payment_intent_retrieve(payment_intent_id=old_intent).status == "canceled"
+    assert stripe_gateway.payment_intent_retrieve(payment_intent_id=str(old_intent)).status == "canceled"
 
 
 # --- 2. Early refunds and disputes ------------------------------------------------------------------

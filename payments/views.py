@@ -113,8 +113,12 @@ def checkout_confirm_local(request: HttpRequest, pk: int) -> JsonResponse:
     order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
     if order is None or not order.stripe_payment_intent_id:
         raise Http404("No such order.")
-    if order.status != order.Status.PENDING:
+    if order.status == order.Status.PAID:
         return JsonResponse({"status": order.status})
+    if order.status != order.Status.PENDING:
+        # Cancelled (replaced by a newer checkout) or failed: this order can no longer be paid.
+        reason = order.failure_reason or f"This order is {order.get_status_display().lower()}."
+        return JsonResponse({"error": f"{reason} It cannot be paid; check out again from your cart."}, status=409)
     try:
         card = json.loads(request.body)["card"]
         intent = stripe_gateway.payment_intent_confirm_test_card(

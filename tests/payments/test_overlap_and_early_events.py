@@ -128,6 +128,45 @@ def test_an_order_of_only_owned_lines_is_refunded_whole(client, localstripe) -> 
     assert ledger.trial_balance() == 0
 
 
+def test_stripe_unreachable_while_refunding_answers_503_saves_nothing_and_the_retry_refunds_once(  # type: ignore[no-untyped-def]
+    client, localstripe, settings
+) -> None:
+    buyer, pattern = UserFactory.create(), PatternFactory.create(price=600)
+    _order_a, intent_a = _order_paid_at_stripe(buyer, [pattern])
+    order_b, intent_b = _order_paid_at_stripe(buyer, [pattern, PatternFactory.create(price=400)])
+    assert _outcome(client, "evt_a", "payment_intent.succeeded", intent_a) == "fulfilled"
+    api_base = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # a real outage: nothing listens there
+    response = _send(client, "evt_b", "payment_intent.succeeded", intent_b)
+    assert (response.status_code, response["Retry-After"]) == (503, "60")
+    order_b.refresh_from_db()
+    assert (order_b.status, order_b.paid_at) == ("pending", None)
+    assert not WebhookEvent.objects.filter(stripe_event_id="evt_b").exists()
+    assert Entitlement.objects.filter(order_item__order=order_b).count() == 0
+    assert LedgerTransaction.objects.filter(order=order_b).count() == 0
+    settings.STRIPE_API_BASE = api_base
+    assert _outcome(client, "evt_b", "payment_intent.succeeded", intent_b) == "fulfilled-refunded-owned"
+    charge = _stripe_object("charges", intent_b["latest_charge"])
+    assert (charge["amount_refunded"], len(charge["refunds"]["data"])) == (600, 1)
+    assert ledger.trial_balance() == 0
+
+
+def test_a_replaced_order_cannot_be_paid_on_its_old_checkout_page(client, localstripe) -> None:  # type: ignore[no-untyped-def]
+    buyer = UserFactory.create()
+    p1, p2 = PatternFactory.create(price=300), PatternFactory.create(price=300)
+    api = token_client(buyer)
+    first = api.post("/api/v1/orders/", {"pattern_ids": [p1.pk]}, format="json").json()
+    second = api.post("/api/v1/orders/", {"pattern_ids": [p1.pk, p2.pk]}, format="json").json()
+    client.force_login(buyer)
+    card = {"number": "4242424242424242", "exp_month": "12", "exp_year": "2030", "cvc": "123"}
+    response = client.post(
+        f"/checkout/{first['id']}/confirm-local/", json.dumps({"card": card}), content_type="application/json"
+    )
+    assert response.status_code == 409
+    assert response.json()["error"].startswith(f"Replaced by order #{second['id']}.")
+    assert Order.objects.get(pk=first["id"]).paid_at is None
+
+
 def test_a_newer_checkout_cancels_the_older_pending_order_sharing_a_pattern(localstripe) -> None:  # type: ignore[no-untyped-def]
     buyer = UserFactory.create()
     p1, p2, p3 = (PatternFactory.create(price=300) for _ in range(3))

@@ -10,7 +10,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from analytics.services import event_record
@@ -194,6 +194,8 @@ def webhook_handle(*, payload: bytes, signature_header: str) -> str:
     applied when the payment succeeds.
     """
     event = stripe_gateway.webhook_event_construct(payload=payload, signature_header=signature_header)
+    if not isinstance(event["id"], str) or not isinstance(event["type"], str) or len(event["type"]) > 64:
+        raise WebhookPayloadError("The event's id and type must be strings.")
     data = event.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise WebhookPayloadError("The event has no data.object.")
@@ -210,14 +212,14 @@ def webhook_handle(*, payload: bytes, signature_header: str) -> str:
         else:
             try:
                 outcome = handler(obj)
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, AttributeError, DataError) as exc:
                 raise WebhookPayloadError(f"The {event['type']} event is malformed: {exc!r}") from exc
             except stripe.StripeError as exc:
                 raise WebhookRetryLater(str(exc)) from exc
         intent_id = _event_payment_intent_id(event_type=record.type, obj=obj)
         record.outcome = outcome
         if outcome == DEFERRED:
-            record.waiting_for = intent_id
+            record.waiting_for = intent_id[:255]
         record.save(update_fields=["outcome", "waiting_for"])
         if outcome != DEFERRED and intent_id:
             _deferred_events_apply(payment_intent_id=intent_id)
@@ -257,7 +259,7 @@ def _deferred_events_apply(*, payment_intent_id: str) -> None:
             try:
                 with transaction.atomic():
                     outcome = _HANDLERS[record.type](record.payload["data"]["object"])
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, AttributeError, DataError):
                 # Stored because it was signed, but it cannot be applied: it must not block the payment.
                 logger.exception("deferred %s %s cannot be applied", record.type, record.stripe_event_id)
                 outcome = "malformed"

@@ -274,6 +274,7 @@ def test_refunds_and_disputes_apply_whichever_arrives_first(client, case: str, s
         {"id": "evt_x", "type": "account.updated", "data": {}},
         {"id": "evt_x", "type": "payment_intent.succeeded", "data": {"object": {"id": "P"}}},
         {"id": "evt_x", "type": "payment_intent.succeeded", "data": {"object": {"id": "P", "amount": "x"}}},
+        {"id": 7, "type": ["charge.refunded"], "data": {"object": {}}},
     ],
 )
 def test_signed_malformed_events_are_refused_with_400_and_save_nothing(client, body: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
@@ -286,6 +287,19 @@ def test_signed_malformed_events_are_refused_with_400_and_save_nothing(client, b
     assert WebhookEvent.objects.count() == 0
     order.refresh_from_db()
     assert order.status == "pending"
+
+
+def test_a_kept_event_that_cannot_be_applied_does_not_block_the_payment(client) -> None:  # type: ignore[no-untyped-def]
+    order, creators = _pending_order()
+    broken = {**_refund(order, 1250), "refunds": ["re_1"]}
+    assert _outcome(client, "evt_1", "charge.refunded", broken) == "deferred"
+    intent = json.loads(_event(order, amount=1250))["data"]["object"]
+    assert _outcome(client, "evt_2", "payment_intent.succeeded", intent) == "fulfilled"
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == ("paid", 0)
+    assert WebhookEvent.objects.get(stripe_event_id="evt_1").outcome == "replayed:malformed"
+    assert _balances(*creators) == [880, 220]
+    assert ledger.trial_balance() == 0
 
 
 def test_a_second_success_for_a_refunded_order_changes_nothing(client) -> None:  # type: ignore[no-untyped-def]

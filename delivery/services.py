@@ -52,12 +52,12 @@ class DownloadLimitReached(Exception):
 
 
 def entitlements_grant_for_order(*, order: Any) -> list[Entitlement]:
-    """Create one entitlement per order item and queue their personal copies.
+    """Create one entitlement per order item the buyer did not already own, and queue their personal copies.
 
     Must run in the transaction that marks the order paid.
     """
     granted = []
-    for item in order.items.all():
+    for item in order.items.filter(already_owned=False):
         entitlement, _ = Entitlement.objects.get_or_create(
             order_item=item, defaults={"buyer_id": order.buyer_id, "pattern_id": item.pattern_id}
         )

@@ -8,6 +8,9 @@ adds, in memory and for development and tests only:
 - ``POST/GET /v1/transfers`` (honouring ``Idempotency-Key``), each with a ``transfer`` balance transaction;
 - ``charge.refunded`` events when a refund is created (Stripe sends them; localstripe does not);
 - Stripe Tax's calculation and transaction calls, with a flat rate per country (``TAX_RATES_BPS``);
+- the declines of Stripe's standard test cards (``DECLINED_CARDS``: generic decline, insufficient funds, …)
+  when a PaymentIntent is confirmed, as a 402 ``card_error`` with Stripe's code and decline code; 3-D Secure
+  cards (4000 0027 6000 3184) stay ``requires_action`` as in localstripe;
 - disputes, which a real card can trigger and nothing in localstripe can: ``POST /_emulator/disputes``
   with a charge id opens one (``charge.dispute.created``) and ``POST /_emulator/disputes/{id}/close``
   with ``status=won|lost`` closes it (``charge.dispute.closed``).
@@ -280,6 +283,75 @@ def _refund_init(self: Any, *args: Any, **kwargs: Any) -> None:
 
 
 resources.Refund.__init__ = _refund_init  # type: ignore[method-assign]
+
+
+# Stripe's documented test cards that are declined when charged (https://docs.stripe.com/testing):
+# number -> (error code, decline code, message). localstripe declines these only when attaching a card to
+# a customer; Tessera confirms a PaymentIntent with a new PaymentMethod, which localstripe would charge.
+DECLINED_CARDS = {
+    "4000000000000002": ("card_declined", "generic_decline", "Your card was declined."),
+    "4000000000009995": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
+    "4000000000009987": ("card_declined", "lost_card", "Your card was declined."),
+    "4000000000009979": ("card_declined", "stolen_card", "Your card was declined."),
+    "4000000000000069": ("expired_card", "expired_card", "Your card has expired."),
+    "4000000000000127": ("incorrect_cvc", "incorrect_cvc", "Your card's security code is incorrect."),
+    "4000000000000119": (
+        "processing_error",
+        "processing_error",
+        "An error occurred while processing your card. Try again in a little bit.",
+    ),
+}
+_original_charging_is_declined = resources.PaymentMethod._charging_is_declined
+_original_payment_intent_update = resources.PaymentIntent._api_update
+
+
+def _decline_for(charge: Any) -> tuple[str, str, str] | None:
+    method = resources.PaymentMethod._api_retrieve(charge.payment_method)
+    return DECLINED_CARDS.get(getattr(method, "_card_number", ""))
+
+
+def _charging_is_declined(self: Any) -> bool:
+    if self.type == "card" and self._card_number in DECLINED_CARDS:
+        return True
+    return bool(_original_charging_is_declined(self))
+
+
+def _set_auth_failure(self: Any) -> None:
+    code, decline_code, message = _decline_for(self) or ("card_declined", "generic_decline", "Your card was declined.")
+    self.status = "failed"
+    self.failure_code = code
+    self.failure_message = message
+    self.outcome = {"type": "issuer_declined", "reason": decline_code, "network_status": "declined_by_network"}
+
+
+def _raise_failure(self: Any) -> None:
+    """Answer as Stripe does: HTTP 402, a card_error with its code and decline code."""
+    reason = (getattr(self, "outcome", None) or {}).get("reason", "generic_decline")
+    error = UserError(
+        402,
+        self.failure_message,
+        {"code": self.failure_code, "decline_code": reason, "charge": self.id, "payment_intent": self.payment_intent},
+    )
+    error.body["error"]["type"] = "card_error"
+    raise error
+
+
+@classmethod  # type: ignore[misc]
+def _payment_intent_update(cls: Any, id: str, **data: Any) -> Any:  # noqa: A002
+    """A new payment method after a decline or an unfinished authentication makes the intent confirmable again."""
+    intent = _original_payment_intent_update.__func__(cls, id, **data)
+    if data.get("payment_method") and intent.status in ("requires_payment_method", "requires_action"):
+        if intent.latest_charge is not None and intent.latest_charge.status == "failed":
+            intent.latest_charge = None
+        intent.next_action = None
+        intent._authentication_failed = False
+    return intent
+
+
+resources.PaymentMethod._charging_is_declined = _charging_is_declined  # type: ignore[method-assign]
+resources.Charge._set_auth_failure = _set_auth_failure  # type: ignore[method-assign]
+resources.Charge._raise_failure = _raise_failure  # type: ignore[method-assign]
+resources.PaymentIntent._api_update = _payment_intent_update  # type: ignore[method-assign]
 
 
 def _add_routes(app: web.Application) -> None:

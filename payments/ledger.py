@@ -92,44 +92,98 @@ class Position:
     creators: dict[int, int]
 
 
-def position(order: Order, items: list[OrderItem], amount: int) -> Position:
-    """The split of the first ``amount`` paid for ``order`` (whose items are ``items``).
+@dataclass(frozen=True)
+class Basis:
+    """What a position is a share of: the items, the total and the tax in it."""
+
+    items: list[OrderItem]
+    total: int
+    tax: int
+
+
+def basis_sold(order: Order, items: list[OrderItem]) -> Basis:
+    """Every line of the order, as the buyer paid for it."""
+    return Basis(items=items, total=order.amount, tax=order.tax_amount)
+
+
+def basis_kept(order: Order, items: list[OrderItem]) -> Basis:
+    """The lines the buyer keeps: lines they already owned when they paid are refunded at once, whole.
+
+    Each line's part of the total (and of the tax) is its price's share, so an owned line leaves the
+    books exactly and later refunds and disputes split only over the lines that were delivered.
+    """
+    owned = [item for item in items if item.already_owned]
+    if not owned:
+        return basis_sold(order, items)
+    totals, taxes = allocate(items, order.amount), allocate(items, order.tax_amount)
+    return Basis(
+        items=[item for item in items if not item.already_owned],
+        total=order.amount - sum(totals.get(item.pk, 0) for item in owned),
+        tax=order.tax_amount - sum(taxes.get(item.pk, 0) for item in owned),
+    )
+
+
+def position(basis: Basis, amount: int) -> Position:
+    """The split of the first ``amount`` paid for the lines of ``basis``.
 
     Refunds and disputes are booked as the difference between two positions (before and after), so
     however an order is refunded in parts, the parts add up exactly to the whole and a full refund
     leaves every account where it started.
     """
-    tax = order.tax_amount * amount // order.amount if order.amount else 0
-    shares = allocate(items, amount - tax)
+    tax = basis.tax * amount // basis.total if basis.total else 0
+    shares = allocate(basis.items, amount - tax)
     fees, creators = {}, {}
-    for item in items:
+    for item in basis.items:
         share = shares.get(item.pk, 0)
         fees[item.pk] = item.platform_fee if share == item.price else item.platform_fee * share // max(item.price, 1)
         creators[item.pk] = share - fees[item.pk]
     return Position(tax=tax, fees=fees, creators=creators)
 
 
-def _lines_between(order: Order, start: int, end: int) -> list[Line]:
-    """Lines booking the part of the order's total between ``start`` and ``end`` (end < start reverses)."""
-    items = list(order.items.order_by("pk"))
-    before, after = position(order, items, start), position(order, items, end)
+def _lines_between(order: Order, items: list[OrderItem], before: Position, after: Position) -> list[Line]:
+    """Lines moving the books from ``before`` to ``after``; Stripe's balance changes by the difference."""
     fees = account(LedgerAccount.Kind.PLATFORM_FEES, order.currency)
-    lines = [Line(account(LedgerAccount.Kind.STRIPE_BALANCE, order.currency), end - start)]
+    lines = []
     if after.tax != before.tax:
         lines.append(Line(account(LedgerAccount.Kind.TAX_PAYABLE, order.currency), -(after.tax - before.tax)))
     for item in items:
         payable = account(LedgerAccount.Kind.CREATOR_PAYABLE, order.currency, item.creator_id)
-        lines.append(Line(fees, -(after.fees[item.pk] - before.fees[item.pk]), item))
-        lines.append(Line(payable, -(after.creators[item.pk] - before.creators[item.pk]), item))
-    return lines
+        fee_change = after.fees.get(item.pk, 0) - before.fees.get(item.pk, 0)
+        creator_change = after.creators.get(item.pk, 0) - before.creators.get(item.pk, 0)
+        lines.append(Line(fees, -fee_change, item))
+        lines.append(Line(payable, -creator_change, item))
+    received = -sum(line.amount for line in lines)
+    return [Line(account(LedgerAccount.Kind.STRIPE_BALANCE, order.currency), received), *lines]
 
 
 def sale_record(*, order: Order, stripe_object_id: str = "") -> LedgerTransaction | None:
     """Book a paid order: Stripe holds the total, tax is owed, Tessera earns its fees, creators the rest."""
+    items = list(order.items.order_by("pk"))
+    sold = basis_sold(order, items)
     return transaction_record(
         kind=LedgerTransaction.Kind.SALE,
         reference=f"sale:{order.pk}",
-        lines=_lines_between(order, 0, order.amount),
+        lines=_lines_between(order, items, position(sold, 0), position(sold, order.amount)),
+        order=order,
+        stripe_object_id=stripe_object_id,
+    )
+
+
+def owned_lines_amount(*, order: Order) -> int:
+    """What the lines the buyer already owned cost them (their share of the total, tax included)."""
+    return order.amount - basis_kept(order, list(order.items.order_by("pk"))).total
+
+
+def owned_lines_refund_record(*, order: Order, stripe_object_id: str) -> LedgerTransaction | None:
+    """Book the refund of the lines the buyer already owned: those lines leave the books whole."""
+    items = list(order.items.order_by("pk"))
+    kept = basis_kept(order, items)
+    return transaction_record(
+        kind=LedgerTransaction.Kind.REFUND,
+        reference=f"refund:{order.pk}:owned",
+        lines=_lines_between(
+            order, items, position(basis_sold(order, items), order.amount), position(kept, kept.total)
+        ),
         order=order,
         stripe_object_id=stripe_object_id,
     )
@@ -140,10 +194,12 @@ def reversal_record(
 ) -> LedgerTransaction | None:
     """Take ``amount`` more of a sale back out of the books (refund, dispute), after ``already_reversed``."""
     kept_before = order.amount - already_reversed
+    items = list(order.items.order_by("pk"))
+    kept = basis_kept(order, items)
     return transaction_record(
         kind=kind,
         reference=reference,
-        lines=_lines_between(order, kept_before, kept_before - amount),
+        lines=_lines_between(order, items, position(kept, kept_before), position(kept, kept_before - amount)),
         order=order,
         stripe_object_id=stripe_object_id,
     )

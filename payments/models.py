@@ -48,6 +48,10 @@ class OrderItem(models.Model):
     price = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     platform_fee = models.PositiveIntegerField(default=0, help_text="Tessera's share of the price, minor units.")
+    already_owned = models.BooleanField(
+        default=False,
+        help_text="The buyer already owned the pattern when the order was paid: the line is refunded, not granted.",
+    )
 
     class Meta:
         constraints = [
@@ -79,12 +83,21 @@ class Payment(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """A Stripe event already processed; its id makes redelivery a no-op."""
+    """A Stripe event already received; its id makes redelivery a no-op.
+
+    An event about a payment Tessera has not seen succeed yet (a refund or dispute that overtook
+    ``payment_intent.succeeded``) is kept with ``waiting_for`` set to its PaymentIntent and applied
+    when that payment succeeds.
+    """
 
     stripe_event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=64)
     payload = models.JSONField()
     processed_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=40, blank=True)
+    waiting_for = models.CharField(
+        max_length=255, blank=True, db_index=True, help_text="The PaymentIntent this event waits for, if any."
+    )
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_event_id}"

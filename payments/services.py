@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import stripe
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from analytics.services import event_record
@@ -71,14 +72,24 @@ def order_create(
     tiers = {p.pk: licence_tier_for(pattern=p, commercial=p.pk in commercial) for p in patterns}
     amount = sum(price for _licence, price in tiers.values())
 
+    superseded: list[Order] = []
     with transaction.atomic():
         # Serialise a buyer's order creation so that two clicks cannot both create an order.
         User.objects.select_for_update().filter(pk=buyer.pk).first()
         wanted = sorted((p.pk, tiers[p.pk][0].pk) for p in patterns)
-        for existing in Order.objects.filter(buyer=buyer, status=Order.Status.PENDING).prefetch_related("items"):
+        pending = list(Order.objects.filter(buyer=buyer, status=Order.Status.PENDING).prefetch_related("items"))
+        for existing in pending:
             if sorted((item.pattern_id, item.licence_id) for item in existing.items.all()) == wanted:
                 return existing
+        # The newest checkout is what the buyer wants now: an older unpaid order sharing a pattern with
+        # it is cancelled, so that paying both cannot charge twice for one pattern.
+        wanted_ids = {p.pk for p in patterns}
+        superseded = [o for o in pending if wanted_ids & {item.pattern_id for item in o.items.all()}]
         order = Order.objects.create(buyer=buyer, amount=amount, currency=currency)
+        for old in superseded:
+            old.status = Order.Status.CANCELLED
+            old.failure_reason = f"Replaced by order #{order.pk}."
+            old.save(update_fields=["status", "failure_reason"])
         OrderItem.objects.bulk_create(
             [
                 OrderItem(
@@ -95,7 +106,9 @@ def order_create(
         )
         if amount == 0:
             _order_fulfil(order=order)
-            return order
+    _payment_intents_cancel(orders=superseded)
+    if amount == 0:
+        return order
     if settings.STRIPE_TAX_ENABLED:
         order = _order_apply_tax(order=order, country=country or settings.TESSERA_TAX_DEFAULT_COUNTRY)
     intent = stripe_gateway.payment_intent_create(
@@ -108,6 +121,21 @@ def order_create(
     order.client_secret = intent.client_secret
     order.save(update_fields=["stripe_payment_intent_id", "client_secret"])
     return order
+
+
+def _payment_intents_cancel(*, orders: Sequence[Order]) -> None:
+    """Cancel the PaymentIntents of cancelled orders, so that they can no longer be paid.
+
+    Best effort: one that was paid meanwhile cannot be cancelled, and its success still ends in a
+    terminal state (the lines the buyer owns by then are refunded at fulfilment).
+    """
+    for order in orders:
+        if not order.stripe_payment_intent_id:
+            continue
+        try:
+            stripe_gateway.payment_intent_cancel(payment_intent_id=order.stripe_payment_intent_id)
+        except stripe.StripeError as exc:
+            logger.warning("could not cancel %s of order %s: %s", order.stripe_payment_intent_id, order.pk, exc)
 
 
 def _order_apply_tax(*, order: Order, country: str) -> Order:
@@ -139,7 +167,7 @@ def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
 
         transaction.on_commit(partial(tasks.tax_transaction_record.delay, order.pk))
     delivery_services.entitlements_grant_for_order(order=order)
-    for item in order.items.select_related("pattern"):
+    for item in order.items.filter(already_owned=False).select_related("pattern"):
         event_record(
             kind="purchase",
             user=order.buyer,
@@ -148,23 +176,100 @@ def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
         )
 
 
-def webhook_handle(*, payload: bytes, signature_header: str) -> str:
-    """Verify and apply one Stripe webhook. Returns what happened; raises ``WebhookSignatureError``.
+class WebhookPayloadError(ValueError):
+    """A correctly signed event whose content is not what Stripe sends for its type."""
 
-    The event id is recorded in the same transaction as the state change, so a redelivered event
-    changes nothing the second time.
+
+class WebhookRetryLater(RuntimeError):
+    """Applying the event needs Stripe, which could not be reached: nothing was saved, Stripe will retry."""
+
+
+def webhook_handle(*, payload: bytes, signature_header: str) -> str:
+    """Verify and apply one Stripe webhook. Returns what happened.
+
+    Raises ``WebhookSignatureError`` (not from Stripe), ``WebhookPayloadError`` (signed, but malformed)
+    or ``WebhookRetryLater`` (Stripe unreachable while refunding); in each case nothing is saved. The
+    event id is recorded in the same transaction as the state change, so a redelivered event changes
+    nothing the second time. An event about a payment not known to have succeeded yet is kept and
+    applied when the payment succeeds.
     """
     event = stripe_gateway.webhook_event_construct(payload=payload, signature_header=signature_header)
+    if not isinstance(event["id"], str) or not isinstance(event["type"], str) or len(event["type"]) > 64:
+        raise WebhookPayloadError("The event's id and type must be strings.")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise WebhookPayloadError("The event has no data.object.")
+    obj = data["object"]
     with transaction.atomic():
         try:
             with transaction.atomic():
-                WebhookEvent.objects.create(stripe_event_id=event["id"], type=event["type"], payload=event)
+                record = WebhookEvent.objects.create(stripe_event_id=event["id"], type=event["type"], payload=event)
         except IntegrityError:
             return "duplicate"
         handler = _HANDLERS.get(event["type"])
         if handler is None:
-            return "ignored"
-        return handler(event["data"]["object"])
+            outcome = "ignored"
+        else:
+            try:
+                outcome = handler(obj)
+            except (KeyError, TypeError, ValueError, AttributeError, DataError) as exc:
+                raise WebhookPayloadError(f"The {event['type']} event is malformed: {exc!r}") from exc
+            except stripe.StripeError as exc:
+                raise WebhookRetryLater(str(exc)) from exc
+        intent_id = _event_payment_intent_id(event_type=record.type, obj=obj)
+        record.outcome = outcome
+        if outcome == DEFERRED:
+            record.waiting_for = intent_id[:255]
+        record.save(update_fields=["outcome", "waiting_for"])
+        if outcome != DEFERRED and intent_id:
+            _deferred_events_apply(payment_intent_id=intent_id)
+        return outcome
+
+
+DEFERRED = "deferred"
+
+
+def _payment_intent_id(payment_intent: Any) -> str:
+    intent_id = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
+    return str(intent_id or "")
+
+
+def _event_payment_intent_id(*, event_type: str, obj: dict[str, Any]) -> str:
+    """The PaymentIntent an event is about: the object itself, or the one its charge or dispute belongs to."""
+    if event_type.startswith("payment_intent."):
+        return _payment_intent_id(obj.get("id"))
+    if event_type.startswith("charge."):
+        return _payment_intent_id(obj.get("payment_intent"))
+    return ""
+
+
+def _deferred_events_apply(*, payment_intent_id: str) -> None:
+    """Apply, oldest first, the events that waited for this payment and can now be applied.
+
+    Repeats while one of them changes something, since one (a dispute opened) can make another (that
+    dispute closed) applicable.
+    """
+    if not payment_intent_id:
+        return
+    progress = True
+    while progress:
+        progress = False
+        waiting = WebhookEvent.objects.select_for_update().filter(waiting_for=payment_intent_id).order_by("pk")
+        for record in waiting:
+            try:
+                with transaction.atomic():
+                    outcome = _HANDLERS[record.type](record.payload["data"]["object"])
+            except (KeyError, TypeError, ValueError, AttributeError, DataError):
+                # Stored because it was signed, but it cannot be applied: it must not block the payment.
+                logger.exception("deferred %s %s cannot be applied", record.type, record.stripe_event_id)
+                outcome = "malformed"
+            if outcome == DEFERRED:
+                continue
+            record.outcome = f"replayed:{outcome}"[:40]
+            record.waiting_for = ""
+            record.save(update_fields=["outcome", "waiting_for"])
+            logger.info("applied deferred %s %s: %s", record.type, record.stripe_event_id, outcome)
+            progress = True
 
 
 def _charge_id(charge: Any) -> str:
@@ -176,25 +281,42 @@ def _charge_id(charge: Any) -> str:
 
 def _order_for_payment_intent(payment_intent: Any) -> Order | None:
     """The order (locked) that a PaymentIntent, given as an id or an object, pays for."""
-    intent_id = payment_intent.get("id") if isinstance(payment_intent, dict) else payment_intent
+    intent_id = _payment_intent_id(payment_intent)
     if not intent_id:
         return None
-    return Order.objects.select_for_update().filter(stripe_payment_intent_id=str(intent_id)).first()
+    return Order.objects.select_for_update().filter(stripe_payment_intent_id=intent_id).first()
 
 
 def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
+    """Fulfil the order a PaymentIntent paid for; every paid order ends paid, refunded or failed.
+
+    Lines the buyer already owns by now (another order paid for the same pattern first) are not
+    granted twice: they are refunded through Stripe and booked as refunded in the same transaction.
+    A failed order (the amount did not match) is never fulfilled, whatever arrives later.
+    """
     order = _order_for_payment_intent(intent)
     if order is None:
         logger.warning("payment_intent.succeeded for unknown intent %s", intent["id"])
         return "unknown-order"
-    if order.status == Order.Status.PAID:
+    if order.paid_at is not None:
         return "already-paid"
+    if order.status == Order.Status.FAILED:
+        logger.error("payment_intent.succeeded for failed order %s is not fulfilled", order.pk)
+        return "order-failed"
     if int(intent["amount"]) != order.amount or str(intent["currency"]).upper() != order.currency:
         order.status = Order.Status.FAILED
         order.failure_reason = "The amount paid does not match the order total."
         order.save(update_fields=["status", "failure_reason"])
         logger.error("amount mismatch for order %s: %s %s", order.pk, intent["amount"], intent["currency"])
         return "amount-mismatch"
+    # Serialise a buyer's fulfilments: two orders sharing a pattern must not both grant it.
+    User.objects.select_for_update().filter(pk=order.buyer_id).first()
+    items = list(order.items.all())
+    owned = delivery_selectors.entitled_pattern_ids(buyer=order.buyer, pattern_ids=[i.pattern_id for i in items])
+    for item in items:
+        if item.pattern_id in owned:
+            item.already_owned = True
+            item.save(update_fields=["already_owned"])
     charge_id = _charge_id(intent.get("latest_charge"))
     Payment.objects.create(
         order=order,
@@ -205,7 +327,40 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
         status="succeeded",
     )
     _order_fulfil(order=order, stripe_object_id=charge_id)
+    if owned:
+        return _owned_lines_refund(order=order)
     return "fulfilled"
+
+
+def _owned_lines_refund(*, order: Order) -> str:
+    """Refund, through Stripe, the lines of a just-paid order the buyer already owned, and book it.
+
+    The refund is booked here with ``amount_refunded``, so the ``charge.refunded`` Stripe sends for it
+    finds its cumulative amount already booked and books nothing more. The idempotency key makes a
+    retried webhook (after a failure before commit) ask Stripe for the same refund, not a second one.
+    """
+    amount = ledger.owned_lines_amount(order=order)
+    refund_id = stripe_gateway.refund_create(
+        payment_intent_id=str(order.stripe_payment_intent_id),
+        amount=amount,
+        idempotency_key=f"tessera-owned-lines-{order.pk}",
+    )
+    ledger.owned_lines_refund_record(order=order, stripe_object_id=refund_id)
+    Refund.objects.get_or_create(
+        stripe_refund_id=refund_id,
+        defaults={
+            "order": order,
+            "amount": amount,
+            "currency": order.currency,
+            "reason": "Already owned when the order was paid.",
+        },
+    )
+    order.amount_refunded = amount
+    fully = amount >= order.amount
+    order.status = Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED
+    order.save(update_fields=["amount_refunded", "status"])
+    logger.info("order %s: refunded %s for lines the buyer already owned (%s)", order.pk, amount, refund_id)
+    return "refunded-owned" if fully else "fulfilled-refunded-owned"
 
 
 def _payment_intent_failed(intent: dict[str, Any]) -> str:
@@ -225,8 +380,8 @@ def _charge_refunded(charge: dict[str, Any]) -> str:
     out-of-order event for an amount already booked changes nothing.
     """
     order = _order_for_payment_intent(charge.get("payment_intent"))
-    if order is None:
-        return "unknown-order"
+    if order is None or (order.paid_at is None and order.status != Order.Status.FAILED):
+        return DEFERRED
     if order.paid_at is None:
         return "not-paid"
     refunded_total = min(int(charge.get("amount_refunded") or 0), order.amount)
@@ -262,8 +417,10 @@ def _charge_refunded(charge: dict[str, Any]) -> str:
 def _dispute_created(dispute: dict[str, Any]) -> str:
     """Stripe takes the disputed amount back at once: book it and suspend the entitlements."""
     order = _order_for_payment_intent(dispute.get("payment_intent"))
-    if order is None or order.paid_at is None:
-        return "unknown-order"
+    if order is None or (order.paid_at is None and order.status != Order.Status.FAILED):
+        return DEFERRED
+    if order.paid_at is None:
+        return "not-paid"
     record, created = Dispute.objects.get_or_create(
         stripe_dispute_id=str(dispute["id"]),
         defaults={
@@ -294,7 +451,7 @@ def _dispute_closed(dispute: dict[str, Any]) -> str:
     """Won: the money comes back and so do the entitlements. Lost: they stay revoked."""
     record = Dispute.objects.select_for_update().filter(stripe_dispute_id=str(dispute["id"])).first()
     if record is None:
-        return "unknown-dispute"
+        return DEFERRED if dispute.get("payment_intent") else "unknown-dispute"
     if record.closed_at is not None:
         return "already-closed"
     order = Order.objects.select_for_update().get(pk=record.order_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,12 @@ def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
     )
 
 
+def payment_intent_cancel(*, payment_intent_id: str) -> str:
+    """Cancel a PaymentIntent that must not be paid any more (its order was replaced); returns its status."""
+    intent = _client().v1.payment_intents.cancel(payment_intent_id)
+    return str(intent.status)
+
+
 def webhook_event_construct(*, payload: bytes, signature_header: str) -> dict[str, Any]:
     """Verify the signature and timestamp tolerance, and return the event as a plain dict."""
     if not settings.STRIPE_WEBHOOK_SECRET:
@@ -78,6 +85,10 @@ def webhook_event_construct(*, payload: bytes, signature_header: str) -> dict[st
         )
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
         raise WebhookSignatureError(str(exc)) from exc
+    # Stripe's check is one-sided (too old only); a timestamp from the future is refused as well.
+    timestamp = int(dict(part.split("=", 1) for part in signature_header.split(",") if "=" in part)["t"])
+    if timestamp > time.time() + settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS:
+        raise WebhookSignatureError(f"Timestamp {timestamp} is in the future, beyond the tolerance.")
     try:
         event = json.loads(payload)
     except ValueError as exc:

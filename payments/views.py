@@ -113,8 +113,12 @@ def checkout_confirm_local(request: HttpRequest, pk: int) -> JsonResponse:
     order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
     if order is None or not order.stripe_payment_intent_id:
         raise Http404("No such order.")
-    if order.status != order.Status.PENDING:
+    if order.status == order.Status.PAID:
         return JsonResponse({"status": order.status})
+    if order.status != order.Status.PENDING:
+        # Cancelled (replaced by a newer checkout) or failed: this order can no longer be paid.
+        reason = order.failure_reason or f"This order is {order.get_status_display().lower()}."
+        return JsonResponse({"error": f"{reason} It cannot be paid; check out again from your cart."}, status=409)
     try:
         card = json.loads(request.body)["card"]
         intent = stripe_gateway.payment_intent_confirm_test_card(
@@ -124,6 +128,16 @@ def checkout_confirm_local(request: HttpRequest, pk: int) -> JsonResponse:
         return JsonResponse({"error": "Enter a complete card number, expiry date and CVC."}, status=400)
     except stripe.StripeError as exc:
         return JsonResponse({"error": exc.user_message or "The card was declined."}, status=402)
+    if intent.status == "requires_action":
+        # Real Stripe.js runs the bank's 3-D Secure challenge; this local flow cannot, so it says so.
+        return JsonResponse(
+            {
+                "error": "Your bank requires authentication (3-D Secure) for this card, which this test checkout "
+                "cannot perform. You have not been charged; use another card.",
+                "code": "authentication_required",
+            },
+            status=402,
+        )
     return JsonResponse({"status": intent.status, "client_secret": intent.client_secret})
 
 

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from catalog.models import Pattern
-from delivery.models import DownloadEvent, MarkedFile
+from delivery.models import DownloadEvent, Entitlement, MarkedFile
 from ingestion.models import UploadSession
 from marketplace import devserver
 from payments.models import Order
@@ -96,6 +96,48 @@ def test_buyer_pays_with_stripe_js_and_downloads(
     assert hashlib.sha256(delivered).hexdigest() == marked.sha256
     assert delivered != samples.stl_cube()
     assert DownloadEvent.objects.filter(user=buyer).count() == 1
+
+
+def test_a_declined_card_shows_why_and_leaves_the_order_unpaid_until_a_good_card_pays(
+    live_server: Any, localstripe: str, celery_worker_process: Any, page: Any
+) -> None:
+    base = live_server.url
+    devserver.register_localstripe_webhook(
+        port=settings.LOCALSTRIPE_PORT, url=f"{base}/api/v1/stripe/webhook/", secret=settings.STRIPE_WEBHOOK_SECRET
+    )
+    pattern = PatternFactory.create(title="Declined lamp", price=900)
+    buyer = UserFactory.create(username="browser_decline")
+    _log_in(page, base, "browser_decline")
+    page.goto(f"{base}{pattern.get_absolute_url()}")
+    page.click("text=Add to cart")
+    page.wait_for_url(f"{base}/cart/")
+    page.click("text=Check out")
+    page.wait_for_url("**/checkout/*/")
+    checkout_url = page.url
+    inputs = page.locator("#card-element input")
+    for number, message in [
+        ("4000000000000002", "Your card was declined."),
+        ("4000000000009995", "Your card has insufficient funds."),
+        ("4000002760003184", "requires authentication (3-D Secure)"),
+    ]:
+        for index, value in enumerate([number, "12", "30", "123", "75001"]):
+            inputs.nth(index).fill(value)
+        page.click("#pay")
+        page.wait_for_selector(f"#payment-message:has-text('{message}')", timeout=20_000)
+        assert page.url == checkout_url
+        assert page.locator("#pay").is_enabled()
+        order = Order.objects.get(buyer=buyer)
+        assert (order.status, order.paid_at) == ("pending", None)
+        assert not Entitlement.objects.filter(buyer=buyer).exists()
+    # Stripe's payment_failed event reached the server: a reload still says why.
+    wait_for(lambda: Order.objects.get(buyer=buyer).failure_reason, what="the decline reason")
+    # The same order is then paid with a good card.
+    inputs.nth(0).fill("4242424242424242")
+    page.click("#pay")
+    page.wait_for_url(f"{base}/library/", timeout=30_000)
+    order = Order.objects.get(buyer=buyer)
+    assert (order.status, order.amount) == ("paid", 900)
+    assert Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True).count() == 1
 
 
 def test_creator_upload_form_shows_progress_then_live_status(

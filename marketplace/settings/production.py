@@ -14,3 +14,18 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405
 WHITENOISE_USE_FINDERS = False
+
+# --- Stripe in production (issue 9) ---
+# Without a real key base.py falls back to the local emulator, its public webhook secret and the
+# raw-card confirm endpoint: in production that would take no money and accept forged webhooks.
+for required in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+    if not env(required):
+        raise ImproperlyConfigured(f"{required} must be set in production")
+if env("STRIPE_SECRET_KEY") == "sk_test_localstripe" or env("STRIPE_WEBHOOK_SECRET") == "whsec_localstripe":
+    raise ImproperlyConfigured("The local Stripe emulator's keys cannot be used in production")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
+STRIPE_USES_LOCALSTRIPE = False  # also turns off payments.views.checkout_confirm_local (404)
+STRIPE_API_BASE = "https://api.stripe.com"
+STRIPE_JS_URL = "https://js.stripe.com/v3/"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +20,8 @@ from payments import selectors, services
 from payments.api.serializers import OrderCreateInputSerializer, OrderRefundInputSerializer, OrderSerializer
 from payments.models import Order
 from payments.stripe_gateway import WebhookSignatureError
+
+logger = logging.getLogger(__name__)
 
 
 class OrderCreateView(APIView):
@@ -80,4 +84,13 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         )
     except WebhookSignatureError:
         return JsonResponse({"error": "invalid signature"}, status=400)
+    except services.WebhookPayloadError as exc:
+        logger.error("signed Stripe event refused: %s", exc)
+        return JsonResponse({"error": "malformed event", "detail": str(exc)}, status=400)
+    except services.WebhookRetryLater as exc:
+        # Nothing was saved; Stripe redelivers the event later, and the refund's idempotency key holds.
+        logger.warning("Stripe event deferred, Stripe unreachable: %s", exc)
+        response = JsonResponse({"error": "Stripe is unreachable; retry later"}, status=503)
+        response["Retry-After"] = "60"
+        return response
     return JsonResponse({"received": True, "outcome": outcome})

@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingestion import uploads
+from ingestion.admission import UploadRefused, upload_admit
+from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.models import UploadSession
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -63,10 +65,14 @@ class UploadSessionCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=UploadSessionCreateInputSerializer, responses={201: SessionSerializer})
+    @extend_schema(request=UploadSessionCreateInputSerializer, responses={201: SessionSerializer, **UPLOAD_REFUSALS})
     def post(self, request: Request) -> Response:
         serializer = UploadSessionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        try:
+            upload_admit(user=request.user, size_hint=serializer.validated_data["size"])
+        except UploadRefused as refusal:
+            return upload_refused_response(refusal)
         try:
             session = uploads.upload_session_start(user=request.user, **serializer.validated_data)
         except DjangoValidationError as exc:

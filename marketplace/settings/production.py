@@ -14,3 +14,7 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}  # noqa: F405
 WHITENOISE_USE_FINDERS = False
+
+# --- Metrics (issue 9) ---
+# Behind a proxy every client can look like 127.0.0.1: only the bearer token opens /metrics.
+TESSERA_METRICS_LOOPBACK_OPEN = False

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from marketplace.metrics import webhooks_total
 from payments import selectors, services
 from payments.api.serializers import OrderCreateInputSerializer, OrderRefundInputSerializer, OrderSerializer
 from payments.models import Order
@@ -78,5 +79,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             payload=request.body, signature_header=request.headers.get("Stripe-Signature", "")
         )
     except WebhookSignatureError:
+        webhooks_total.labels(outcome="invalid-signature").inc()
         return JsonResponse({"error": "invalid signature"}, status=400)
+    webhooks_total.labels(outcome=outcome).inc()
     return JsonResponse({"received": True, "outcome": outcome})

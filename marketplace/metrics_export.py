@@ -11,7 +11,7 @@ import redis
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -21,6 +21,8 @@ from payments.selectors import order_counts_by_status
 logger = logging.getLogger(__name__)
 
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# generate_latest writes the classic text format; every Prometheus version reads it under this type.
+TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class ScrapeTimeCollector(Collector):
@@ -73,4 +75,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
     live = CollectorRegistry(auto_describe=False)
     live.register(ScrapeTimeCollector())
     body = generate_latest(metrics_registry()) + generate_latest(live)
-    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(body, content_type=TEXT_FORMAT)

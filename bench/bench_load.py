@@ -188,6 +188,19 @@ def warm_up(data: dict[str, Any]) -> None:
     log(f"warm-up done in {time.monotonic() - started:.0f} s")
 
 
+def scrape_metrics() -> None:
+    """/metrics of the same stack (multiprocess mode over the gunicorn and Celery processes)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{WEB_PORT}/metrics", timeout=30) as response:  # noqa: S310
+        text = response.read().decode()
+    responses = 0.0
+    for line in text.splitlines():
+        if line.startswith("django_http_responses_total_by_status_view_method_total{"):
+            responses += float(line.rsplit(" ", 1)[1])
+        elif line.startswith(("tessera_queue_depth{", "tessera_orders{", "tessera_celery_tasks_total{")):
+            log(f"metrics: {line}")
+    log(f"metrics: {responses:.0f} responses counted by /metrics over every gunicorn process")
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -299,7 +312,9 @@ def main() -> int:
             check=False,
             timeout=SECONDS + 60,
         )
-        return report(prefix, duration=min(time.monotonic() - load_started, SECONDS))
+        duration = min(time.monotonic() - load_started, SECONDS)
+        scrape_metrics()
+        return report(prefix, duration=duration)
     finally:
         for child in reversed(children):
             if child.poll() is None:

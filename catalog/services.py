@@ -48,6 +48,7 @@ def pattern_create(
     so a rejected upload leaves nothing behind. Raises ``ValidationError`` keyed by field.
     """
     from ingestion import services as ingestion_services
+    from ingestion.admission import upload_verdict_record
 
     pattern = Pattern(
         title=title.strip(),
@@ -83,6 +84,7 @@ def pattern_create(
         errors.update(exc.message_dict)
         prepared = []
     if errors:
+        upload_verdict_record(accepted=False)
         raise ValidationError(errors)
 
     stored: list[PatternFile] = []
@@ -110,6 +112,7 @@ def pattern_create(
     finally:
         for upload in prepared:
             upload.cleanup()
+    upload_verdict_record(accepted=True)
     return pattern
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -18,6 +20,7 @@ from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Pattern, PatternFile, TagSuggestion
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from delivery.selectors import entitled_pattern_ids
+from ingestion.admission import UploadRefused, upload_admit
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
@@ -116,9 +119,57 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _content_length(request: HttpRequest) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "") or None
+    except ValueError:
+        return None
+
+
+def _kept_upload_ids(request: HttpRequest) -> list[str]:
+    """Resumable upload sessions already sent with the refused form: the page offers them again."""
+    kept = []
+    for raw in request.POST.getlist("uploads")[: settings.TESSERA_MAX_FILES_PER_PATTERN]:
+        try:
+            kept.append(str(uuid.UUID(raw)))
+        except ValueError:
+            continue
+    return kept
+
+
+def _upload_refused(request: HttpRequest, refusal: UploadRefused) -> HttpResponse:
+    """The form again, with what the creator typed (browsers cannot refill file inputs) and when to retry."""
+    response: HttpResponse
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        response = JsonResponse(
+            {"errors": {"__all__": [{"message": refusal.message}]}, "retry_after": refusal.retry_after},
+            status=refusal.status_code,
+        )
+    else:
+        typed = {name: request.POST.get(name, "") for name in PatternForm.base_fields if name != "files"}
+        response = render(
+            request,
+            "catalog/pattern_form.html",
+            {
+                "form": PatternForm(initial=typed),
+                "chunk_threshold": settings.TESSERA_CHUNKED_UPLOAD_THRESHOLD,
+                "refusal": refusal.message,
+                "kept_uploads": _kept_upload_ids(request),
+            },
+            status=refusal.status_code,
+        )
+    response["Retry-After"] = str(refusal.retry_after)
+    return response
+
+
 @login_required
 def pattern_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        # Before the form is validated: a refused upload is neither inspected nor stored.
+        try:
+            upload_admit(user=request.user, size_hint=_content_length(request))
+        except UploadRefused as refusal:
+            return _upload_refused(request, refusal)
         form = PatternForm(request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data

@@ -17,6 +17,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from delivery import services
 from delivery.api.views import library_entries
+from marketplace.metrics import downloads_total
 
 
 @login_required
@@ -79,12 +80,15 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         target = services.download_resolve(token=token, user=user)
     except services.DownloadLinkExpired:
+        downloads_total.labels(outcome="expired").inc()
         return _message(request, 410, "This download link has expired. Open your library to get a fresh one.")
     except services.DownloadNotAllowed as exc:
+        downloads_total.labels(outcome="refused").inc()
         raise Http404("No such download.") from exc
     try:
         services.download_check_limits(target=target, user=user)
     except services.DownloadLimitReached as exc:
+        downloads_total.labels(outcome="limited").inc()
         response = _message(request, 429, str(exc))
         if exc.retry_after:
             response["Retry-After"] = str(exc.retry_after)
@@ -96,11 +100,13 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
         text = "We are preparing your personal copy (each file is marked for you). This takes a few seconds."
         if failure:
             text = f"The last attempt failed ({failure}); we are trying again."
+        downloads_total.labels(outcome="preparing").inc()
         response = _message(request, 202, text, state="preparing")
         response["Retry-After"] = "2"
         return response
     stored, filename = ready
     services.download_record(target=target, user=user, ip_address=request.META.get("REMOTE_ADDR"))
+    downloads_total.labels(outcome="served").inc()
     return _send(stored, filename)
 
 

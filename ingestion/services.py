@@ -25,6 +25,7 @@ from django.utils import timezone
 from catalog import selectors as catalog_selectors
 from catalog.models import FORMAT_FAMILIES, CopyFlag, Pattern, PatternFile, Preview, ViewerModel
 from ingestion import validators
+from ingestion.admission import ingest_queue_for
 from ingestion.formats import UnsupportedFormat, detect_format
 from ingestion.preview_mark import preview_watermark
 from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
@@ -131,11 +132,13 @@ def pipeline_enqueue(*, pattern: Pattern) -> None:
     """Queue the ingestion chain for ``pattern`` once the current transaction commits."""
     from ingestion import tasks
 
-    file_ids = list(pattern.files.order_by("id").values_list("id", flat=True))
+    files = list(pattern.files.order_by("id").values_list("id", "size"))
+    file_ids = [file_id for file_id, _ in files]
+    queue = ingest_queue_for(total_bytes=sum(size for _, size in files))
     pattern_id = pattern.pk
 
     def send() -> None:
-        tasks.pipeline_signature(pattern_id=pattern_id, file_ids=file_ids).delay()
+        tasks.pipeline_signature(pattern_id=pattern_id, file_ids=file_ids, queue=queue).delay()
 
     transaction.on_commit(send)
 

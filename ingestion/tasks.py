@@ -1,4 +1,4 @@
-"""Ingestion tasks: thin wrappers that take ids and call services. Queue: ``ingest``."""
+"""Ingestion tasks: thin wrappers that take ids and call services. Queues: ``ingest``, ``ingest_bulk``."""
 
 from __future__ import annotations
 
@@ -93,6 +93,7 @@ def expire_upload_sessions() -> int:
     return upload_sessions_expire()
 
 
-def pipeline_signature(*, pattern_id: int, file_ids: list[int]) -> Signature:
-    steps = [process_file.si(pattern_file_id=file_id) for file_id in file_ids]
-    return chain(*steps, finalize_pattern.si(pattern_id=pattern_id))
+def pipeline_signature(*, pattern_id: int, file_ids: list[int], queue: str = "ingest") -> Signature:
+    """Validate every file, then finalize; every step on ``queue`` (``ingest`` or ``ingest_bulk``)."""
+    steps = [process_file.si(pattern_file_id=file_id).set(queue=queue) for file_id in file_ids]
+    return chain(*steps, finalize_pattern.si(pattern_id=pattern_id).set(queue=queue))

@@ -1,11 +1,55 @@
-"""The Celery application; workers consume the ingest, gpu, delivery and default queues."""
+"""The Celery application; workers consume the ingest, ingest_bulk, gpu, delivery and default queues."""
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_failure, task_retry, task_success, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.local")
 
 app = Celery("marketplace")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# Task outcomes are counted where they happen, in the pool process (multiprocess-safe with
+# PROMETHEUS_MULTIPROC_DIR); /metrics on the web server sums the files of every process on the host.
+def _task_name(sender: Any) -> str:
+    return str(getattr(sender, "name", None) or sender or "unknown")
+
+
+@task_success.connect
+def _count_success(sender: Any = None, **_: Any) -> None:
+    from marketplace.metrics import celery_tasks_total
+
+    celery_tasks_total.labels(task=_task_name(sender), state="succeeded").inc()
+
+
+@task_failure.connect
+def _count_failure(sender: Any = None, **_: Any) -> None:
+    from marketplace.metrics import celery_tasks_total
+
+    celery_tasks_total.labels(task=_task_name(sender), state="failed").inc()
+
+
+@task_retry.connect
+def _count_retry(sender: Any = None, request: Any = None, **_: Any) -> None:
+    from marketplace.metrics import celery_tasks_total
+
+    name = getattr(request, "task", None) or _task_name(sender)
+    celery_tasks_total.labels(task=str(name), state="retried").inc()
+
+
+@worker_ready.connect
+def _serve_worker_metrics(**_: Any) -> None:
+    """Where workers run on another host than the web server (docker-compose), they serve their own
+    /metrics on TESSERA_WORKER_METRICS_PORT for Prometheus to scrape."""
+    port = os.environ.get("TESSERA_WORKER_METRICS_PORT")
+    if not port:
+        return
+    from prometheus_client import start_http_server
+
+    from marketplace.metrics_export import metrics_registry
+
+    start_http_server(int(port), registry=metrics_registry())

@@ -22,7 +22,7 @@ from marketplace import embedded
 
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(embedded.BASE_DIR / "manage.py")]
-QUEUES = "ingest,gpu,delivery,default"
+QUEUES = "ingest,ingest_bulk,gpu,delivery,default"
 
 
 def _log(message: str) -> None:

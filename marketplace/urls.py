@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from marketplace.login_paths import ThrottledAdminAuthenticationForm, throttled_login_view
+from marketplace.metrics_export import metrics
 
 # Both login pages answer 429 with Retry-After when the sign-in throttle refuses an attempt.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -18,6 +19,7 @@ urlpatterns = [
     path("api/v1/", include("marketplace.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("metrics", metrics, name="metrics"),
     path("", include("payments.urls")),
     path("", include("delivery.urls")),
     path("", include("catalog.urls")),

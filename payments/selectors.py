@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from payments.models import Order
 
@@ -56,3 +56,9 @@ def creator_earnings(*, creator: Any) -> dict[str, Any]:
         "payouts": list(Payout.objects.filter(creator=creator)[:20]),
         "account": PayoutAccount.objects.filter(creator=creator).first(),
     }
+
+
+def order_counts_by_status() -> dict[str, int]:
+    """How many orders are in each status (every status, zeros included): one grouped count on an index."""
+    counts = dict(Order.objects.order_by().values_list("status").annotate(total=Count("id")))
+    return {status: int(counts.get(status, 0)) for status in Order.Status.values}

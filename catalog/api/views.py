@@ -34,6 +34,8 @@ from catalog.permissions import (
     staff_has_perm,
     staff_with,
 )
+from ingestion.admission import UploadRefused, upload_admit
+from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 
@@ -101,8 +103,12 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             )
         return response
 
-    @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer})
+    @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer, **UPLOAD_REFUSALS})
     def post(self, request: Request) -> Response:
+        try:
+            upload_admit(user=request.user, size_hint=int(request.META.get("CONTENT_LENGTH") or 0) or None)
+        except UploadRefused as refusal:
+            return upload_refused_response(refusal)
         serializer = PatternCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

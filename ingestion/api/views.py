@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import BaseParser, JSONParser
@@ -17,6 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingestion import uploads
+from ingestion.admission import UploadRefused, upload_admit
+from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.models import UploadSession
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -65,23 +67,28 @@ class UploadSessionCreateView(APIView):
 
     @extend_schema(
         request=UploadSessionCreateInputSerializer,
-        responses={
-            201: SessionSerializer,
-            429: OpenApiResponse(
-                inline_serializer("UploadQuotaExceeded", fields={"detail": serializers.CharField()}),
-                description="Too many uploads in progress (TESSERA_MAX_OPEN_UPLOAD_SESSIONS).",
-            ),
-        },
+        # 429 covers both the hourly quota and TESSERA_MAX_OPEN_UPLOAD_SESSIONS uploads in progress.
+        responses={201: SessionSerializer, **UPLOAD_REFUSALS},
     )
     def post(self, request: Request) -> Response:
         serializer = UploadSessionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
+            upload_admit(user=request.user, size_hint=serializer.validated_data["size"])
+        except UploadRefused as refusal:
+            return upload_refused_response(refusal)
+        try:
             session = uploads.upload_session_start(user=request.user, **serializer.validated_data)
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
         except uploads.TooManyOpenUploads as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            # An open upload goes idle (and stops counting) after at most this long; most finish far sooner.
+            retry_after = 60
+            return Response(
+                {"detail": str(exc), "retry_after": retry_after},
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+                headers={"Retry-After": str(retry_after)},
+            )
         return Response(_describe(session), status=status.HTTP_201_CREATED)
 
 

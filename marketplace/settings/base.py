@@ -410,3 +410,32 @@ TESSERA_IMAGE_SEARCH_CONCURRENCY = env_int("TESSERA_IMAGE_SEARCH_CONCURRENCY", 4
 TESSERA_IMAGE_SEARCH_PER_PROCESS = env_int("TESSERA_IMAGE_SEARCH_PER_PROCESS", 2)
 TESSERA_IMAGE_SEARCH_LEASE_SECONDS = env_int("TESSERA_IMAGE_SEARCH_LEASE_SECONDS", 30)
 TESSERA_IMAGE_SEARCH_RETRY_AFTER_SECONDS = env_int("TESSERA_IMAGE_SEARCH_RETRY_AFTER_SECONDS", 2)
+
+# --- Backpressure and metrics (issue 9) -----------------------------------------------------------
+# Every queue a worker must consume; /metrics reports the depth of each.
+TESSERA_CELERY_QUEUES = ["ingest", "ingest_bulk", "gpu", "delivery", "default"]
+# Patterns whose files add up to at least this many bytes are processed on `ingest_bulk`, so a bulk upload
+# never sits in front of small ones (a worker takes turns between its queues).
+TESSERA_INGEST_BULK_BYTES = env_int("TESSERA_INGEST_BULK_BYTES", 32 * 1024 * 1024)
+# New uploads answer 503 + Retry-After while more jobs than this wait on `ingest` (or, for bulk-sized
+# uploads, on `ingest_bulk`): the request is refused before any file is read or stored.
+TESSERA_INGEST_QUEUE_HIGH_WATERMARK = env_int("TESSERA_INGEST_QUEUE_HIGH_WATERMARK", 200)
+TESSERA_INGEST_BULK_QUEUE_HIGH_WATERMARK = env_int("TESSERA_INGEST_BULK_QUEUE_HIGH_WATERMARK", 50)
+TESSERA_INGEST_BUSY_RETRY_AFTER_SECONDS = env_int("TESSERA_INGEST_BUSY_RETRY_AFTER_SECONDS", 30)
+# Uploads (new patterns and resumable upload sessions) one creator may start per hour; then 429.
+TESSERA_UPLOADS_PER_HOUR = env_int("TESSERA_UPLOADS_PER_HOUR", 60)
+# /metrics: with a token, only `Authorization: Bearer <token>` may read it; loopback clients may read it
+# without one where TESSERA_METRICS_LOOPBACK_OPEN is on (development; off in production, where a proxy on
+# the same host would make every client look local).
+TESSERA_METRICS_TOKEN = env("TESSERA_METRICS_TOKEN")
+TESSERA_METRICS_LOOPBACK_OPEN = env_bool("TESSERA_METRICS_LOOPBACK_OPEN", True)
+# The embedded PostgreSQL opens a new connection per request by default; `make bench-load` keeps them
+# (one per gunicorn thread) so 150 users do not pay a backend fork each time.
+if not DATABASE_URL:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("TESSERA_EMBEDDED_CONN_MAX_AGE", 0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]

@@ -29,3 +29,7 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
 STRIPE_USES_LOCALSTRIPE = False  # also turns off payments.views.checkout_confirm_local (404)
 STRIPE_API_BASE = "https://api.stripe.com"
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
+
+# --- Metrics (issue 9) ---
+# Behind a proxy every client can look like 127.0.0.1: only the bearer token opens /metrics.
+TESSERA_METRICS_LOOPBACK_OPEN = False

@@ -36,3 +36,10 @@ STRIPE_JS_URL = f"http://127.0.0.1:{LOCALSTRIPE_PORT}/js.stripe.com/v3/"
 # A Celery worker started by the end-to-end tests points at the test database by this variable.
 if os.environ.get("TESSERA_TEST_WORKER_DB"):
     DATABASES["default"]["NAME"] = os.environ["TESSERA_TEST_WORKER_DB"]  # noqa: F405
+
+# --- Backpressure (issue 9) ---
+# The test Redis keeps messages no worker consumed and upload counters across runs (user ids restart at 1):
+# tests that check admission control set these limits themselves.
+TESSERA_INGEST_QUEUE_HIGH_WATERMARK = 1_000_000
+TESSERA_INGEST_BULK_QUEUE_HIGH_WATERMARK = 1_000_000
+TESSERA_UPLOADS_PER_HOUR = 1_000_000

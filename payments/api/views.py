@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.permissions import REFUND_ORDERS, staff_with
+from marketplace.metrics import webhooks_total
 from payments import selectors, services
 from payments.api.serializers import OrderCreateInputSerializer, OrderRefundInputSerializer, OrderSerializer
 from payments.models import Order
@@ -83,14 +84,18 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             payload=request.body, signature_header=request.headers.get("Stripe-Signature", "")
         )
     except WebhookSignatureError:
+        webhooks_total.labels(outcome="invalid-signature").inc()
         return JsonResponse({"error": "invalid signature"}, status=400)
     except services.WebhookPayloadError as exc:
+        webhooks_total.labels(outcome="malformed").inc()
         logger.error("signed Stripe event refused: %s", exc)
         return JsonResponse({"error": "malformed event", "detail": str(exc)}, status=400)
     except services.WebhookRetryLater as exc:
+        webhooks_total.labels(outcome="retry-later").inc()
         # Nothing was saved; Stripe redelivers the event later, and the refund's idempotency key holds.
         logger.warning("Stripe event deferred, Stripe unreachable: %s", exc)
         response = JsonResponse({"error": "Stripe is unreachable; retry later"}, status=503)
         response["Retry-After"] = "60"
         return response
+    webhooks_total.labels(outcome=outcome).inc()
     return JsonResponse({"received": True, "outcome": outcome})

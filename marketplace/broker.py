@@ -1,0 +1,43 @@
+"""Direct reads of the Celery broker (Redis): how many jobs wait on each queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+import redis
+from django.conf import settings
+
+# kombu's Redis transport keeps a queue as a list named after it, plus one list per priority step
+# (``<queue>\x06\x16<step>``) when messages carry a priority; a queue's depth is the sum of them all.
+KOMBU_PRIORITY_SEPARATOR = "\x06\x16"
+KOMBU_PRIORITY_STEPS = (3, 6, 9)
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def broker_client() -> redis.Redis:
+    """A redis-py client on the broker's Redis (the same server and database as the cache)."""
+    return _client(settings.REDIS_CLIENT_URL)
+
+
+def queue_keys(queue: str) -> list[str]:
+    return [queue, *(f"{queue}{KOMBU_PRIORITY_SEPARATOR}{step}" for step in KOMBU_PRIORITY_STEPS)]
+
+
+def queue_depths(queues: Iterable[str]) -> dict[str, int]:
+    """Messages waiting (not yet taken by a worker) on each queue, read in one round trip.
+
+    Raises ``redis.RedisError`` when the broker cannot be reached.
+    """
+    names = list(queues)
+    with broker_client().pipeline(transaction=False) as pipe:
+        for name in names:
+            for key in queue_keys(name):
+                pipe.llen(key)
+        lengths = pipe.execute()
+    steps = len(KOMBU_PRIORITY_STEPS) + 1
+    return {name: sum(lengths[i * steps : (i + 1) * steps]) for i, name in enumerate(names)}

@@ -29,6 +29,7 @@ from catalog.api.serializers import (
 )
 from catalog.models import Category, Licence, Pattern, TagSuggestion
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
+from marketplace.schema import BUSY, TOO_LARGE
 
 
 def raise_drf(exc: DjangoValidationError) -> None:
@@ -79,7 +80,7 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             )
         return response
 
-    @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer})
+    @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer, 503: BUSY})
     def post(self, request: Request) -> Response:
         serializer = PatternCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -182,7 +183,8 @@ class ImageSearchView(APIView):
         responses={
             200: inline_serializer(
                 "ImageSearchResult", {"similarity": serializers.FloatField(), "pattern": PatternSerializer()}, many=True
-            )
+            ),
+            413: TOO_LARGE,
         },
     )
     def post(self, request: Request) -> Response:

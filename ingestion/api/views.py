@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from ingestion import uploads
 from ingestion.models import UploadSession
+from marketplace.schema import BUSY
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -63,7 +64,7 @@ class UploadSessionCreateView(APIView):
     permission_classes = [permissions.IsAuthenticated]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=UploadSessionCreateInputSerializer, responses={201: SessionSerializer})
+    @extend_schema(request=UploadSessionCreateInputSerializer, responses={201: SessionSerializer, 503: BUSY})
     def post(self, request: Request) -> Response:
         serializer = UploadSessionCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

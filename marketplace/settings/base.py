@@ -357,3 +357,9 @@ LOGGING = {
         "ezdxf": {"level": "WARNING"},
     },
 }
+
+# --- API schema and input validation (issue 9) ---
+# Every operation documents the errors it can answer (400/401/403/404/415/429 ...), derived from the view.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "marketplace.schema.TesseraAutoSchema"
+# The schema describes the API, not itself: /api/schema/ (?format=json|yaml) is left out of its own document.
+SPECTACULAR_SETTINGS["SERVE_INCLUDE_SCHEMA"] = False

@@ -12,12 +12,13 @@ from django.core.validators import RegexValidator
 
 from catalog.models import Category, Licence, PatternFile, Tag
 
-# Query and form text is typed by people: C0 control characters (NUL, which PostgreSQL cannot store, escape,
-# backspace ...) and DEL are never part of it. Tab, newline and carriage return are kept for text areas.
+# Query and form text is typed by people: C0 control characters (escape, backspace ...) and DEL are never part
+# of it. Tab, newline and carriage return are kept for text areas. NUL, which PostgreSQL cannot store, is refused
+# by the validator Django and DRF put on every CharField ("Null characters are not allowed.").
 refuse_control_characters = RegexValidator(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]",
+    r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]",
     inverse_match=True,
-    message="Remove the control characters (such as NUL) from this value.",
+    message="Remove the control characters from this value.",
     code="control_characters",
 )
 SEARCH_QUERY_MAX_LENGTH = 200

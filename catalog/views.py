@@ -19,6 +19,7 @@ from catalog.forms import PageForm, PatternForm, PatternSearchForm
 from catalog.models import Category, Pattern, PatternFile, TagSuggestion
 from delivery.selectors import entitled_pattern_ids
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
+from marketplace.middleware import validates_query_string
 
 FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
 
@@ -38,9 +39,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _query_errors(form: PageForm) -> list[str]:
     """One readable line per invalid query parameter, for the page to show above its (empty) results."""
-    return [f"{name}: {message}" for name, messages in form.errors.items() for message in messages]
+    return [f"{name}: {messages[0]}" for name, messages in form.errors.items()]
 
 
+@validates_query_string
 def category(request: HttpRequest, slug: str) -> HttpResponse:
     current = get_object_or_404(Category, slug=slug)
     form = PageForm(request.GET)
@@ -53,6 +55,7 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "catalog/category.html", {"category": current, "page": page})
 
 
+@validates_query_string
 def search(request: HttpRequest) -> HttpResponse:
     form = PatternSearchForm(request.GET)
     if not form.is_valid():

@@ -41,6 +41,7 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     filter_backends: list[Any] = []
+    validates_query_string = True  # PatternListQuerySerializer; see marketplace.middleware
 
     def query_filters(self) -> dict[str, Any]:
         """The validated query string; any invalid parameter answers 400 naming it."""

@@ -363,3 +363,6 @@ LOGGING = {
 REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "marketplace.schema.TesseraAutoSchema"
 # The schema describes the API, not itself: /api/schema/ (?format=json|yaml) is left out of its own document.
 SPECTACULAR_SETTINGS["SERVE_INCLUDE_SCHEMA"] = False
+# Views validate their own query strings; this refuses a NUL byte (which PostgreSQL cannot store) for the views we
+# do not write, such as the admin's change-list filters. Last, so the 400 page renders with the signed-in user.
+MIDDLEWARE.append("marketplace.middleware.RefuseNulInQueryMiddleware")

@@ -29,7 +29,8 @@ def test_api_list_refuses_a_nul_byte_in_any_parameter(api_client, parameter, val
 @pytest.mark.parametrize(
     ("parameter", "value", "message"),
     [
-        ("q", "lamp\x1b[2J", "Remove the control characters (such as NUL) from this value."),
+        ("q", "lamp\x1b[2J", "Remove the control characters from this value."),
+        ("q", "lamp\x00", "Null characters are not allowed."),
         ("q", "x" * 201, "Ensure this field has no more than 200 characters."),
         ("format", "json", '"json" is not a valid choice.'),
         ("category", "3d printing", 'Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'),
@@ -96,6 +97,47 @@ def test_category_page_refuses_an_invalid_page_number(client, value) -> None:  #
     response = client.get("/c/3d-printing/", {"page": value})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "That page address is not valid" in html
-    assert "<li>page: Give a page number, e.g. page=2.</li>" in html
+    assert "That page address is not valid." in html
+    assert '<a class="btn" href="/c/3d-printing/">Go to the first page</a>' in html
+    assert html.count("<li>page: ") == 1
+    expected = "Null characters are not allowed." if "\x00" in value else "Give a page number, e.g. page=2."
+    assert f"<li>page: {expected}</li>" in html
     assert client.get("/c/3d-printing/", {"page": "1"}).status_code == 200
+
+
+def test_the_forms_refuse_nul_themselves() -> None:
+    from catalog.api.serializers import PatternListQuerySerializer
+    from catalog.forms import PageForm, PatternSearchForm
+
+    assert PatternSearchForm({"q": "a\x00"}).errors == {"q": ["Null characters are not allowed."]}
+    assert "Null characters are not allowed." in PatternSearchForm({"tag": "\x00"}).errors["tag"]
+    assert "page" in PageForm({"page": "1\x00"}).errors
+    serializer = PatternListQuerySerializer(data={"licence": "cc0\x00", "format": "stl\x00"})
+    assert not serializer.is_valid()
+    assert set(serializer.errors) == {"licence", "format"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/catalog/pattern/?status=published%00",
+        "/admin/catalog/pattern/?q=cube%00",
+        "/admin/payments/order/?q=%00",
+        "/accounts/login/?next=/%00",
+    ],
+)
+def test_views_we_do_not_write_refuse_a_nul_byte_too(client, url) -> None:  # type: ignore[no-untyped-def]
+    from tests.factories import StaffFactory
+
+    client.force_login(StaffFactory.create(is_superuser=True))
+    response = client.get(url)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "That address is not valid" in html
+    assert ": Null characters are not allowed.</li>" in html
+
+
+def test_the_nul_safety_net_answers_json_on_the_api(api_client) -> None:  # type: ignore[no-untyped-def]
+    response = api_client.get("/api/v1/patterns/1/", {"expand": "x\x00"})
+    assert response.status_code == 400
+    assert response.json() == {"expand": ["Null characters are not allowed."]}

@@ -9,8 +9,8 @@ from typing import Any
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.db import transaction
-from django.db.models import Value
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -41,11 +41,13 @@ def pattern_create(
     uploads: Sequence[File],  # type: ignore[type-arg]
     category: Category | None = None,
     commercial_price: int | None = None,
+    tags: Sequence[str] = (),
 ) -> Pattern:
-    """Create a pattern from uploaded files and start its ingestion.
+    """Create a pattern from uploaded files, with the creator's ``tags``, and start its ingestion.
 
     Every file is inspected (content-detected format, size, a parse check) before anything is stored,
-    so a rejected upload leaves nothing behind. Raises ``ValidationError`` keyed by field.
+    so a rejected upload leaves nothing behind; the pattern, its files and its tags are saved in one
+    transaction. Raises ``ValidationError`` keyed by field.
     """
     from ingestion import services as ingestion_services
     from ingestion.admission import upload_verdict_record
@@ -103,7 +105,10 @@ def pattern_create(
                     pattern_file.original.save(upload.original_name, File(handle), save=False)
                 stored.append(pattern_file)
                 pattern_file.save()
-            pattern_refresh_search_vector(pattern=pattern)
+            if tags:
+                pattern_tags_add(pattern=pattern, names=tags, source="creator")
+            else:
+                pattern_refresh_search_vector(pattern=pattern)
             ingestion_services.pipeline_enqueue(pattern=pattern)
     except BaseException:
         for pattern_file in stored:
@@ -129,11 +134,25 @@ def pattern_refresh_search_vector(*, pattern: Pattern) -> None:
 
 
 def _tag_for(name: str) -> Tag | None:
-    slug = slugify(name)[:60]
+    """The tag for ``name``: the one with its slug, else the one with its (truncated) name, else a new one.
+
+    Names and slugs are both unique and both truncated to fit, so two different names can meet on either;
+    they are the same tag then, never an ``IntegrityError``. Safe against a concurrent creation of the same tag.
+    """
+    name = name.strip()[: Tag._meta.get_field("name").max_length]
+    slug = slugify(name)[: Tag._meta.get_field("slug").max_length].strip("-")
     if not slug:
         return None
-    tag, _ = Tag.objects.get_or_create(slug=slug, defaults={"name": name[:60]})
-    return tag
+    for _attempt in range(2):
+        tag = Tag.objects.filter(Q(slug=slug) | Q(name=name)).order_by(Case(When(slug=slug, then=0), default=1)).first()
+        if tag is not None:
+            return tag
+        try:
+            with transaction.atomic():
+                return Tag.objects.create(slug=slug, name=name)
+        except IntegrityError:
+            continue  # created meanwhile by another request: read it back
+    raise ValidationError({"tags": [f"The tag “{name}” could not be saved; try again."]})
 
 
 def pattern_tags_add(*, pattern: Pattern, names: Sequence[str], source: str = "system") -> list[Tag]:

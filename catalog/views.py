@@ -15,13 +15,14 @@ from django.views.decorators.http import require_POST
 
 from analytics.services import event_record
 from catalog import selectors, services
-from catalog.forms import PatternForm
+from catalog.forms import PageForm, PatternForm, PatternSearchForm
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Pattern, PatternFile, TagSuggestion
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from delivery.selectors import entitled_pattern_ids
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
+from marketplace.middleware import validates_query_string
 
 FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
 
@@ -39,23 +40,41 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _query_errors(form: PageForm) -> list[str]:
+    """One readable line per invalid query parameter, for the page to show above its (empty) results."""
+    return [f"{name}: {messages[0]}" for name, messages in form.errors.items()]
+
+
+@validates_query_string
 def category(request: HttpRequest, slug: str) -> HttpResponse:
     current = get_object_or_404(Category, slug=slug)
+    form = PageForm(request.GET)
+    if not form.is_valid():
+        page = Paginator(Pattern.objects.none(), 24).get_page(1)
+        context = {"category": current, "page": page, "query_errors": _query_errors(form)}
+        return render(request, "catalog/category.html", context, status=400)
     event_record(kind="page_view", user=request.user, path=request.path)
-    page = Paginator(selectors.pattern_list_published(category=slug), 24).get_page(request.GET.get("page"))
+    page = Paginator(selectors.pattern_list_published(category=slug), 24).get_page(form.cleaned_data["page"])
     return render(request, "catalog/category.html", {"category": current, "page": page})
 
 
+@validates_query_string
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    file_format = request.GET.get("format", "")
+    form = PatternSearchForm(request.GET)
+    if not form.is_valid():
+        # The page still renders (search box, design) with what was wrong, and no results.
+        page = Paginator(Pattern.objects.none(), 24).get_page(1)
+        context = {"query": "", "page": page, "format": "", "formats": FORMAT_CHOICES}
+        return render(request, "catalog/search.html", {**context, "query_errors": _query_errors(form)}, status=400)
+    query = form.cleaned_data["q"]
+    file_format = form.cleaned_data["format"]
     results = selectors.pattern_list_published(
         query=query,
         file_format=file_format,
-        category=request.GET.get("category", ""),
-        tag=request.GET.get("tag", ""),
+        category=form.cleaned_data["category"],
+        tag=form.cleaned_data["tag"],
     )
-    page = Paginator(results, 24).get_page(request.GET.get("page"))
+    page = Paginator(results, 24).get_page(form.cleaned_data["page"])
     if query:
         event_record(
             kind="search",
@@ -146,7 +165,12 @@ def _upload_refused(request: HttpRequest, refusal: UploadRefused) -> HttpRespons
             status=refusal.status_code,
         )
     else:
-        typed = {name: request.POST.get(name, "") for name in PatternForm.base_fields if name != "files"}
+        kept_uploads = _kept_upload_ids(request)
+        typed: dict[str, object] = {
+            name: request.POST.get(name, "") for name in PatternForm.base_fields if name not in {"files", "uploads"}
+        }
+        # Large files already uploaded come back as the form's hidden ``uploads`` values.
+        typed["uploads"] = kept_uploads
         response = render(
             request,
             "catalog/pattern_form.html",
@@ -154,7 +178,7 @@ def _upload_refused(request: HttpRequest, refusal: UploadRefused) -> HttpRespons
                 "form": PatternForm(initial=typed),
                 "chunk_threshold": settings.TESSERA_CHUNKED_UPLOAD_THRESHOLD,
                 "refusal": refusal.message,
-                "kept_uploads": _kept_upload_ids(request),
+                "kept_uploads": kept_uploads,
             },
             status=refusal.status_code,
         )
@@ -175,7 +199,7 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             chunked = []
             try:
-                chunked = upload_sessions_claim(user=request.user, session_ids=request.POST.getlist("uploads"))
+                chunked = upload_sessions_claim(user=request.user, session_ids=data["uploads"])
                 pattern = services.pattern_create(
                     creator=request.user,  # type: ignore[arg-type]
                     title=data["title"],
@@ -186,6 +210,7 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
                     licence=data["licence"],
                     category=data["category"],
                     uploads=[*data["files"], *chunked],
+                    tags=data["tags"],
                 )
             except ValidationError as exc:
                 for chunked_file in chunked:
@@ -195,9 +220,6 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
                         form.add_error(field if field in form.fields else None, message)
             else:
                 upload_sessions_consume(files=chunked)
-                creator_tags = [name.strip() for name in data["tags"].split(",") if name.strip()]
-                if creator_tags:
-                    services.pattern_tags_add(pattern=pattern, names=creator_tags[:20], source="creator")
                 services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
                 target = reverse("catalog:pattern-status", kwargs={"pk": pattern.pk})
                 if request.headers.get("X-Requested-With") == "XMLHttpRequest":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -126,7 +127,13 @@ def upload_sessions_claim(*, user: Any, session_ids: list[Any]) -> list[ChunkedF
     files = []
     problems = []
     for session_id in session_ids:
-        session = UploadSession.objects.filter(pk=session_id, user=user).first()
+        try:
+            session_uuid = uuid.UUID(str(session_id))
+        except ValueError:
+            shown = str(session_id)[:40].encode("unicode_escape").decode()
+            problems.append(f"“{shown}” is not an upload id; upload the file again.")
+            continue
+        session = UploadSession.objects.filter(pk=session_uuid, user=user).first()
         if session is None:
             problems.append(f"Upload {session_id} does not exist.")
         elif session.status != UploadSession.Status.COMPLETE:

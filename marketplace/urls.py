@@ -3,10 +3,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from marketplace.login_paths import ThrottledAdminAuthenticationForm, throttled_login_view
 from marketplace.metrics_export import metrics
+from marketplace.schema_views import SchemaView
 
 # Both login pages answer 429 with Retry-After when the sign-in throttle refuses an attempt.
 admin.site.login_form = ThrottledAdminAuthenticationForm
@@ -17,7 +18,7 @@ urlpatterns = [
     path("accounts/login/", throttled_login_view(account_login)),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("marketplace.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("metrics", metrics, name="metrics"),
     path("", include("payments.urls")),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from catalog.models import Pattern, PatternFile, Preview, TagSuggestion
+from catalog.forms import SEARCH_QUERY_MAX_LENGTH, refuse_control_characters, tag_names_parse
+from catalog.models import Category, Licence, Pattern, PatternFile, Preview, Tag, TagSuggestion
+from ingestion.printers import PRINTER_BEDS
 
 
 class PatternFileSerializer(serializers.ModelSerializer[PatternFile]):
@@ -40,7 +43,9 @@ class TagSuggestionSerializer(serializers.ModelSerializer[TagSuggestion]):
 
 class PatternSerializer(serializers.ModelSerializer[Pattern]):
     creator = serializers.CharField(source="creator.username")
-    category: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    category: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
     licence: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     tags: Any = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     files = PatternFileSerializer(many=True, read_only=True)
@@ -91,11 +96,93 @@ class PatternCreateInputSerializer(serializers.Serializer[Any]):
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
     licence = serializers.SlugField(help_text="cc0, cc-by, cc-by-sa, cc-by-nc, personal or commercial")
     category = serializers.SlugField(required=False, allow_blank=True, default="")
-    tags = serializers.CharField(required=False, allow_blank=True, default="", help_text="Comma-separated tags")
+    tags = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=400,
+        validators=[refuse_control_characters],
+        help_text="Comma-separated tags, each at most 60 characters; the first 20 are kept.",
+    )
     files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list)
     uploads = serializers.ListField(
-        child=serializers.UUIDField(), required=False, default=list, help_text="Ids of completed resumable uploads"
+        child=serializers.UUIDField(),
+        required=False,
+        default=list,
+        max_length=50,
+        help_text="Ids of completed resumable uploads",
     )
+
+    def validate_tags(self, value: str) -> list[str]:
+        try:
+            return tag_names_parse(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
+
+def _max_length(model: Any, field: str) -> int:
+    return int(model._meta.get_field(field).max_length)
+
+
+class LowercaseChoiceField(serializers.ChoiceField):
+    """A choice matched case-insensitively (``?format=STL`` always worked)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(data.lower() if isinstance(data, str) else data)
+
+
+class PatternListQuerySerializer(serializers.Serializer[Any]):
+    """The list endpoint's query string. ``format`` filters by file format; it never selects a renderer."""
+
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=SEARCH_QUERY_MAX_LENGTH,
+        validators=[refuse_control_characters],
+        help_text="Full-text and semantic query",
+    )
+    format = LowercaseChoiceField(
+        choices=PatternFile.Format.values,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="File format (case-insensitive)",
+    )
+    category = serializers.SlugField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=_max_length(Category, "slug"),
+        help_text="Category slug",
+    )
+    tag = serializers.SlugField(
+        required=False, allow_blank=True, default="", max_length=_max_length(Tag, "slug"), help_text="Tag slug"
+    )
+    licence = serializers.SlugField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=_max_length(Licence, "code"),
+        help_text="Licence code, e.g. cc0, personal, commercial",
+    )
+    price_min = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=2**31 - 1, help_text="Minor units"
+    )
+    price_max = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0, max_value=2**31 - 1, help_text="Minor units"
+    )
+    validated = serializers.BooleanField(
+        required=False, default=False, help_text="Only patterns whose files passed every check"
+    )
+    printer_bed = serializers.ChoiceField(
+        choices=list(PRINTER_BEDS),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Only meshes that fit this printer (see docs/findings.md)",
+    )
+    page = serializers.IntegerField(required=False, min_value=1, max_value=10**9, help_text="Page number")
 
 
 class TagDecisionInputSerializer(serializers.Serializer[Any]):

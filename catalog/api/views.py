@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -21,6 +21,7 @@ from catalog import selectors, services
 from catalog.api.serializers import (
     ModerationInputSerializer,
     PatternCreateInputSerializer,
+    PatternListQuerySerializer,
     PatternSerializer,
     TagDecisionInputSerializer,
     TagSuggestionSerializer,
@@ -39,16 +40,6 @@ from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 
 
-def _int_param(params: Any, name: str) -> int | None:
-    raw = params.get(name, "")
-    if raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValidationError({name: ["Give a whole number of minor units (cents)."]}) from exc
-
-
 def raise_drf(exc: DjangoValidationError) -> None:
     raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
@@ -58,39 +49,34 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     filter_backends: list[Any] = []
+    validates_query_string = True  # PatternListQuerySerializer; see marketplace.middleware
+
+    def query_filters(self) -> dict[str, Any]:
+        """The validated query string; any invalid parameter answers 400 naming it."""
+        if not hasattr(self, "_query_filters"):
+            serializer = PatternListQuerySerializer(data=self.request.query_params)
+            serializer.is_valid(raise_exception=True)
+            self._query_filters = dict(serializer.validated_data)
+        return self._query_filters
 
     def get_queryset(self) -> QuerySet[Pattern]:
-        params = self.request.query_params
+        filters = self.query_filters()
         return selectors.pattern_list_published(
-            query=params.get("q", ""),
-            file_format=params.get("format", ""),
-            category=params.get("category", ""),
-            tag=params.get("tag", ""),
-            licence=params.get("licence", ""),
-            price_min=_int_param(params, "price_min"),
-            price_max=_int_param(params, "price_max"),
-            validated=params.get("validated", "").lower() in ("1", "true", "yes"),
-            printer_bed=params.get("printer_bed", ""),
+            query=filters["q"],
+            file_format=filters["format"],
+            category=filters["category"],
+            tag=filters["tag"],
+            licence=filters["licence"],
+            price_min=filters["price_min"],
+            price_max=filters["price_max"],
+            validated=filters["validated"],
+            printer_bed=filters["printer_bed"],
         )
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("q", str, description="Full-text query"),
-            OpenApiParameter("format", str, description="File format, e.g. stl, svg, pdf, png"),
-            OpenApiParameter("category", str, description="Category slug"),
-            OpenApiParameter("tag", str, description="Tag slug"),
-            OpenApiParameter("licence", str, description="Licence code, e.g. cc0, personal, commercial"),
-            OpenApiParameter("price_min", int, description="Minimum price in minor units"),
-            OpenApiParameter("price_max", int, description="Maximum price in minor units"),
-            OpenApiParameter("validated", bool, description="Only patterns whose files passed every check"),
-            OpenApiParameter(
-                "printer_bed", str, description="Only meshes that fit this printer (see docs/findings.md)"
-            ),
-        ]
-    )
+    @extend_schema(parameters=[PatternListQuerySerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = self.list(request, *args, **kwargs)
-        query = request.query_params.get("q", "").strip()
+        query = self.query_filters()["q"].strip()
         if query:
             count = response.data.get("count") if isinstance(response.data, dict) else None
             event_record(
@@ -135,15 +121,13 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
                 licence=licence,
                 category=category,
                 uploads=[*data["files"], *chunked],
+                tags=data["tags"],
             )
         except DjangoValidationError as exc:
             for chunked_file in chunked:
                 chunked_file.close()
             raise_drf(exc)
         upload_sessions_consume(files=chunked)
-        creator_tags = [name.strip() for name in data["tags"].split(",") if name.strip()]
-        if creator_tags:
-            services.pattern_tags_add(pattern=pattern, names=creator_tags[:20], source="creator")
         services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
         pattern = selectors.pattern_visible_to(user=request.user).get(pk=pattern.pk)
         return Response(PatternSerializer(pattern, context={"request": request}).data, status=status.HTTP_201_CREATED)

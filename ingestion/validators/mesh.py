@@ -17,20 +17,14 @@ from PIL import Image
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ingestion.printers import PRINTER_BEDS
+
 from .base import FileRejected, Report
 
 VIEW_ANGLES = [(-50.0, 25.0), (130.0, 25.0), (0.0, 89.0)]  # (azimuth, elevation) in degrees
 VIEW_LABELS = ["Front three-quarter view", "Back three-quarter view", "Top view"]
 PREVIEW_SIZE = 800
 
-# Common printer build volumes (x, y, z in mm). Documented in docs/findings.md.
-PRINTER_BEDS = {
-    "Prusa MK4 (250×210×220)": (250.0, 210.0, 220.0),
-    "Bambu Lab X1/P1 (256×256×256)": (256.0, 256.0, 256.0),
-    "Creality Ender-3 (220×220×250)": (220.0, 220.0, 250.0),
-    "Prusa MINI (180×180×180)": (180.0, 180.0, 180.0),
-    "Elegoo Mars 4 resin (153×77×175)": (153.0, 77.0, 175.0),
-}
 
 # Material assumptions for the mass estimate, stated in the report.
 PLA_DENSITY_G_PER_CM3 = 1.24

@@ -439,3 +439,12 @@ MIDDLEWARE = [
     *MIDDLEWARE,
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+
+# --- API schema and input validation (issue 9) ---
+# Every operation documents the errors it can answer (400/401/403/404/415/429 ...), derived from the view.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "marketplace.schema.TesseraAutoSchema"
+# The schema describes the API, not itself: /api/schema/ (?format=json|yaml) is left out of its own document.
+SPECTACULAR_SETTINGS["SERVE_INCLUDE_SCHEMA"] = False
+# Views validate their own query strings; this refuses a NUL byte (which PostgreSQL cannot store) for the views we
+# do not write, such as the admin's change-list filters. Last, so the 400 page renders with the signed-in user.
+MIDDLEWARE.append("marketplace.middleware.RefuseNulInQueryMiddleware")

@@ -121,7 +121,7 @@ def test_busy_form_keeps_what_the_creator_typed_and_says_when_to_retry(client: A
     assert 'value="4.50"' in html
     assert '<option value="EUR" selected>' in html
     assert '<option value="personal" selected>' in html
-    assert f'<input type="hidden" name="uploads" value="{kept}">' in html
+    assert f'<input type="hidden" name="uploads" value="{kept}" id="id_uploads_0">' in html
     assert "not-a-session-id" not in html
 
     xhr = client.post("/sell/new/", form, HTTP_X_REQUESTED_WITH="XMLHttpRequest")

@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 
@@ -239,6 +240,7 @@ def _send_media(field_file: FieldFile, content_type: str) -> FileResponse:
 # the preview URLs the API gives them). Each answers 404, never 403, to someone who may not see the pattern,
 # exactly like the pattern page: an unpublished pattern's existence is not revealed. No throttle: a moderator's
 # review queue loads dozens of these at once, and each is one indexed lookup.
+@extend_schema(exclude=True)  # file downloads for pages, not part of the JSON API
 @api_view(["GET"])
 @throttle_classes([])
 def preview_file(request: Request, pk: int) -> FileResponse:
@@ -249,6 +251,7 @@ def preview_file(request: Request, pk: int) -> FileResponse:
     return _send_media(preview.image, "image/png")
 
 
+@extend_schema(exclude=True)  # file downloads for pages, not part of the JSON API
 @api_view(["GET"])
 @throttle_classes([])
 def viewer_model_file(request: Request, pk: int) -> FileResponse:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -15,17 +16,18 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 
 from catalog import services as catalog_services
-from catalog.models import PUBLISHED_MEDIA_PREFIX, Pattern, Preview, ViewerModel
+from catalog.models import PUBLISHED_MEDIA_PREFIX, Licence, Pattern, Preview, ViewerModel
 from ingestion import services as ingestion_services
 from payments.cart import cart_add
 from payments.models import Order
 from tests import samples
 from tests.conftest import ROOT, token_client
 from tests.factories import OrderFactory, PatternFactory, StaffFactory, UserFactory
-from tests.helpers import create_and_process
 
 PERMISSIONS_POLICY = (
     "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), magnetometer=(), "
@@ -198,6 +200,7 @@ def _production_env() -> dict[str, str]:
 
 
 PRODUCTION_PROBE = """
+import io
 import json
 import django
 from django.test import Client
@@ -253,6 +256,24 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."
 
 
+def _pending_cube(title: str, creator: Any = None) -> Pattern:
+    """A cube through validation and preview rendering into review (no model work: it is not under test)."""
+    pattern = catalog_services.pattern_create(
+        creator=creator or UserFactory.create(),
+        title=title,
+        description="",
+        price=0,
+        currency="USD",
+        licence=Licence.objects.get(code="cc0"),
+        uploads=[SimpleUploadedFile("cube.stl", samples.stl_cube())],
+    )
+    for pattern_file in pattern.files.all():
+        ingestion_services.pattern_file_process(pattern_file_id=pattern_file.pk)
+    finalized = ingestion_services.pattern_finalize(pattern_id=pattern.pk)
+    assert finalized is not None
+    return finalized
+
+
 def _media_urls(pattern: Pattern) -> list[str]:
     previews = list(Preview.objects.filter(pattern=pattern))
     viewers = list(ViewerModel.objects.filter(pattern_file__pattern=pattern))
@@ -271,7 +292,7 @@ def test_unpublished_previews_answer_404_to_others_and_published_ones_are_public
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
     creator = UserFactory.create(username="preview_creator")
-    pattern = create_and_process(creator, "cube.stl", samples.stl_cube(), "Private cube")
+    pattern = _pending_cube("Private cube", creator)
     assert pattern.status == "needs_review", pattern.status_reason
     pending_urls = _media_urls(pattern)
     assert len(pending_urls) == 4  # three rendered views and the viewer mesh
@@ -318,7 +339,7 @@ def test_unpublished_previews_answer_404_to_others_and_published_ones_are_public
 def test_reprocessing_a_published_pattern_takes_its_files_off_their_public_urls(
     client: Client, django_capture_on_commit_callbacks: Any
 ) -> None:
-    pattern = create_and_process(UserFactory.create(), "cube.stl", samples.stl_cube(), "Reprocessed cube")
+    pattern = _pending_cube("Reprocessed cube")
     with django_capture_on_commit_callbacks(execute=True):
         catalog_services.pattern_moderate(pattern=pattern, moderator=StaffFactory.create(), action="approve")
     public = _media_urls(pattern)
@@ -326,3 +347,19 @@ def test_reprocessing_a_published_pattern_takes_its_files_off_their_public_urls(
     with django_capture_on_commit_callbacks(execute=False):
         ingestion_services.pattern_reprocess(pattern=pattern)
     assert [client.get(url).status_code for url in public + _media_urls(pattern)] == [404] * 8
+
+
+@pytest.mark.django_db
+def test_previews_published_before_the_upgrade_move_to_public_names_once(client: Client) -> None:
+    pattern = _pending_cube("Old cube")
+    Pattern.objects.filter(pk=pattern.pk).update(status="published")  # as published by an older version
+    legacy = _media_urls(pattern)
+    assert [client.get(url).status_code for url in legacy] == [200] * 4  # through the checked views
+    out = io.StringIO()
+    call_command("publish_preview_media", stdout=out)
+    assert out.getvalue().strip() == "Moved 4 files to public names."
+    public = _media_urls(pattern)
+    assert all(url.startswith(settings.MEDIA_URL + PUBLISHED_MEDIA_PREFIX) for url in public)
+    assert [client.get(url).status_code for url in public] == [200] * 4
+    call_command("publish_preview_media", stdout=out)
+    assert _media_urls(pattern) == public

@@ -21,6 +21,9 @@ from django.http import HttpRequest, HttpResponseBase
 REAL_STRIPE_SCRIPT_ORIGINS = ("https://js.stripe.com", "https://*.js.stripe.com")
 REAL_STRIPE_FRAME_ORIGINS = ("https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com")
 REAL_STRIPE_CONNECT_ORIGINS = ("https://api.stripe.com",)
+# The payouts set-up form posts to us and we redirect to Stripe's hosted Connect onboarding: form-action
+# covers redirects after a form submission, so that origin must be allowed too.
+REAL_STRIPE_ONBOARDING_ORIGINS = ("https://connect.stripe.com",)
 
 
 def origin_of(url: str) -> str:
@@ -34,12 +37,14 @@ def stripe_origins() -> dict[str, tuple[str, ...]]:
     script = origin_of(settings.STRIPE_JS_URL)
     api = origin_of(settings.STRIPE_API_BASE)
     if settings.STRIPE_USES_LOCALSTRIPE:
-        # localstripe serves its Stripe.js and its API from one loopback origin and draws no frames.
-        return {"script-src": (script,), "connect-src": (script, api)}
+        # localstripe serves its Stripe.js, its API and the emulated onboarding page from one loopback origin,
+        # and draws no frames.
+        return {"script-src": (script,), "connect-src": (script, api), "form-action": (api,)}
     return {
         "script-src": (script, *REAL_STRIPE_SCRIPT_ORIGINS),
         "frame-src": REAL_STRIPE_FRAME_ORIGINS,
         "connect-src": (api, *REAL_STRIPE_CONNECT_ORIGINS),
+        "form-action": REAL_STRIPE_ONBOARDING_ORIGINS,
     }
 
 

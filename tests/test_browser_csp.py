@@ -107,6 +107,10 @@ def test_pages_work_under_the_csp_without_violations(
     # localstripe's Stripe.js drew its card fields: the script loaded and ran under the policy.
     assert page.locator("#card-element input").count() == 5
     _settle(page, problems, "checkout")
+    # Payout set-up posts here and is redirected to (emulated) Stripe onboarding: form-action allows it.
+    page.goto(f"{base}/sell/earnings/")
+    page.click("text=Set up payouts with Stripe")
+    page.wait_for_url(f"{localstripe}/_config/emulator/onboard/**")
 
     page.goto(f"{base}/sell/new/")
     page.fill("input[name=title]", "Policy cube")

@@ -45,7 +45,9 @@ def csp_directives(header: str) -> dict[str, list[str]]:
     return directives
 
 
-def expected_csp(*, script: list[str], connect: list[str], frame: list[str], nonce: str = "") -> dict[str, list[str]]:
+def expected_csp(
+    *, script: list[str], connect: list[str], frame: list[str], form: list[str], nonce: str = ""
+) -> dict[str, list[str]]:
     return {
         "default-src": ["'self'"],
         "script-src": ["'self'", *([f"'nonce-{nonce}'"] if nonce else []), *script],
@@ -57,7 +59,7 @@ def expected_csp(*, script: list[str], connect: list[str], frame: list[str], non
         "worker-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *form],
         "frame-ancestors": ["'none'"],
     }
 
@@ -69,7 +71,7 @@ def test_every_page_sends_the_security_headers(client: Client) -> None:
         response = client.get(path)
         assert response.status_code in (200, 404), path
         assert csp_directives(response["Content-Security-Policy"]) == expected_csp(
-            script=[localstripe], connect=[localstripe], frame=["'none'"]
+            script=[localstripe], connect=[localstripe], frame=["'none'"], form=[localstripe]
         ), path
         assert response["Permissions-Policy"] == PERMISSIONS_POLICY
         assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
@@ -90,6 +92,8 @@ def test_real_stripe_and_s3_origins_are_allowed_exactly_where_needed(client: Cli
     assert directives["frame-src"] == ["https://js.stripe.com", "https://*.js.stripe.com", "https://hooks.stripe.com"]
     assert directives["connect-src"] == ["'self'", "https://api.stripe.com", "https://tessera-media.s3.amazonaws.com"]
     assert directives["img-src"] == ["'self'", "data:", "https://tessera-media.s3.amazonaws.com"]
+    # The payouts form redirects to Stripe's hosted onboarding; form-action governs that redirect.
+    assert directives["form-action"] == ["'self'", "https://connect.stripe.com"]
 
 
 class _ScriptAudit(HTMLParser):
@@ -238,6 +242,7 @@ def test_production_redirects_plain_http_and_sends_hsts_behind_the_proxy() -> No
     directives = csp_directives(headers["Content-Security-Policy"])
     assert directives["script-src"] == ["'self'", "https://js.stripe.com", "https://*.js.stripe.com"]
     assert directives["connect-src"] == ["'self'", "https://api.stripe.com"]
+    assert directives["form-action"] == ["'self'", "https://connect.stripe.com"]
     assert headers["Permissions-Policy"] == PERMISSIONS_POLICY
     assert probe["media"] == "not served by Django"
 

@@ -385,9 +385,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     },
 }
-CSP_REPORT_URI = env("TESSERA_CSP_REPORT_URI")
-if CSP_REPORT_URI:
-    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [CSP_REPORT_URI]
+# Where browsers POST violation reports (a collector such as Sentry's CSP endpoint); unset: not reported.
+TESSERA_CSP_REPORT_URI = env("TESSERA_CSP_REPORT_URI")
+if TESSERA_CSP_REPORT_URI:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [TESSERA_CSP_REPORT_URI]
 
 
 def _media_origins() -> list[str]:
@@ -414,7 +415,6 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("marketplace.security.ContentSecurityPolicyMiddleware") + 1,
     "marketplace.security.PermissionsPolicyMiddleware",
 )
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("csp.context_processors.nonce")  # type: ignore[index]
 # Powerful browser features nobody here uses are switched off for the page and every frame; `payment` stays
 # for Stripe's frames (Payment Request buttons, Apple Pay / Google Pay inside js.stripe.com).
 PERMISSIONS_POLICY: dict[str, list[str]] = {

@@ -400,10 +400,10 @@ def _media_origins() -> list[str]:
     if endpoint:
         parts = urlparse(endpoint)
         return [f"{parts.scheme}://{parts.netloc}"]
-    return [
-        f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com",
-        f"https://{AWS_STORAGE_BUCKET_NAME}.s3.*.amazonaws.com",
-    ]
+    # boto3 presigns with the global or the regional virtual-hosted name (CSP wildcards only cover whole labels).
+    region = env("AWS_S3_REGION_NAME")
+    origins = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+    return origins + ([f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{region}.amazonaws.com"] if region else [])
 
 
 TESSERA_CSP_MEDIA_ORIGINS = _media_origins()

@@ -241,8 +241,8 @@ def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: s
     return locked
 
 
-def _relocate(field_file: FieldFile, *, directory: str) -> None:
-    """Copy a stored file to a fresh random name under ``directory`` and delete the old one.
+def _relocate(field_file: FieldFile, *, directory: str) -> str:
+    """Copy a stored file to a fresh random name under ``directory``; returns the old name for the caller to delete.
 
     The new name is unguessable and never reused, so a URL that was public once stays dead afterwards.
     """
@@ -251,7 +251,7 @@ def _relocate(field_file: FieldFile, *, directory: str) -> None:
     target = f"{directory}{uuid.uuid4().hex}{PurePosixPath(old_name).suffix}"
     with storage.open(old_name, "rb") as handle:
         field_file.name = storage.save(target, handle)
-    storage.delete(old_name)
+    return old_name
 
 
 def _pattern_media(pattern_id: int) -> list[tuple[Preview | ViewerModel, FieldFile]]:
@@ -273,8 +273,10 @@ def pattern_media_publish(*, pattern_id: int) -> int:
         moved = 0
         for owner, field_file in _pattern_media(pattern_id):
             if field_file.name and not is_published_media(field_file.name):
-                _relocate(field_file, directory=PUBLISHED_MEDIA_PREFIX)
+                old_name = _relocate(field_file, directory=PUBLISHED_MEDIA_PREFIX)
                 owner.save(update_fields=[field_file.field.name])
+                # The private copy goes once the new name is committed: a rollback leaves the row pointing at it.
+                transaction.on_commit(partial(field_file.storage.delete, old_name))
                 moved += 1
     logger.info("Published %s media files of pattern %s", moved, pattern_id)
     return moved
@@ -290,8 +292,11 @@ def pattern_media_hide(*, pattern: Pattern) -> int:
     for owner, field_file in _pattern_media(pattern.pk):
         if field_file.name and is_published_media(field_file.name):
             directory = "previews/hidden/" if isinstance(owner, Preview) else "viewer/hidden/"
-            _relocate(field_file, directory=directory)
+            old_name = _relocate(field_file, directory=directory)
             owner.save(update_fields=[field_file.field.name])
+            # The public copy goes at once, before the commit: should the transaction roll back, a published
+            # pattern shows a missing picture rather than a rejected one keeping a public URL.
+            field_file.storage.delete(old_name)
             moved += 1
     if moved:
         logger.info("Hid %s media files of pattern %s", moved, pattern.pk)

@@ -80,7 +80,7 @@ def _thumbnail(pattern: Pattern) -> str:
     preview = next(iter(pattern.previews.all()), None)
     if preview is None:
         return "—"
-    return format_html('<img src="{}" style="height:64px;border:1px solid #ddd" alt="">', preview.image.url)
+    return format_html('<img src="{}" style="height:64px;border:1px solid #ddd" alt="">', preview.url)
 
 
 # Every action names the permission it needs: Django offers an action without one to anyone who may
@@ -180,7 +180,7 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
         return format_html_join(
             "",
             '<img src="{}" style="height:200px;margin:4px;border:1px solid #ddd" alt="">',
-            ((p.image.url,) for p in pattern.previews.all()),
+            ((p.url,) for p in pattern.previews.all()),
         )
 
 
@@ -222,7 +222,7 @@ def _preview_of(pattern_file: PatternFile) -> str:
     preview = next(iter(pattern_file.previews.all()), None)
     if preview is None:
         return "no preview"
-    return format_html('<img src="{}" style="height:180px;border:1px solid #ddd" alt="">', preview.image.url)
+    return format_html('<img src="{}" style="height:180px;border:1px solid #ddd" alt="">', preview.url)
 
 
 @admin.action(description="Not a copy: dismiss the selected flags", permissions=["change"])

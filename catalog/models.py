@@ -360,6 +360,17 @@ class CopyFlag(models.Model):
         )
 
 
+# Previews and viewer meshes of published patterns live under this prefix of the public media storage, under
+# random names given at publication; the web server (or S3) sends them without Python. Everything else
+# (unpublished patterns' files, under previews/ and viewer/) has no public URL: only the catalog views that
+# check who may see the pattern send it. Leaving "published" moves the files out again (catalog.services).
+PUBLISHED_MEDIA_PREFIX = "published/"
+
+
+def is_published_media(name: str | None) -> bool:
+    return bool(name) and str(name).startswith(PUBLISHED_MEDIA_PREFIX)
+
+
 class ViewerModel(models.Model):
     """A simplified public mesh for the interactive 3D viewer (never the original)."""
 
@@ -369,6 +380,13 @@ class ViewerModel(models.Model):
 
     def __str__(self) -> str:
         return f"Viewer mesh of {self.pattern_file}"
+
+    @property
+    def url(self) -> str:
+        """The public URL once published, else the checked view (which answers 404 to those who may not see it)."""
+        if is_published_media(self.file.name):
+            return self.file.url
+        return reverse("catalog:viewer-model-file", kwargs={"pk": self.pk})
 
 
 class Preview(models.Model):
@@ -401,3 +419,10 @@ class Preview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pattern_file} preview {self.position}"
+
+    @property
+    def url(self) -> str:
+        """The public URL once published, else the checked view (which answers 404 to those who may not see it)."""
+        if is_published_media(self.image.name):
+            return self.image.url
+        return reverse("catalog:preview-file", kwargs={"pk": self.pk})

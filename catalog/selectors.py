@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
-from catalog.models import Category, Pattern, PatternFile, Preview, Tag
+from catalog.models import Category, Pattern, PatternFile, Preview, Tag, ViewerModel
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 
 logger = logging.getLogger(__name__)
@@ -129,6 +129,18 @@ def pattern_visible_to(*, user: Any) -> QuerySet[Pattern]:
     if getattr(user, "is_authenticated", False):
         return _with_relations(patterns.filter(Q(status=Pattern.Status.PUBLISHED) | Q(creator=user)))
     return _with_relations(patterns.filter(status=Pattern.Status.PUBLISHED))
+
+
+def preview_get_visible(*, user: Any, preview_id: int) -> Preview | None:
+    """A preview whose pattern ``user`` may see (the same rule as the pattern page), else None."""
+    visible = pattern_visible_to(user=user).values("pk")
+    return Preview.objects.filter(pk=preview_id, pattern__in=visible).first()
+
+
+def viewer_model_get_visible(*, user: Any, viewer_model_id: int) -> ViewerModel | None:
+    """A viewer mesh whose pattern ``user`` may see, else None."""
+    visible = pattern_visible_to(user=user).values("pk")
+    return ViewerModel.objects.filter(pk=viewer_model_id, pattern_file__pattern__in=visible).first()
 
 
 def pattern_list_for_creator(*, creator: Any) -> QuerySet[Pattern]:

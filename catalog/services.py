@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
+from functools import partial
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.contrib.postgres.search import SearchVector
@@ -11,11 +14,27 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.models import Category, CreatorProfile, Licence, Pattern, PatternFile, Tag, TagSuggestion, User
+from catalog.models import (
+    PUBLISHED_MEDIA_PREFIX,
+    Category,
+    CreatorProfile,
+    Licence,
+    Pattern,
+    PatternFile,
+    Preview,
+    Tag,
+    TagSuggestion,
+    User,
+    ViewerModel,
+    is_published_media,
+)
 from catalog.permissions import DECIDE_TAG_SUGGESTIONS, MODERATE_PATTERNS, staff_has_perm
+
+logger = logging.getLogger(__name__)
 
 
 def creator_profile_ensure(*, user: User) -> CreatorProfile:
@@ -228,6 +247,9 @@ def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: s
             locked.status = Pattern.Status.PUBLISHED
             locked.status_reason = reason
             locked.published_at = timezone.now()
+            # The files move to their public names once the approval is committed; until then the checked
+            # views send them (to anyone, as the pattern is published).
+            transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
         elif action == "reject":
             if not reason:
                 raise ValidationError({"reason": "Say why the pattern is rejected; the creator will read it."})
@@ -237,7 +259,70 @@ def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: s
                 )
             locked.status = Pattern.Status.REJECTED
             locked.status_reason = reason
+            pattern_media_hide(pattern=locked)
         else:
             raise ValidationError({"action": "Use 'approve' or 'reject'."})
         locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
     return locked
+
+
+def _relocate(field_file: FieldFile, *, directory: str) -> str:
+    """Copy a stored file to a fresh random name under ``directory``; returns the old name for the caller to delete.
+
+    The new name is unguessable and never reused, so a URL that was public once stays dead afterwards.
+    """
+    storage = field_file.storage
+    old_name = field_file.name or ""
+    target = f"{directory}{uuid.uuid4().hex}{PurePosixPath(old_name).suffix}"
+    with storage.open(old_name, "rb") as handle:
+        field_file.name = storage.save(target, handle)
+    return old_name
+
+
+def _pattern_media(pattern_id: int) -> list[tuple[Preview | ViewerModel, FieldFile]]:
+    previews = Preview.objects.filter(pattern_id=pattern_id)
+    viewers = ViewerModel.objects.filter(pattern_file__pattern_id=pattern_id)
+    return [(p, p.image) for p in previews] + [(v, v.file) for v in viewers]
+
+
+def pattern_media_publish(*, pattern_id: int) -> int:
+    """Give a published pattern's previews and viewer meshes public names (served without Python).
+
+    Idempotent; does nothing unless the pattern is still published. Takes the pattern's row lock, so it
+    cannot interleave with a rejection hiding the same files. Returns how many files moved.
+    """
+    with transaction.atomic():
+        pattern = Pattern.objects.select_for_update().filter(pk=pattern_id).first()
+        if pattern is None or pattern.status != Pattern.Status.PUBLISHED:
+            return 0
+        moved = 0
+        for owner, field_file in _pattern_media(pattern_id):
+            if field_file.name and not is_published_media(field_file.name):
+                old_name = _relocate(field_file, directory=PUBLISHED_MEDIA_PREFIX)
+                owner.save(update_fields=[field_file.field.name])
+                # The private copy goes once the new name is committed: a rollback leaves the row pointing at it.
+                transaction.on_commit(partial(field_file.storage.delete, old_name))
+                moved += 1
+    logger.info("Published %s media files of pattern %s", moved, pattern_id)
+    return moved
+
+
+def pattern_media_hide(*, pattern: Pattern) -> int:
+    """Take a pattern's previews and viewer meshes off their public URLs (call under the pattern's row lock).
+
+    Used whenever a pattern leaves "published" (rejected, reprocessed): each public file moves to a new
+    random name outside the published prefix, and the old URL answers 404 at once. Returns how many moved.
+    """
+    moved = 0
+    for owner, field_file in _pattern_media(pattern.pk):
+        if field_file.name and is_published_media(field_file.name):
+            directory = "previews/hidden/" if isinstance(owner, Preview) else "viewer/hidden/"
+            old_name = _relocate(field_file, directory=directory)
+            owner.save(update_fields=[field_file.field.name])
+            # The public copy goes at once, before the commit: should the transaction roll back, a published
+            # pattern shows a missing picture rather than a rejected one keeping a public URL.
+            field_file.storage.delete(old_name)
+            moved += 1
+    if moved:
+        logger.info("Hid %s media files of pattern %s", moved, pattern.pk)
+    return moved

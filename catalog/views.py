@@ -8,10 +8,14 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, throttle_classes
+from rest_framework.request import Request
 
 from analytics.services import event_record
 from catalog import selectors, services
@@ -294,7 +298,40 @@ def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
                 }
                 for f in pattern.files.all()
             ],
-            "previews": [p.image.url for p in pattern.previews.all()],
+            "previews": [p.url for p in pattern.previews.all()],
             "done": pattern.status != Pattern.Status.PROCESSING,
         }
     )
+
+
+def _send_media(field_file: FieldFile, content_type: str) -> FileResponse:
+    response = FileResponse(field_file.storage.open(field_file.name or "", "rb"), content_type=content_type)
+    # Only for this viewer: shared caches must not keep a file its pattern may later stop showing.
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# DRF function views so the API's token authentication works as well as the session (API clients follow
+# the preview URLs the API gives them). Each answers 404, never 403, to someone who may not see the pattern,
+# exactly like the pattern page: an unpublished pattern's existence is not revealed. No throttle: a moderator's
+# review queue loads dozens of these at once, and each is one indexed lookup.
+@extend_schema(exclude=True)  # file downloads for pages, not part of the JSON API
+@api_view(["GET"])
+@throttle_classes([])
+def preview_file(request: Request, pk: int) -> FileResponse:
+    """A preview image of a pattern the requester may see: the only way to unpublished patterns' previews."""
+    preview = selectors.preview_get_visible(user=request.user, preview_id=pk)
+    if preview is None or not preview.image.name:
+        raise Http404("No such preview.")
+    return _send_media(preview.image, "image/png")
+
+
+@extend_schema(exclude=True)  # file downloads for pages, not part of the JSON API
+@api_view(["GET"])
+@throttle_classes([])
+def viewer_model_file(request: Request, pk: int) -> FileResponse:
+    """The simplified viewer mesh (binary STL) of a pattern the requester may see."""
+    viewer = selectors.viewer_model_get_visible(user=request.user, viewer_model_id=pk)
+    if viewer is None or not viewer.file.name:
+        raise Http404("No such 3D view.")
+    return _send_media(viewer.file, "model/stl")

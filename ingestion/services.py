@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -195,7 +196,8 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
         viewer_stl = report.artifacts.get("viewer.stl")
         if viewer_stl and report.ok:
             viewer = ViewerModel(pattern_file=locked, face_count=int.from_bytes(viewer_stl[80:84], "little"))
-            viewer.file.save(f"{locked.sha256[:16]}.stl", ContentFile(viewer_stl), save=False)
+            # Random names: a preview's URL must not be derivable from the file (its sha256 is public).
+            viewer.file.save(f"{uuid.uuid4().hex}.stl", ContentFile(viewer_stl), save=False)
             viewer.save()
         for position, (label, clean_image) in enumerate(images):
             image = preview_watermark(clean_image, settings.TESSERA_PREVIEW_WATERMARK_TEXT)
@@ -209,7 +211,7 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
                 width=image.width,
                 height=image.height,
             )
-            preview.image.save(f"{locked.sha256[:16]}-{position}.png", ContentFile(buffer.getvalue()), save=False)
+            preview.image.save(f"{uuid.uuid4().hex}.png", ContentFile(buffer.getvalue()), save=False)
             preview.save()
         locked.validation = report.as_dict()
         locked.status = PatternFile.Status.VALID if report.ok else PatternFile.Status.INVALID
@@ -368,8 +370,11 @@ def patterns_fail_stuck(*, older_than: timedelta | None = None) -> int:
 
 def pattern_reprocess(*, pattern: Pattern) -> Pattern:
     """Run the whole pipeline again from the stored originals (admin action)."""
+    from catalog import services as catalog_services
+
     with transaction.atomic():
         locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        catalog_services.pattern_media_hide(pattern=locked)
         locked.files.update(status=PatternFile.Status.PENDING, validation={})
         locked.status = Pattern.Status.PROCESSING
         locked.processing_step = Pattern.Step.RECEIVED

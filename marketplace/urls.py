@@ -3,8 +3,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
+from catalog.models import PUBLISHED_MEDIA_PREFIX
 from marketplace.login_paths import ThrottledAdminAuthenticationForm, throttled_login_view
 from marketplace.metrics_export import metrics
 from marketplace.schema_views import SchemaView
@@ -19,13 +20,22 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("marketplace.api_urls")),
     path("api/schema/", SchemaView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script from a URL instead of inline, so the page needs
+    # no CSP exception.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("metrics", metrics, name="metrics"),
     path("", include("payments.urls")),
     path("", include("delivery.urls")),
     path("", include("catalog.urls")),
 ]
 
-if not settings.AWS_STORAGE_BUCKET_NAME:
-    # Only public previews live under MEDIA_ROOT; originals are in a separate storage with no URL.
-    urlpatterns.append(re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}))
+if settings.TESSERA_SERVE_MEDIA and not settings.AWS_STORAGE_BUCKET_NAME:
+    # make run and the tests only (production: nginx or S3). Only published previews live under
+    # MEDIA_ROOT/published/; unpublished ones are sent by catalog's checked views, originals never.
+    urlpatterns.append(
+        re_path(
+            rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>{PUBLISHED_MEDIA_PREFIX}.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )

@@ -76,9 +76,11 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
     assert [f["status"] for f in detail["files"]] == ["valid", "valid"]
     assert detail["files"][0]["validation"]["properties"]["bounding_box_mm"] == [66.0, 51.368, 37.066]
     assert len(detail["previews"]) == 4  # three mesh views and one drawing
-    preview = requests.get(detail["previews"][0]["url"], timeout=10)
+    # Before moderation the previews are the creator's (and moderators') only.
+    preview = requests.get(detail["previews"][0]["url"], headers=creator_auth, timeout=10)
     assert preview.status_code == 200
     assert preview.content.startswith(b"\x89PNG")
+    assert requests.get(detail["previews"][0]["url"], timeout=10).status_code == 404
 
     # Nobody else sees it before moderation; the creator cannot moderate their own pattern.
     assert requests.get(f"{base}/api/v1/patterns/{pattern_id}/", timeout=10).status_code == 404
@@ -97,6 +99,9 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
     )
     assert approved.status_code == 200
     assert approved.json()["status"] == "published"
+    published_previews = requests.get(f"{base}/api/v1/patterns/{pattern_id}/", timeout=10).json()["previews"]
+    public = requests.get(published_previews[0]["url"], timeout=10)
+    assert (public.status_code, public.content[:4]) == (200, b"\x89PNG")
 
     found = requests.get(f"{base}/api/v1/patterns/", params={"q": "zeppelin"}, timeout=10).json()
     assert [p["id"] for p in found["results"]] == [pattern_id]

@@ -29,7 +29,7 @@ class PreviewSerializer(serializers.ModelSerializer[Preview]):
 
     def get_url(self, preview: Preview) -> str:
         request = self.context.get("request")
-        url = preview.image.url
+        url = preview.url
         return request.build_absolute_uri(url) if request else url
 
 

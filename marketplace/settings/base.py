@@ -448,3 +448,86 @@ SPECTACULAR_SETTINGS["SERVE_INCLUDE_SCHEMA"] = False
 # Views validate their own query strings; this refuses a NUL byte (which PostgreSQL cannot store) for the views we
 # do not write, such as the admin's change-list filters. Last, so the 400 page renders with the signed-in user.
 MIDDLEWARE.append("marketplace.middleware.RefuseNulInQueryMiddleware")
+
+# --- Security headers and media exposure (issue 9) -------------------------------------------------
+# Content-Security-Policy through django-csp (maintained by Mozilla: per-request nonces that appear in the
+# header only when a template used one, per-view csp_update/csp_replace decorators, report-only mode).
+# Scripts: our own static files only, no inline script and no inline event handlers; the one unavoidable
+# inline script (the three.js import map: browsers do not load import maps from a URL) carries a nonce.
+# Styles: 'unsafe-inline' is kept on purpose: Stripe.js, localstripe's card form, Swagger UI and Django
+# admin set style attributes, and CSS cannot run code, so the protection a strict style-src adds is small.
+# The Stripe origins (from STRIPE_JS_URL / STRIPE_API_BASE) and media origins are added per response by
+# marketplace.security.ContentSecurityPolicyMiddleware.
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": [NONE],
+        "worker-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Where browsers POST violation reports (a collector such as Sentry's CSP endpoint); unset: not reported.
+TESSERA_CSP_REPORT_URI = env("TESSERA_CSP_REPORT_URI")
+if TESSERA_CSP_REPORT_URI:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [TESSERA_CSP_REPORT_URI]
+
+
+def _media_origins() -> list[str]:
+    """Where previews are fetched from when they are not on this site (an S3 bucket)."""
+    configured = [o for o in env("TESSERA_CSP_MEDIA_ORIGINS").split(",") if o]
+    if configured or not AWS_STORAGE_BUCKET_NAME:
+        return configured
+    endpoint = env("AWS_S3_ENDPOINT_URL")
+    if endpoint:
+        parts = urlparse(endpoint)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    # boto3 presigns with the global or the regional virtual-hosted name (CSP wildcards only cover whole labels).
+    region = env("AWS_S3_REGION_NAME")
+    origins = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+    return origins + ([f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{region}.amazonaws.com"] if region else [])
+
+
+TESSERA_CSP_MEDIA_ORIGINS = _media_origins()
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "marketplace.security.ContentSecurityPolicyMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("marketplace.security.ContentSecurityPolicyMiddleware") + 1,
+    "marketplace.security.PermissionsPolicyMiddleware",
+)
+# Powerful browser features nobody here uses are switched off for the page and every frame; `payment` stays
+# for Stripe's frames (Payment Request buttons, Apple Pay / Google Pay inside js.stripe.com).
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": ["self", '"https://js.stripe.com"'],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Django's static.serve answers /media/published/ only here (make run, tests): previews of published
+# patterns. Production turns it off (nginx or S3 serve them); unpublished previews are never under it.
+TESSERA_SERVE_MEDIA = env_bool("TESSERA_SERVE_MEDIA", not AWS_STORAGE_BUCKET_NAME)

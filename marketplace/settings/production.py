@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import env, env_bool, env_int
 
 DEBUG = False
 for required in ("DJANGO_SECRET_KEY", "DATABASE_URL", "REDIS_URL", "DJANGO_ALLOWED_HOSTS", "SITE_URL"):
@@ -33,3 +33,19 @@ STRIPE_JS_URL = "https://js.stripe.com/v3/"
 # --- Metrics (issue 9) ---
 # Behind a proxy every client can look like 127.0.0.1: only the bearer token opens /metrics.
 TESSERA_METRICS_LOOPBACK_OPEN = False
+
+# --- HTTPS, HSTS and media exposure (issue 9) -------------------------------------------------------
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients): plain-HTTP
+# requests are redirected to https (DJANGO_SECURE_SSL_REDIRECT=0 when the proxy already redirects, e.g.
+# for a loopback benchmark), and browsers are told to use https for a year, subdomains included.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+# Regexes (comma-separated, no leading slash) of paths a load balancer probes over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [p for p in env("DJANGO_SECURE_REDIRECT_EXEMPT").split(",") if p]
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# `preload` only makes the domain eligible for the browsers' built-in list (it is added by submitting it at
+# hstspreload.org); set DJANGO_SECURE_HSTS_PRELOAD=0 for a domain that must keep plain-HTTP subdomains.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
+# Media is never sent by django.views.static.serve in production: published previews come from S3 or from
+# the web server (nginx `location /media/published/`), unpublished ones only through the checked view.
+TESSERA_SERVE_MEDIA = False

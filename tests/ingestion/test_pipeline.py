@@ -164,5 +164,5 @@ def test_mesh_gets_a_simplified_public_viewer_mesh(user, client) -> None:  # typ
     assert abs(loaded.extents.max() - 60) < 2  # the same shape, coarser
     Pattern.objects.filter(pk=pattern.pk).update(status="published")
     html = client.get(Pattern.objects.get().get_absolute_url()).content.decode()
-    assert f'data-viewer-src="{viewer.file.url}"' in html
+    assert f'data-viewer-src="{viewer.url}"' in html
     assert "vendor/three-0.187.0/three.module.js" in html

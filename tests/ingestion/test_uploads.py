@@ -106,8 +106,10 @@ def test_open_upload_sessions_are_limited_per_account(settings: Any) -> None:
     assert refused.status_code == 429
     assert refused.json() == {
         "detail": "You already have 5 uploads in progress. Let one finish before starting another; "
-        "an upload that receives nothing for 60 minutes stops counting."
+        "an upload that receives nothing for 60 minutes stops counting.",
+        "retry_after": 60,
     }
+    assert refused["Retry-After"] == "60"
     assert UploadSession.objects.filter(user=creator).count() == 5
     # Another account has its own quota.
     other = token_client(UserFactory.create())

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
 
 from delivery import services
 from delivery.models import Entitlement, MarkedFile
@@ -18,6 +19,11 @@ class DeliveryTask(Task):  # type: ignore[misc]
 
     acks_late = True
     reject_on_worker_lost = True
+    # PostgreSQL restarting (a crash, a failover) is not the file's fault: retry, then record a failure.
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 2
+    retry_backoff_max = 30
+    max_retries = 5
     soft_time_limit = 900
     time_limit = 960
 
@@ -49,3 +55,8 @@ def prepare_order_package(order_id: int) -> None:
     if order is None:
         return
     services.order_package_prepare(order=order)
+
+
+@shared_task(name="delivery.tasks.sweep_undelivered", acks_late=True, soft_time_limit=120, time_limit=180)
+def sweep_undelivered() -> int:
+    return services.entitlements_requeue_undelivered()

@@ -74,10 +74,14 @@ def entitlements_requeue_undelivered(*, older_than: timedelta | None = None, lim
 
     Finds what was granted but whose job never ran (broker down at commit, job lost with a killed worker or
     Redis) and enqueues it again. A copy that failed stays failed (the buyer sees why and can retry), and an
-    entitlement is looked at only once its job had time to run. Safe to repeat: preparing is idempotent.
+    entitlement is looked at only once its job had time to run and while no delivery job waits in the broker
+    (so a backlog is not multiplied). Safe to repeat: preparing is idempotent.
     """
     from delivery import tasks
+    from marketplace.broker import queued_jobs
 
+    if queued_jobs(settings.TESSERA_DELIVERY_QUEUES) != 0:
+        return 0  # jobs still wait (or the broker is unreachable): nothing can be called lost yet
     cutoff = timezone.now() - (older_than or timedelta(seconds=settings.TESSERA_DELIVERY_STALLED_AFTER_SECONDS))
     undelivered = list(
         Entitlement.objects.filter(revoked_at__isnull=True, created_at__lt=cutoff)

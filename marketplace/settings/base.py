@@ -377,6 +377,10 @@ TESSERA_UNQUEUED_AFTER_SECONDS = env_int("TESSERA_UNQUEUED_AFTER_SECONDS", 60)
 # A processing pattern with no progress for TESSERA_PROCESSING_TIMEOUT_SECONDS (above) is requeued, up to
 # this many times; then it fails with a reason the creator can read.
 TESSERA_PROCESSING_MAX_ATTEMPTS = env_int("TESSERA_PROCESSING_MAX_ATTEMPTS", 3)
+# The sweepers requeue a job that made no progress only while nothing waits in its queues (a job still
+# queued behind a backlog is late, not lost). Add a queue here when ingestion or delivery tasks get one.
+TESSERA_INGEST_QUEUES = ["ingest"]
+TESSERA_DELIVERY_QUEUES = ["delivery"]
 # A paid entitlement without a ready download this long after the sale gets its copies prepared again.
 TESSERA_DELIVERY_STALLED_AFTER_SECONDS = env_int("TESSERA_DELIVERY_STALLED_AFTER_SECONDS", 300)
 CELERY_BEAT_SCHEDULE["fail-stuck-processing"]["schedule"] = float(TESSERA_SWEEP_INTERVAL_SECONDS)

@@ -132,13 +132,14 @@ class Load:
         self.running = threading.Event()
         self.threads: list[threading.Thread] = []
         self.upload_number = 0
+        self.downloaders: list[str] = []
 
     def start(self, phase: Phase) -> None:
         self.phase = phase
         self.running.set()
         self.threads = [
-            threading.Thread(target=self._loop, args=(self.upload, 3.0), daemon=True),
-            threading.Thread(target=self._loop, args=(self.purchase, 1.5), daemon=True),
+            threading.Thread(target=self._loop, args=(self.upload, 4.0), daemon=True),
+            threading.Thread(target=self._loop, args=(self.purchase, 2.0), daemon=True),
             threading.Thread(target=self._loop, args=(self.download, 1.0), daemon=True),
         ]
         for thread in self.threads:
@@ -213,12 +214,13 @@ class Load:
         if status == 200 and json.loads(payload).get("status") == "succeeded":
             with self.phase.lock:
                 self.phase.charged.append(order["id"])
+            self.downloaders.append(token)  # this buyer now downloads their copy
 
     def download(self) -> None:
-        tokens = self.downloaders
+        tokens = self.downloaders[-20:]  # recent buyers, whose copies are being prepared or just ready
         if not tokens:
             return
-        token = tokens[int(time.monotonic()) % len(tokens)]
+        token = tokens[int(time.monotonic() * 7) % len(tokens)]
         status, payload = http("GET", f"{self.base}/api/v1/library/", token=token)
         self.phase.count("library", status)
         if status != 200:
@@ -230,8 +232,6 @@ class Load:
             if url:
                 status, _ = http("GET", url)
                 self.phase.count("download", status)
-
-    downloaders: list[str] = []
 
 
 # --- the stack -----------------------------------------------------------------------------------
@@ -406,6 +406,21 @@ def _measure(phase: Phase) -> dict[str, int]:
 # --- the run -------------------------------------------------------------------------------------
 
 
+def wait_idle(*, timeout: float) -> None:
+    """Start from empty queues, so a phase measures its own work and not a backlog of an earlier run."""
+    from marketplace.broker import queued_jobs
+    from marketplace.devserver import QUEUES
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = queued_jobs(QUEUES.split(","))
+        if waiting == 0:
+            return
+        log(f"waiting for {waiting} queued jobs of an earlier run to finish")
+        time.sleep(10)
+    log("the queues did not drain; measuring anyway")
+
+
 def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
@@ -468,7 +483,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=float, default=12, help="seconds of load before each kill")
     parser.add_argument("--after", type=float, default=12, help="seconds of load after the stack recovered")
-    parser.add_argument("--settle", type=float, default=90, help="seconds the phase's work may take to finish")
+    parser.add_argument("--settle", type=float, default=150, help="seconds the phase's work may take to finish")
+    parser.add_argument("--idle-timeout", type=float, default=300, help="seconds to wait for an earlier backlog")
     parser.add_argument("--recovery-timeout", type=float, default=60)
     args = parser.parse_args()
 
@@ -507,6 +523,7 @@ def main() -> int:
             sellable=sellable,
         )
         load.downloaders = ben
+        wait_idle(timeout=args.idle_timeout)
         for fault in FAULTS:
             phase = Phase(fault)
             load.start(phase)

@@ -313,3 +313,34 @@ def test_supervisor_restarts_a_killed_embedded_redis() -> None:
     finally:
         supervisor.stop_all()
     assert not embedded.redis_alive(name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_during_a_database_outage_answer_503_with_retry_after(
+    client: Any, tmp_path: Any, settings: Any
+) -> None:
+    from django.db import connection
+
+    creator = UserFactory.create()
+    api = token_client(creator)
+    original_host = connection.settings_dict["HOST"]
+    connection.close()
+    # A real refused connection: the server's socket directory is replaced by an empty one.
+    connection.settings_dict["HOST"] = str(tmp_path)
+    try:
+        page = client.get("/")
+        listing = api.get("/api/v1/patterns/")
+        upload = api.post("/api/v1/patterns/", _upload_fields("During the outage"), format="multipart")
+        health = client.get("/healthz")
+    finally:
+        connection.close()
+        connection.settings_dict["HOST"] = original_host
+    assert (page.status_code, page["Retry-After"]) == (503, "5")
+    assert (listing.status_code, listing["Retry-After"]) == (503, "5")
+    assert listing.json() == {
+        "detail": "The service is briefly unavailable. Nothing was saved; please retry in a few seconds."
+    }
+    assert upload.status_code == 503
+    assert health.status_code == 503
+    assert health.json()["checks"] == {"database": "unavailable", "redis": "ok"}
+    assert Pattern.objects.count() == 0

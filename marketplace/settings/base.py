@@ -399,3 +399,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", int(str(
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # /healthz answers within this budget per dependency.
 TESSERA_HEALTH_TIMEOUT_SECONDS = float(env("TESSERA_HEALTH_TIMEOUT_SECONDS", "1.0"))
+# A request that finds PostgreSQL restarting answers 503 + Retry-After instead of 500 (nothing was saved).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "marketplace.middleware.DatabaseUnavailableMiddleware",
+)

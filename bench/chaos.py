@@ -230,7 +230,7 @@ class Load:
         for entry in entries[:1]:
             url = entry.get("zip_url")
             if url:
-                status, _ = http("GET", url)
+                status, _ = http("GET", url, token=token)
                 self.phase.count("download", status)
 
 

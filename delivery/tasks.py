@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError
 
 from delivery import services
 from delivery.models import Entitlement, MarkedFile
+from marketplace.broker import infrastructure_errors
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ class DeliveryTask(Task):  # type: ignore[misc]
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         entitlement_id = kwargs.get("entitlement_id", args[0] if args else None)
         if entitlement_id is None or self.name != prepare_entitlement.name:
+            return
+        if isinstance(exc, infrastructure_errors()):
+            # An outage, not the file: the copies stay pending and the delivery sweeper prepares them again.
+            logger.warning("task %s stopped by an outage, left for the sweeper: %s", task_id, exc)
             return
         for marked in MarkedFile.objects.filter(entitlement_id=entitlement_id, status=MarkedFile.Status.PENDING):
             services.marked_file_fail(marked_file_id=marked.pk, error="Preparing your copy failed; try again.")

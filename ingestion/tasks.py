@@ -11,6 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
 from ingestion import services
+from marketplace.broker import infrastructure_errors
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,11 @@ class IngestTask(Task):  # type: ignore[misc]
     time_limit = 660
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        if isinstance(exc, infrastructure_errors()):
+            # The broker or the database failed, not the file (e.g. the chain's next step could not be
+            # published while Redis restarted): the reaper requeues the pattern instead of failing it.
+            logger.warning("task %s stopped by an outage, left for the reaper: %s", task_id, exc)
+            return
         pattern_id = kwargs.get("pattern_id")
         if pattern_id is None and kwargs.get("pattern_file_id") is not None:
             from catalog.models import PatternFile

@@ -27,3 +27,13 @@ def queued_jobs(queues: Iterable[str]) -> int | None:
         logger.warning("broker unreachable while counting queued jobs: %s", exc)
         return None
     return total
+
+
+def infrastructure_errors() -> tuple[type[BaseException], ...]:
+    """Failures of the broker or the database rather than of the job: the sweepers retry what they stopped."""
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (BrokerError, RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)

@@ -201,6 +201,9 @@ def ensure_redis(name: str = "redis") -> str:
             _redis_make_durable(socket_path)
             return str(socket_path)
         directory.mkdir(parents=True, exist_ok=True)
+        # Redis started with appendonly on and no AOF file yet ignores dump.rdb: a var/ from before AOF starts
+        # from its snapshot, and switches to AOF once running (which writes the AOF from that data).
+        upgrading = (directory / "dump.rdb").exists() and not (directory / "appendonly.aof").exists()
         config = directory / "redis.conf"
         config.write_text(
             "\n".join(
@@ -215,7 +218,7 @@ def ensure_redis(name: str = "redis") -> str:
                     "save 60 1",
                     # The broker's queues must survive a kill -9: an append-only file synced every second
                     # loses at most a second of enqueued jobs (and the sweeper re-enqueues those).
-                    "appendonly yes",
+                    f"appendonly {'no' if upgrading else 'yes'}",
                     "appendfsync everysec",
                     "",
                 ]
@@ -228,6 +231,8 @@ def ensure_redis(name: str = "redis") -> str:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"embedded Redis did not start; see {directory / 'redis.log'}")
             time.sleep(0.05)
+        if upgrading:
+            _redis_make_durable(socket_path)
         logger.info("started embedded Redis at %s", socket_path)
         return str(socket_path)
 
@@ -245,7 +250,16 @@ def stop_redis(name: str = "redis") -> None:
     socket_path = redis_socket(name)
     if not _redis_alive(socket_path):
         return
-    try:
-        redis.Redis(unix_socket_path=str(socket_path), retry=Retry(NoBackoff(), 0)).shutdown(save=True)
-    except redis.ConnectionError:
-        pass  # shutdown closes the connection before answering
+    client = redis.Redis(unix_socket_path=str(socket_path), retry=Retry(NoBackoff(), 0))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.shutdown(save=True)  # returns once the server closed the connection
+            return
+        except redis.ConnectionError:
+            return  # older clients raise when shutdown closes the connection
+        except redis.ResponseError:
+            # Refused while the append-only file is being written (just after switching AOF on): wait.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

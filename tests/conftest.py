@@ -114,7 +114,7 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[b
     }
     celery = [sys.executable, "-m", "celery", "-A", "marketplace"]
     subprocess.run(
-        [*celery, "purge", "-f", "-Q", "ingest,gpu,delivery,default"],
+        [*celery, "purge", "-f", "-Q", devserver.QUEUES],
         env=env,
         cwd=ROOT,
         check=True,
@@ -124,7 +124,7 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[b
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(
-            [*celery, "worker", "-Q", "ingest,gpu,delivery,default", "--pool", "solo", "--loglevel", "INFO"],
+            [*celery, "worker", "-Q", devserver.QUEUES, "--pool", "solo", "--loglevel", "INFO"],
             env=env,
             cwd=ROOT,
             stdout=log_file,

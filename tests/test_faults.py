@@ -344,3 +344,18 @@ def test_requests_during_a_database_outage_answer_503_with_retry_after(
     assert health.status_code == 503
     assert health.json()["checks"] == {"database": "unavailable", "redis": "ok"}
     assert Pattern.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_task_stopped_by_an_outage_leaves_the_pattern_to_the_reaper() -> None:
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from ingestion.tasks import finalize_pattern
+
+    outage = PatternFactory.create(status=Pattern.Status.PROCESSING)
+    bug = PatternFactory.create(status=Pattern.Status.PROCESSING)
+    # The chain's next step could not be published while Redis restarted: not the file's fault.
+    finalize_pattern.on_failure(BrokerError("connection refused"), "t1", (), {"pattern_id": outage.pk}, None)
+    finalize_pattern.on_failure(ValueError("a bug"), "t2", (), {"pattern_id": bug.pk}, None)
+    assert Pattern.objects.get(pk=outage.pk).status == "processing"
+    assert Pattern.objects.get(pk=bug.pk).status == "failed"

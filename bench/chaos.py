@@ -561,15 +561,18 @@ def print_table(results: list[tuple[str, dict[str, int], float | None, Counter[s
     print()
     print(
         "| fault (kill -9) | uploads | paid orders | jobs lost | jobs duplicated | charged, unserved | "
-        "patterns stuck | recovery (s) | HTTP 5xx / refused |"
+        "patterns stuck | recovery (s) | 503 + Retry-After | other 5xx / refused |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for fault, outcome, recovery, codes in results:
-        errors = sum(n for key, n in codes.items() if key.endswith((":0",)) or key.split(":")[1].startswith("5"))
+        unavailable = sum(n for key, n in codes.items() if key.endswith(":503"))
+        errors = (
+            sum(n for key, n in codes.items() if key.endswith(":0") or key.split(":")[1].startswith("5")) - unavailable
+        )
         recovered = f"{recovery:.1f}" if recovery is not None else "> timeout"
         print(
             f"| {fault} | {outcome['uploads']} | {outcome['charged']} | {outcome['lost']} | {outcome['duplicated']} | "
-            f"{outcome['unserved']} | {outcome['stuck']} | {recovered} | {errors} |"
+            f"{outcome['unserved']} | {outcome['stuck']} | {recovered} | {unavailable} | {errors} |"
         )
 
 

@@ -160,8 +160,12 @@ class Daemon:
     start_daemon: Callable[[], object]
     probe: Callable[[], bool]
     stop_daemon: Callable[[], None] | None = None
+    # Stopped at the end only when this run started it (or started it again after it died).
+    owned: bool = False
 
     def start(self) -> None:
+        if not self.probe():
+            self.owned = True
         self.start_daemon()
 
     def alive(self) -> bool:
@@ -171,7 +175,7 @@ class Daemon:
         return "stopped answering"
 
     def stop(self) -> None:
-        if self.stop_daemon is not None:
+        if self.owned and self.stop_daemon is not None:
             self.stop_daemon()
 
 
@@ -297,7 +301,8 @@ def main() -> int:
                 "postgres",
                 start_daemon=lambda: embedded.restart_postgres(database),
                 probe=embedded.postgres_alive,
-                stop_daemon=embedded.stop_postgres if started_postgres else None,
+                stop_daemon=embedded.stop_postgres,
+                owned=started_postgres,
             )
         )
     if not os.environ.get("REDIS_URL"):
@@ -309,7 +314,8 @@ def main() -> int:
                 "redis",
                 start_daemon=embedded.ensure_redis,
                 probe=embedded.redis_alive,
-                stop_daemon=embedded.stop_redis if started_redis else None,
+                stop_daemon=embedded.stop_redis,
+                owned=started_redis,
             )
         )
     supervisor = Supervisor(services)

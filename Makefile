@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load clean-var
+.PHONY: run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -27,6 +27,10 @@ pytest: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Kill -9 the worker, a pool child, Redis and PostgreSQL of a supervised stack under load; a few minutes.
+chaos: $(VENV)/.installed
+	PORT=$(PORT) $(BIN)/python bench/chaos.py
 
 bench-ingest: $(VENV)/.installed
 	$(BIN)/python bench/bench_ingest.py

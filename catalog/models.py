@@ -150,6 +150,11 @@ class Pattern(models.Model):
     status_reason = models.TextField(blank=True)
     processing_step = models.CharField(max_length=16, choices=Step.choices, default=Step.RECEIVED)
     processing_started_at = models.DateTimeField(null=True, blank=True)
+    # When the ingestion job was handed to the broker; empty while it never was (broker down at commit),
+    # which is what the sweeper looks for.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # How many times the reaper requeued a pattern that stopped making progress.
+    processing_attempts = models.PositiveSmallIntegerField(default=0)
     search_vector = SearchVectorField(null=True, editable=False)
     # MiniLM embedding of title, category, tags and description, for semantic search.
     text_embedding = VectorField(dimensions=384, null=True, blank=True, editable=False)

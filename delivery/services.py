@@ -65,8 +65,37 @@ def entitlements_grant_for_order(*, order: Any) -> list[Entitlement]:
     from delivery import tasks
 
     for entitlement in granted:
-        transaction.on_commit(partial(tasks.prepare_entitlement.delay, entitlement.pk))
+        transaction.on_commit(partial(tasks.prepare_entitlement.delay, entitlement.pk), robust=True)
     return granted
+
+
+def entitlements_requeue_undelivered(*, older_than: timedelta | None = None, limit: int = 500) -> int:
+    """The delivery sweeper: prepare again the copies of active entitlements that have no ready download.
+
+    Finds what was granted but whose job never ran (broker down at commit, job lost with a killed worker or
+    Redis) and enqueues it again. A copy that failed stays failed (the buyer sees why and can retry), and an
+    entitlement is looked at only once its job had time to run and while no delivery job waits in the broker
+    (so a backlog is not multiplied). Safe to repeat: preparing is idempotent.
+    """
+    from delivery import tasks
+    from marketplace.broker import queued_jobs
+
+    if queued_jobs(settings.TESSERA_DELIVERY_QUEUES) != 0:
+        return 0  # jobs still wait (or the broker is unreachable): nothing can be called lost yet
+    cutoff = timezone.now() - (older_than or timedelta(seconds=settings.TESSERA_DELIVERY_STALLED_AFTER_SECONDS))
+    undelivered = list(
+        Entitlement.objects.filter(revoked_at__isnull=True, created_at__lt=cutoff)
+        .exclude(package__status=Package.Status.READY)
+        .exclude(marked_files__status=MarkedFile.Status.FAILED)
+        .exclude(package__updated_at__gte=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for entitlement_id in undelivered:
+        transaction.on_commit(partial(tasks.prepare_entitlement.delay, entitlement_id), robust=True)
+    if undelivered:
+        logger.info("requeued %s undelivered entitlements", len(undelivered))
+    return len(undelivered)
 
 
 def entitlements_revoke_for_order(*, order: Any, reason: str) -> int:
@@ -463,13 +492,13 @@ def target_request_preparation(*, target: DownloadTarget) -> None:
 
     if target.kind == "order":
         order_id = target.entitlements[0].order_item.order_id
-        transaction.on_commit(lambda: tasks.prepare_order_package.delay(order_id))
+        transaction.on_commit(lambda: tasks.prepare_order_package.delay(order_id), robust=True)
         return
     entitlement = target.entitlements[0]
     MarkedFile.objects.filter(entitlement=entitlement, status=MarkedFile.Status.FAILED).update(
         status=MarkedFile.Status.PENDING
     )
-    transaction.on_commit(lambda: tasks.prepare_entitlement.delay(entitlement.pk))
+    transaction.on_commit(lambda: tasks.prepare_entitlement.delay(entitlement.pk), robust=True)
 
 
 def target_failure(*, target: DownloadTarget) -> str:

@@ -30,6 +30,7 @@ from ingestion.admission import ingest_queue_for
 from ingestion.formats import UnsupportedFormat, detect_format
 from ingestion.preview_mark import preview_watermark
 from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
+from marketplace.broker import queued_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -139,9 +140,12 @@ def pipeline_enqueue(*, pattern: Pattern) -> None:
     pattern_id = pattern.pk
 
     def send() -> None:
+        # A broker outage must not fail the request that saved the pattern (robust=True logs instead);
+        # the pattern keeps an empty ``enqueued_at`` and the sweeper publishes it once the broker is back.
         tasks.pipeline_signature(pattern_id=pattern_id, file_ids=file_ids, queue=queue).delay()
+        Pattern.objects.filter(pk=pattern_id).update(enqueued_at=timezone.now())
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 @contextmanager
@@ -266,7 +270,7 @@ def embeddings_enqueue(*, pattern_id: int) -> None:
     (it includes the tags)."""
     from ingestion import tasks
 
-    transaction.on_commit(lambda: tasks.model_pipeline_signature(pattern_id=pattern_id).delay())
+    transaction.on_commit(lambda: tasks.model_pipeline_signature(pattern_id=pattern_id).delay(), robust=True)
 
 
 def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFlag]:
@@ -354,18 +358,65 @@ def pattern_fail(*, pattern_id: int, reason: str) -> None:
         logger.warning("pattern %s failed: %s", pattern_id, reason)
 
 
-def patterns_fail_stuck(*, older_than: timedelta | None = None) -> int:
-    """Fail patterns that have been processing longer than the limit (a worker died, a task was lost)."""
-    limit = older_than or timedelta(seconds=settings.TESSERA_PROCESSING_TIMEOUT_SECONDS)
-    cutoff = timezone.now() - limit
-    return Pattern.objects.filter(status=Pattern.Status.PROCESSING, processing_started_at__lt=cutoff).update(
-        status=Pattern.Status.FAILED,
-        status_reason=(
-            "Processing took longer than the limit and was stopped. Try again, or contact support if the "
-            "file is very large."
-        ),
-        updated_at=timezone.now(),
-    )
+STALLED_REASON = (
+    "Processing stopped making progress {attempts} times and was given up. Try uploading again, or contact "
+    "support if the file is very large."
+)
+
+
+def patterns_requeue_stuck(*, older_than: timedelta | None = None) -> dict[str, int]:
+    """The reaper: put back on the queue the ingestion work that was lost, and fail what cannot finish.
+
+    - a processing pattern whose job was never published (the broker was down when it was saved) is
+      published again once its grace period is over; that is not the pattern's fault, so it costs no attempt;
+    - a processing pattern with no progress for ``older_than`` (its worker was killed, its message lost with
+      Redis) is requeued up to ``TESSERA_PROCESSING_MAX_ATTEMPTS`` times, counted on the row, and then
+      failed with a reason the creator can read; only while no ingestion job waits in the broker (or the
+      broker cannot be asked), since a job queued behind a backlog is late, not lost.
+
+    Requeueing is safe because every ingestion task is idempotent (a processed file is left as is; finalize
+    does nothing unless the pattern is still processing). Returns counts by outcome.
+    """
+    now = timezone.now()
+    stalled_cutoff = now - (older_than or timedelta(seconds=settings.TESSERA_PROCESSING_TIMEOUT_SECONDS))
+    unqueued_cutoff = now - timedelta(seconds=settings.TESSERA_UNQUEUED_AFTER_SECONDS)
+    max_attempts = settings.TESSERA_PROCESSING_MAX_ATTEMPTS
+    outcome = {"published": 0, "requeued": 0, "failed": 0}
+    processing = Pattern.objects.filter(status=Pattern.Status.PROCESSING)
+    unqueued = processing.filter(enqueued_at__isnull=True, updated_at__lt=unqueued_cutoff)
+    stalled = processing.filter(enqueued_at__isnull=False, updated_at__lt=stalled_cutoff)
+    for pattern_id in list(unqueued.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            pattern = unqueued.select_for_update(skip_locked=True).filter(pk=pattern_id).first()
+            if pattern is None:
+                continue
+            # Touch the row so the next sweep waits a full grace period for this publish to land.
+            pattern.save(update_fields=["updated_at"])
+            pipeline_enqueue(pattern=pattern)
+            outcome["published"] += 1
+    waiting = queued_jobs(settings.TESSERA_INGEST_QUEUES) if stalled.exists() else 0
+    if waiting:
+        logger.info("%s ingestion jobs still queued; stalled patterns wait for them", waiting)
+    stalled_ids = list(stalled.values_list("pk", flat=True)[:500]) if waiting == 0 else []
+    for pattern_id in stalled_ids:
+        with transaction.atomic():
+            pattern = stalled.select_for_update(skip_locked=True).filter(pk=pattern_id).first()
+            if pattern is None:
+                continue
+            if pattern.processing_attempts >= max_attempts:
+                pattern.status = Pattern.Status.FAILED
+                pattern.status_reason = STALLED_REASON.format(attempts=pattern.processing_attempts + 1)
+                pattern.save(update_fields=["status", "status_reason", "updated_at"])
+                logger.warning("pattern %s failed after %s requeues", pattern.pk, pattern.processing_attempts)
+                outcome["failed"] += 1
+                continue
+            pattern.processing_attempts += 1
+            pattern.enqueued_at = None
+            pattern.save(update_fields=["processing_attempts", "enqueued_at", "updated_at"])
+            pipeline_enqueue(pattern=pattern)
+            logger.info("pattern %s made no progress; requeued (attempt %s)", pattern.pk, pattern.processing_attempts)
+            outcome["requeued"] += 1
+    return outcome
 
 
 def pattern_reprocess(*, pattern: Pattern) -> Pattern:
@@ -380,12 +431,16 @@ def pattern_reprocess(*, pattern: Pattern) -> Pattern:
         locked.processing_step = Pattern.Step.RECEIVED
         locked.processing_started_at = timezone.now()
         locked.status_reason = ""
+        locked.enqueued_at = None
+        locked.processing_attempts = 0
         locked.save(
             update_fields=[
                 "status",
                 "processing_step",
                 "processing_started_at",
                 "status_reason",
+                "enqueued_at",
+                "processing_attempts",
                 "updated_at",
             ]
         )

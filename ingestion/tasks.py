@@ -8,8 +8,10 @@ from typing import Any
 from celery import Task, chain, shared_task
 from celery.canvas import Signature
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import InterfaceError, OperationalError
 
 from ingestion import services
+from marketplace.broker import infrastructure_errors
 
 logger = logging.getLogger(__name__)
 
@@ -19,10 +21,20 @@ class IngestTask(Task):  # type: ignore[misc]
 
     acks_late = True
     reject_on_worker_lost = True
+    # PostgreSQL restarting (a crash, a failover) is not the file's fault: retry, then record a failure.
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 2
+    retry_backoff_max = 30
+    max_retries = 5
     soft_time_limit = 600
     time_limit = 660
 
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        if isinstance(exc, infrastructure_errors()):
+            # The broker or the database failed, not the file (e.g. the chain's next step could not be
+            # published while Redis restarted): the reaper requeues the pattern instead of failing it.
+            logger.warning("task %s stopped by an outage, left for the reaper: %s", task_id, exc)
+            return
         pattern_id = kwargs.get("pattern_id")
         if pattern_id is None and kwargs.get("pattern_file_id") is not None:
             from catalog.models import PatternFile
@@ -81,9 +93,10 @@ def fit_tag_probes() -> int:
     return tag_probes_fit()
 
 
-@shared_task(acks_late=True)
-def fail_stuck_patterns() -> int:
-    return services.patterns_fail_stuck()
+@shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
+def fail_stuck_patterns() -> dict[str, int]:
+    """The reaper and sweeper of ingestion (its beat entry keeps the old name): requeue, or fail after K tries."""
+    return services.patterns_requeue_stuck()
 
 
 @shared_task(acks_late=True)

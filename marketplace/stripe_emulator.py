@@ -21,16 +21,25 @@ Tessera's own code around Connect, refunds and disputes to run end to end.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import os
 import secrets
 import time
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 from aiohttp import web
 from localstripe import resources, server
+from localstripe import webhooks as localstripe_webhooks
 from localstripe.errors import UserError
 from localstripe.webhooks import schedule_webhook
 
+_webhook_logger = logging.getLogger("aiohttp.access")
 _accounts: dict[str, dict[str, Any]] = {}
 _transfers: dict[str, dict[str, Any]] = {}
 _idempotent: dict[str, dict[str, Any]] = {}
@@ -352,6 +361,46 @@ resources.PaymentMethod._charging_is_declined = _charging_is_declined  # type: i
 resources.Charge._set_auth_failure = _set_auth_failure  # type: ignore[method-assign]
 resources.Charge._raise_failure = _raise_failure  # type: ignore[method-assign]
 resources.PaymentIntent._api_update = _payment_intent_update  # type: ignore[method-assign]
+
+# Stripe retries a webhook that was not answered 2xx (a crashed or restarting server, a 500) with
+# exponential backoff for days; localstripe tries once. Retry here too, bounded to a few minutes, so a
+# development server that is restarting still receives every event.
+WEBHOOK_RETRY_DELAYS = (1, 2, 4, 8, 15, 30, 60, 60, 60)
+
+
+async def _send_webhook_with_retries(event: Any) -> None:
+    payload = json.dumps(event._export(), indent=2, sort_keys=True).encode("utf-8")
+    signed_payload = b"%d.%s" % (event.created, payload)
+    await asyncio.sleep(1)
+    for endpoint in list(localstripe_webhooks._webhooks.values()):
+        if endpoint.events is not None and event.type not in endpoint.events:
+            continue
+        signature = hmac.new(endpoint.secret.encode("utf-8"), signed_payload, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": f"t={event.created},v1={signature}",
+        }
+        for attempt, delay in enumerate((*WEBHOOK_RETRY_DELAYS, None), start=1):
+            outcome = ""
+            try:
+                async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+                    async with session.post(endpoint.url, data=payload, headers=headers) as response:
+                        if 200 <= response.status < 300:
+                            _webhook_logger.info('webhook "%s" delivered (attempt %s)', event.type, attempt)
+                            break
+                        outcome = f"HTTP {response.status}"
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                outcome = str(exc) or type(exc).__name__
+            if delay is None:
+                _webhook_logger.warning('webhook "%s" given up after %s attempts: %s', event.type, attempt, outcome)
+                break
+            _webhook_logger.info('webhook "%s" failed (%s); retrying in %s s', event.type, outcome, delay)
+            await asyncio.sleep(delay)
+
+
+if os.environ.get("TESSERA_EMULATOR_WEBHOOK_RETRIES") == "1":
+    # On for `make run` and `make chaos`; off in tests, where a retried event would reach a later test.
+    localstripe_webhooks._send_webhook = _send_webhook_with_retries
 
 
 def _add_routes(app: web.Application) -> None:

@@ -6,6 +6,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from catalog.models import PUBLISHED_MEDIA_PREFIX
+from marketplace.health import healthz
 from marketplace.login_paths import ThrottledAdminAuthenticationForm, throttled_login_view
 from marketplace.metrics_export import metrics
 from marketplace.schema_views import SchemaView
@@ -14,6 +15,7 @@ from marketplace.schema_views import SchemaView
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/login/", throttled_login_view(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/login/", throttled_login_view(account_login)),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import stripe
@@ -65,7 +67,7 @@ def payout_create(*, creator: Any, currency: str) -> Payout | None:
         )
         from payments import tasks
 
-        transaction.on_commit(lambda: tasks.payout_send.delay(payout.pk))
+        transaction.on_commit(lambda: tasks.payout_send.delay(payout.pk), robust=True)
     return payout
 
 
@@ -107,7 +109,16 @@ def payout_send(*, payout_id: int) -> Payout | None:
 
 
 def payouts_run() -> list[Payout]:
-    """The scheduled run: a payout for every ready creator and currency at or above the minimum."""
+    """The scheduled run: a payout for every ready creator and currency at or above the minimum.
+
+    Payouts left pending by an earlier run (their send was never published, or its job was lost) are sent
+    again first; ``payout_send`` is idempotent (one Stripe idempotency key per payout).
+    """
+    from payments import tasks
+
+    stale = Payout.objects.filter(status=Payout.Status.PENDING, created_at__lt=timezone.now() - timedelta(hours=1))
+    for payout_id in stale.values_list("pk", flat=True):
+        transaction.on_commit(partial(tasks.payout_send.delay, payout_id), robust=True)
     payouts = []
     for account in PayoutAccount.objects.filter(payouts_enabled=True).select_related("creator"):
         currencies = LedgerAccount.objects.filter(

@@ -165,7 +165,7 @@ def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
     if order.tax_calculation_id:
         from payments import tasks
 
-        transaction.on_commit(partial(tasks.tax_transaction_record.delay, order.pk))
+        transaction.on_commit(partial(tasks.tax_transaction_record.delay, order.pk), robust=True)
     delivery_services.entitlements_grant_for_order(order=order)
     for item in order.items.filter(already_owned=False).select_related("pattern"):
         event_record(

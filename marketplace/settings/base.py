@@ -177,7 +177,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-CACHES = {
+CACHES: dict[str, dict[str, object]] = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_CLIENT_URL,
@@ -531,3 +531,50 @@ X_FRAME_OPTIONS = "DENY"
 # Django's static.serve answers /media/published/ only here (make run, tests): previews of published
 # patterns. Production turns it off (nginx or S3 serve them); unpublished previews are never under it.
 TESSERA_SERVE_MEDIA = env_bool("TESSERA_SERVE_MEDIA", not AWS_STORAGE_BUCKET_NAME)
+
+# --- Faults: durable queues, sweeper, health (issue 9) --------------------------------------------
+# A task whose worker was killed (kill -9, OOM) stays unacknowledged in Redis; the broker hands it to
+# another worker once this many seconds have passed. It must exceed the longest hard time limit of a task
+# that can be redelivered (delivery: 960 s) or a running task would be handed out twice, and it should not
+# be much longer, or a killed worker's job waits for nothing (the kombu default is an hour).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 960 + 60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+# Publishing while the broker is down gives up within about a second: the request answers and the
+# sweeper enqueues the saved work later, rather than the request hanging on a dead socket.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# The sweeper: work saved but never enqueued (broker down at commit time) or whose job was lost.
+TESSERA_SWEEP_INTERVAL_SECONDS = env_int("TESSERA_SWEEP_INTERVAL_SECONDS", 60)
+# A pattern whose pipeline was never published is enqueued again after this grace period.
+TESSERA_UNQUEUED_AFTER_SECONDS = env_int("TESSERA_UNQUEUED_AFTER_SECONDS", 60)
+# A processing pattern with no progress for TESSERA_PROCESSING_TIMEOUT_SECONDS (above) is requeued, up to
+# this many times; then it fails with a reason the creator can read.
+TESSERA_PROCESSING_MAX_ATTEMPTS = env_int("TESSERA_PROCESSING_MAX_ATTEMPTS", 3)
+# The sweepers requeue a job that made no progress only while nothing waits in its queues (a job still
+# queued behind a backlog is late, not lost). Add a queue here when ingestion or delivery tasks get one.
+TESSERA_INGEST_QUEUES = ["ingest", "ingest_bulk"]
+TESSERA_DELIVERY_QUEUES = ["delivery"]
+# A paid entitlement without a ready download this long after the sale gets its copies prepared again.
+TESSERA_DELIVERY_STALLED_AFTER_SECONDS = env_int("TESSERA_DELIVERY_STALLED_AFTER_SECONDS", 300)
+CELERY_BEAT_SCHEDULE["fail-stuck-processing"]["schedule"] = float(TESSERA_SWEEP_INTERVAL_SECONDS)
+CELERY_BEAT_SCHEDULE["sweep-undelivered"] = {
+    "task": "delivery.tasks.sweep_undelivered",
+    "schedule": float(TESSERA_SWEEP_INTERVAL_SECONDS),
+}
+# The cache (query embeddings, throttle counters) misses instead of failing requests while Redis restarts.
+CACHES["default"]["BACKEND"] = "marketplace.cache.FailOpenRedisCache"
+# redis-py 8 retries a refused connection three times with backoff (about 4 s per call); a cache call
+# must fail fast instead.
+CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 2, "retry": None}
+# Persistent connections, checked before reuse so a restarted PostgreSQL costs no failed request. The
+# bound on connections is the number of server threads (see marketplace/devserver.py), not the users.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", int(str(DATABASES["default"]["CONN_MAX_AGE"])))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# /healthz answers within this budget per dependency.
+TESSERA_HEALTH_TIMEOUT_SECONDS = float(env("TESSERA_HEALTH_TIMEOUT_SECONDS", "1.0"))
+# A request that finds PostgreSQL restarting answers 503 + Retry-After instead of 500 (nothing was saved).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "marketplace.middleware.DatabaseUnavailableMiddleware",
+)

@@ -49,3 +49,7 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", True)
 # Media is never sent by django.views.static.serve in production: published previews come from S3 or from
 # the web server (nginx `location /media/published/`), unpublished ones only through the checked view.
 TESSERA_SERVE_MEDIA = False
+
+# --- Faults: health checks (issue 9) ---------------------------------------------------------------
+# The container health check calls /healthz over plain HTTP from inside the container.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

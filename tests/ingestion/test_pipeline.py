@@ -117,15 +117,21 @@ def test_reprocess_runs_again_from_the_original(user, django_capture_on_commit_c
     assert Preview.objects.count() == 3
 
 
-def test_stuck_patterns_fail_with_a_reason(user) -> None:  # type: ignore[no-untyped-def]
+def test_stuck_patterns_are_requeued_not_failed(user, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     pattern = _create(user, [("cube.stl", samples.stl_cube())])
     fresh = _create(user, [("cube.stl", samples.stl_cube())], title="fresh")
-    Pattern.objects.filter(pk=pattern.pk).update(processing_started_at=timezone.now() - timedelta(hours=2))
-    assert services.patterns_fail_stuck(older_than=timedelta(minutes=30)) == 1
+    Pattern.objects.update(enqueued_at=timezone.now())
+    Pattern.objects.filter(pk=pattern.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.patterns_requeue_stuck(older_than=timedelta(minutes=30)) == {
+            "published": 0,
+            "requeued": 1,
+            "failed": 0,
+        }
+    assert len(callbacks) == 1
     stuck = Pattern.objects.get(pk=pattern.pk)
-    assert stuck.status == "failed"
-    assert stuck.status_reason.startswith("Processing took longer than the limit")
-    assert Pattern.objects.get(pk=fresh.pk).status == "processing"
+    assert (stuck.status, stuck.processing_attempts) == ("processing", 1)
+    assert Pattern.objects.get(pk=fresh.pk).processing_attempts == 0
 
 
 def test_detect_format(tmp_path) -> None:  # type: ignore[no-untyped-def]

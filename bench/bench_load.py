@@ -43,7 +43,7 @@ os.environ.update(
         "LOCALSTRIPE_PORT": str(STRIPE_PORT),
         "PORT": str(WEB_PORT),
         "SITE_URL": f"http://127.0.0.1:{WEB_PORT}",
-        "TESSERA_EMBEDDED_CONN_MAX_AGE": "60",
+        "DATABASE_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         # One model thread per process: four processes on two cores must not each start a thread pool.
         "OMP_NUM_THREADS": "1",

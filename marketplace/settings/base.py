@@ -429,11 +429,6 @@ TESSERA_UPLOADS_PER_HOUR = env_int("TESSERA_UPLOADS_PER_HOUR", 60)
 # the same host would make every client look local).
 TESSERA_METRICS_TOKEN = env("TESSERA_METRICS_TOKEN")
 TESSERA_METRICS_LOOPBACK_OPEN = env_bool("TESSERA_METRICS_LOOPBACK_OPEN", True)
-# The embedded PostgreSQL opens a new connection per request by default; `make bench-load` keeps them
-# (one per gunicorn thread) so 150 users do not pay a backend fork each time.
-if not DATABASE_URL:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("TESSERA_EMBEDDED_CONN_MAX_AGE", 0)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     *MIDDLEWARE,

@@ -52,6 +52,8 @@ os.environ.update(
 )
 sys.path.insert(0, str(ROOT))
 
+from bench.bench_ingest import machine, write_section  # noqa: E402
+
 
 def log(message: str) -> None:
     print(f"[bench-load] {message}", flush=True)
@@ -205,13 +207,6 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def cpu_model() -> str:
-    for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout.splitlines():
-        if line.startswith("Model name:"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def report(prefix: Path, *, duration: float) -> int:
     with open(f"{prefix}_stats.csv") as handle:
         rows = [row for row in csv.DictReader(handle) if row["Name"] != "Aggregated"]
@@ -221,12 +216,18 @@ def report(prefix: Path, *, duration: float) -> int:
             errors.setdefault(row["Name"], {})[row["Error"]] = int(row["Occurrences"])
     floor = next((row for row in rows if row["Name"] == "floor"), None)
     floor_p50 = float(floor["50%"]) if floor else 0.0
-    print()
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; load average after the run: {load_average()}")
-    print(f"{USERS} users, {duration:.0f} s of load, gunicorn {WORKERS} x {THREADS} threads, DEBUG off")
-    print()
-    print("| Request kind | Requests | rps | p50 ms | p95 ms | p99 ms | p50 / floor | Errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    lines = [
+        "## Load (`make bench-load`)",
+        "",
+        f"Run {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {machine()}; load average after the run: "
+        f"{load_average()}.",
+        f"{USERS} locust users (5-15 s between clicks), {duration:.0f} s of load against gunicorn {WORKERS} x "
+        f"{THREADS} threads with DEBUG off, a Celery worker, the embedded PostgreSQL and Redis and the Stripe "
+        "emulator, all on this machine. The floor is a static file served by the same server in the same run.",
+        "",
+        "| Request kind | Requests | rps | p50 ms | p95 ms | p99 ms | p50 / floor | Errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     total_errors = 0
     slow = []
     for row in sorted(rows, key=lambda r: r["Name"]):
@@ -236,18 +237,19 @@ def report(prefix: Path, *, duration: float) -> int:
         error_text = ", ".join(f"{error}: {count}" for error, count in sorted(kind_errors.items())) or "0"
         p50, p95, p99 = (float(row[key]) for key in ("50%", "95%", "99%"))
         ratio = f"{p50 / floor_p50:.1f}x" if floor_p50 else "-"
-        print(
+        lines.append(
             f"| {name} | {row['Request Count']} | {float(row['Requests/s']):.1f} | {p50:.0f} | {p95:.0f} | "
             f"{p99:.0f} | {ratio} | {error_text} |"
         )
         if name != "image_search" and p95 > 1000:
             slow.append(name)
     aggregated = sum(int(row["Request Count"]) for row in rows)
-    print(f"| all | {aggregated} | {aggregated / duration:.1f} | | | | | {total_errors} |")
-    print()
+    lines.append(f"| all | {aggregated} | {aggregated / duration:.1f} | | | | | {total_errors} |")
     goal = total_errors == 0 and not slow
     verdict = "met" if goal else f"NOT met (errors: {total_errors}, p95 over 1 s: {', '.join(slow) or 'none'})"
-    print(f"Goal (0 errors, p95 <= 1 s except image search): {verdict}")
+    lines += ["", f"Goal (0 errors, p95 <= 1 s except image search): {verdict}."]
+    print("\n".join(lines))
+    write_section(ROOT / "docs" / "benchmarks.md", "## Load", "\n".join(lines))
     return 0 if goal else 1
 
 

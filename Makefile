@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load clean-var
+.PHONY: run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-image-search clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -50,6 +50,9 @@ bench-watermark: $(VENV)/.installed
 # 150 locust users for at most 3 minutes against gunicorn with DEBUG off, on a stack of its own under var/bench.
 bench-load: $(VENV)/.installed
 	$(BIN)/python bench/bench_load.py
+
+bench-image-search: $(VENV)/.installed
+	$(BIN)/python bench/bench_image_search_memory.py --port $${BENCH_WEB_PORT:-8138}
 
 clean-var:
 	rm -rf var

@@ -569,7 +569,9 @@ def print_table(results: list[tuple[str, dict[str, int], float | None, Counter[s
         f"Run {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC on {machine()}: the supervised `make run` stack "
         "on loopback, with uploads, API orders paid at the Stripe emulator and library downloads in flight; each "
         "part killed with SIGKILL in turn. Recovery: seconds until /healthz, a worker ping, beat and the emulator "
-        "all answer. Goal: 0 lost, 0 duplicated, 0 charged-but-unserved, 0 stuck, recovery under 30 s.",
+        "all answer. The sweepers run on short clocks here (every 5 s; never-sent work after 10 s, stalled after "
+        "45 s, undelivered copies after 30 s) so that lost work would show within the run. Goal: 0 lost, "
+        "0 duplicated, 0 charged-but-unserved, 0 stuck, recovery under 30 s.",
         "",
         "| fault (kill -9) | uploads | paid orders | jobs lost | jobs duplicated | charged, unserved | "
         "patterns stuck | recovery (s) | 503 + Retry-After | other 5xx / refused |",

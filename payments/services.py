@@ -304,11 +304,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
         logger.error("payment_intent.succeeded for failed order %s is not fulfilled", order.pk)
         return "order-failed"
     if int(intent["amount"]) != order.amount or str(intent["currency"]).upper() != order.currency:
-        order.status = Order.Status.FAILED
-        order.failure_reason = "The amount paid does not match the order total."
-        order.save(update_fields=["status", "failure_reason"])
-        logger.error("amount mismatch for order %s: %s %s", order.pk, intent["amount"], intent["currency"])
-        return "amount-mismatch"
+        return _mismatched_payment_refund(order=order, intent=intent)
     # Serialise a buyer's fulfilments: two orders sharing a pattern must not both grant it.
     User.objects.select_for_update().filter(pk=order.buyer_id).first()
     items = list(order.items.all())
@@ -330,6 +326,28 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
     if owned:
         return _owned_lines_refund(order=order)
     return "fulfilled"
+
+
+def _mismatched_payment_refund(*, order: Order, intent: dict[str, Any]) -> str:
+    """A charge for another amount than the order's total: deliver nothing, give all of it back.
+
+    Nothing was booked for this order, so nothing is reversed; the charge and its refund net to zero at
+    Stripe and ``reconcile_ledger`` lists both, so a person sees the anomaly. If Stripe cannot be reached
+    the error propagates, nothing is saved, and Stripe's redelivery retries with the same idempotency key.
+    """
+    amount, currency = int(intent["amount"]), str(intent["currency"]).upper()
+    refund_id = stripe_gateway.refund_create(
+        payment_intent_id=str(intent["id"]), amount=None, idempotency_key=f"tessera-mismatch-{order.pk}"
+    )
+    Refund.objects.get_or_create(
+        stripe_refund_id=refund_id,
+        defaults={"order": order, "amount": amount, "currency": currency, "reason": "Paid amount did not match."},
+    )
+    order.status = Order.Status.FAILED
+    order.failure_reason = "The amount paid does not match the order total; the payment was refunded in full."
+    order.save(update_fields=["status", "failure_reason"])
+    logger.error("amount mismatch for order %s: %s %s, refunded as %s", order.pk, amount, currency, refund_id)
+    return "amount-mismatch"
 
 
 def _owned_lines_refund(*, order: Order) -> str:

@@ -324,15 +324,27 @@ def test_timestamps_beyond_the_tolerance_in_the_future_are_refused(client) -> No
     assert (ok.status_code, ok.json()["outcome"]) == (200, "fulfilled")
 
 
-def test_an_order_failed_for_an_amount_mismatch_is_never_fulfilled_later(client) -> None:  # type: ignore[no-untyped-def]
-    order, _creators = _pending_order()
-    wrong = json.loads(_event(order, amount=1))["data"]["object"]
-    right = json.loads(_event(order, amount=1250))["data"]["object"]
-    assert _outcome(client, "evt_1", "payment_intent.succeeded", wrong) == "amount-mismatch"
-    assert _outcome(client, "evt_2", "payment_intent.succeeded", right) == "order-failed"
-    assert _outcome(client, "evt_3", "charge.refunded", _refund(order, 1250)) == "not-paid"
+def test_a_payment_of_another_amount_is_refunded_in_full_and_never_fulfilled(client, localstripe) -> None:  # type: ignore[no-untyped-def]
+    buyer = UserFactory.create()
+    order, intent = _order_paid_at_stripe(buyer, [PatternFactory.create(price=1000), PatternFactory.create(price=250)])
+    # The order's total no longer matches what the buyer was charged (1250).
+    Order.objects.filter(pk=order.pk).update(amount=1300)
+    assert _outcome(client, "evt_1", "payment_intent.succeeded", intent) == "amount-mismatch"
     order.refresh_from_db()
     assert (order.status, order.paid_at) == ("failed", None)
+    assert order.failure_reason == ("The amount paid does not match the order total; the payment was refunded in full.")
+    refund = Refund.objects.get(order=order)
+    charge = _stripe_object("charges", intent["latest_charge"])
+    assert (refund.amount, refund.currency, charge["amount_refunded"]) == (1250, "USD", 1250)
+    assert [r["id"] for r in charge["refunds"]["data"]] == [refund.stripe_refund_id]
+    # Stripe's charge.refunded, and a later success even with a matching amount, change nothing.
+    assert _outcome(client, "evt_2", "charge.refunded", charge) == "not-paid"
+    Order.objects.filter(pk=order.pk).update(amount=1250)
+    assert _outcome(client, "evt_3", "payment_intent.succeeded", intent) == "order-failed"
+    order.refresh_from_db()
+    assert (order.status, order.paid_at) == ("failed", None)
+    assert Refund.objects.count() == 1
+    assert _stripe_object("charges", intent["latest_charge"])["amount_refunded"] == 1250
     assert Entitlement.objects.count() == 0
     assert Payment.objects.count() == 0
     assert LedgerTransaction.objects.count() == 0

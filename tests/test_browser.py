@@ -61,22 +61,28 @@ def _log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
+def _checkout(page: Any, base: str, *, title: str, price: int, username: str) -> Any:
+    """Sign in a new buyer, put a new pattern in the cart and open its Stripe.js checkout page."""
+    devserver.register_localstripe_webhook(
+        port=settings.LOCALSTRIPE_PORT, url=f"{base}/api/v1/stripe/webhook/", secret=settings.STRIPE_WEBHOOK_SECRET
+    )
+    pattern = PatternFactory.create(title=title, price=price)
+    buyer = UserFactory.create(username=username)
+    _log_in(page, base, username)
+    page.goto(f"{base}{pattern.get_absolute_url()}")
+    page.click("text=Add to cart")
+    page.wait_for_url(f"{base}/cart/")
+    page.click("text=Check out")
+    page.wait_for_url("**/checkout/*/")
+    return buyer
+
+
 def test_buyer_pays_with_stripe_js_and_downloads(
     live_server: Any, localstripe: str, celery_worker_process: Any, page: Any
 ) -> None:
     base = live_server.url
-    devserver.register_localstripe_webhook(
-        port=settings.LOCALSTRIPE_PORT, url=f"{base}/api/v1/stripe/webhook/", secret=settings.STRIPE_WEBHOOK_SECRET
-    )
-    pattern = PatternFactory.create(title="Lighthouse lamp", price=1250)
-    buyer = UserFactory.create(username="browser_buyer")
-    _log_in(page, base, "browser_buyer")
-    page.goto(f"{base}{pattern.get_absolute_url()}")
-    page.click("text=Add to cart")
-    page.wait_for_url(f"{base}/cart/")
+    buyer = _checkout(page, base, title="Lighthouse lamp", price=1250, username="browser_buyer")
     assert "USD 12.50" in page.content()
-    page.click("text=Check out")
-    page.wait_for_url("**/checkout/*/")
     # localstripe's Stripe.js card element: number, expiry month/year, CVC, postal code.
     inputs = page.locator("#card-element input")
     for index, value in enumerate(["4242424242424242", "12", "30", "123", "75001"]):
@@ -102,17 +108,7 @@ def test_a_declined_card_shows_why_and_leaves_the_order_unpaid_until_a_good_card
     live_server: Any, localstripe: str, celery_worker_process: Any, page: Any
 ) -> None:
     base = live_server.url
-    devserver.register_localstripe_webhook(
-        port=settings.LOCALSTRIPE_PORT, url=f"{base}/api/v1/stripe/webhook/", secret=settings.STRIPE_WEBHOOK_SECRET
-    )
-    pattern = PatternFactory.create(title="Declined lamp", price=900)
-    buyer = UserFactory.create(username="browser_decline")
-    _log_in(page, base, "browser_decline")
-    page.goto(f"{base}{pattern.get_absolute_url()}")
-    page.click("text=Add to cart")
-    page.wait_for_url(f"{base}/cart/")
-    page.click("text=Check out")
-    page.wait_for_url("**/checkout/*/")
+    buyer = _checkout(page, base, title="Declined lamp", price=900, username="browser_decline")
     checkout_url = page.url
     inputs = page.locator("#card-element input")
     for number, message in [

@@ -35,6 +35,7 @@ from django.conf import settings
 from catalog import selectors
 from catalog.models import Pattern
 from ingestion.vision import QueryImageRejected, query_image_load
+from marketplace.broker import broker_client
 
 logger = logging.getLogger(__name__)
 
@@ -63,17 +64,8 @@ class ImageSearchRefused(Exception):
         self.retry_after = retry_after
 
 
-_clients: dict[str, redis.Redis] = {}
 _local_slots: dict[int, threading.BoundedSemaphore] = {}
 _guard = threading.Lock()
-
-
-def _redis() -> redis.Redis:
-    url = settings.REDIS_CLIENT_URL
-    with _guard:
-        if url not in _clients:
-            _clients[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        return _clients[url]
 
 
 def _local_semaphore() -> threading.BoundedSemaphore:
@@ -96,7 +88,7 @@ def image_search_slot() -> Iterator[None]:
     if not local.acquire(blocking=False):
         raise _busy()
     token = uuid.uuid4().hex
-    client = _redis()
+    client = broker_client(timeout=0.5)
     shared = True
     try:
         try:

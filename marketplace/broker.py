@@ -20,14 +20,17 @@ KOMBU_PRIORITY_STEPS = (3, 6, 9)
 
 
 @cache
-def _client(url: str) -> redis.Redis:
-    # No retries: a broker that is down must answer "unreachable" at once (admission, sweepers, /metrics).
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0))
+def _client(url: str, timeout: float) -> redis.Redis:
+    # No retries: a Redis that is down must answer "unreachable" at once (admission, sweepers, /metrics,
+    # image-search slots), not after redis-py's seconds of reconnecting.
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0)
+    )
 
 
-def broker_client() -> redis.Redis:
-    """A redis-py client on the broker's Redis (the same server and database as the cache)."""
-    return _client(settings.REDIS_CLIENT_URL)
+def broker_client(*, timeout: float = 2.0) -> redis.Redis:
+    """A pooled, fail-fast redis-py client on the broker's Redis (the same server and database as the cache)."""
+    return _client(settings.REDIS_CLIENT_URL, timeout)
 
 
 def queue_keys(queue: str) -> list[str]:

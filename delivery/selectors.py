@@ -33,3 +33,15 @@ def entitled_pattern_ids(*, buyer: Any, pattern_ids: Sequence[int] | None = None
     if pattern_ids is not None:
         entitlements = entitlements.filter(pattern_id__in=pattern_ids)
     return set(entitlements.values_list("pattern_id", flat=True))
+
+
+def entitlement_list_revoked_for_buyer(*, buyer: Any) -> QuerySet[Entitlement]:
+    """What the buyer held and lost (refunded, disputed) and does not hold again: shown, not downloadable."""
+    active = Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True).values("pattern_id")
+    return (
+        Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=False)
+        .exclude(pattern_id__in=active)
+        .select_related("pattern", "order_item__order", "order_item__licence")
+        .prefetch_related("pattern__previews")
+        .order_by("-revoked_at", "-pk")
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -10,19 +11,28 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from delivery import services
+from delivery import selectors, services
 from delivery.api.views import library_entries
 from marketplace.metrics import downloads_total
 
 
 @login_required
 def library(request: HttpRequest) -> HttpResponse:
-    return render(request, "delivery/library.html", {"entries": library_entries(request=request)})
+    return render(
+        request,
+        "delivery/library.html",
+        {
+            "entries": library_entries(request=request),
+            "revoked": list(selectors.entitlement_list_revoked_for_buyer(buyer=request.user)),
+            "links_expire_at": timezone.now() + timedelta(seconds=settings.DOWNLOAD_LINK_TTL_SECONDS),
+        },
+    )
 
 
 def _authenticated_user(request: HttpRequest) -> Any:

@@ -76,6 +76,8 @@ class Payment(models.Model):
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=32)
+    card_brand = models.CharField(max_length=20, blank=True, help_text="As Stripe reported it, for the receipt.")
+    card_last4 = models.CharField(max_length=4, blank=True, help_text="As Stripe reported it, for the receipt.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -4,13 +4,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.conf import settings
+from django.db.models import Count, Prefetch, QuerySet
 
-from payments.models import Order
+from payments.models import Order, OrderItem, Payment
 
 
 def order_list_for_buyer(*, buyer: Any) -> QuerySet[Order]:
-    return Order.objects.filter(buyer=buyer).prefetch_related("items__pattern")
+    """The buyer's orders, newest first, with their lines (pattern, licence, entitlement) and payments.
+
+    A fixed number of queries whatever the number of orders: the page of order history and receipts use it.
+    """
+    return Order.objects.filter(buyer=buyer).prefetch_related(
+        Prefetch(
+            "items",
+            queryset=OrderItem.objects.select_related("pattern", "licence", "entitlement").order_by("pk"),
+        ),
+        Prefetch("payments", queryset=Payment.objects.order_by("pk")),
+    )
+
+
+def order_summary(*, order: Order) -> dict[str, Any]:
+    """What a checkout, receipt or history row shows of an order, from its prefetched lines and payments.
+
+    ``subtotal`` is the sum of the lines; ``tax_included`` says whether ``order.tax_amount`` is inside the
+    prices (then the total is the subtotal) or added to them. ``card`` is the card that paid, when Stripe
+    said which. ``downloadable`` is whether any line is still in the buyer's library.
+    """
+    items = list(order.items.all())
+    payments = list(order.payments.all())
+    card = next((p for p in payments if p.card_last4), None)
+    subtotal = sum(item.price for item in items)
+    return {
+        "items": items,
+        "subtotal": subtotal,
+        # An order with tax says by its own numbers whether the tax was inside the prices or added to them.
+        "tax_included": order.amount == subtotal if order.tax_amount else settings.TESSERA_PRICES_INCLUDE_TAX,
+        "remaining": order.amount - order.amount_refunded,
+        "card": {"brand": card.card_brand, "last4": card.card_last4} if card else None,
+        "downloadable": any(
+            getattr(item, "entitlement", None) is not None and item.entitlement.revoked_at is None for item in items
+        ),
+    }
 
 
 def order_get_for_buyer(*, buyer: Any, order_id: int) -> Order | None:

@@ -123,6 +123,46 @@ def order_create(
     return order
 
 
+class NotFree(ValueError):
+    """The pattern is not free: it is bought through the cart and checkout."""
+
+
+def pattern_claim_free(*, buyer: User, pattern_id: int) -> tuple[Order | None, bool]:
+    """Give a signed-in buyer a free pattern at once: no cart, no checkout, no Stripe.
+
+    Books it as a paid order of 0 (its only line priced 0, no ledger transaction, no PaymentIntent), which
+    grants the entitlement in the same transaction, so the library and the order history agree and the
+    ledger's trial balance is untouched. Idempotent: when the buyer already holds the pattern (a double
+    click, two tabs), nothing is created and ``(None, False)`` is returned. Raises ``ValidationError`` for
+    a pattern that is not published or is the buyer's own, and ``NotFree`` for one with a price.
+    """
+    pattern = catalog_selectors.pattern_get_published(pattern_id=pattern_id)
+    if pattern is None:
+        raise ValidationError("This pattern is not available.")
+    if pattern.creator_id == buyer.pk:
+        raise ValidationError(f"“{pattern.title}” is your own pattern.")
+    if pattern.price != 0:
+        raise NotFree(f"“{pattern.title}” is not free.")
+    with transaction.atomic():
+        # The buyer's row lock serialises this with order creation and fulfilment: two clicks, one grant.
+        User.objects.select_for_update().filter(pk=buyer.pk).first()
+        if delivery_selectors.entitled_pattern_ids(buyer=buyer, pattern_ids=[pattern.pk]):
+            return None, False
+        order = Order.objects.create(buyer=buyer, amount=0, currency=pattern.currency)
+        OrderItem.objects.create(
+            order=order,
+            pattern=pattern,
+            creator_id=pattern.creator_id,
+            licence=pattern.licence,
+            price=0,
+            currency=pattern.currency,
+            platform_fee=0,
+        )
+        _order_fulfil(order=order)
+    logger.info("free pattern %s granted to buyer %s in order %s", pattern.pk, buyer.pk, order.pk)
+    return order, True
+
+
 def _payment_intents_cancel(*, orders: Sequence[Order]) -> None:
     """Cancel the PaymentIntents of cancelled orders, so that they can no longer be paid.
 
@@ -279,6 +319,16 @@ def _charge_id(charge: Any) -> str:
     return str(charge or "")
 
 
+def _card_of(charge: Any) -> tuple[str, str]:
+    """The card brand and last four digits, when the event carries the charge object (not just its id)."""
+    details = charge.get("payment_method_details") if isinstance(charge, dict) else None
+    card = details.get("card") if isinstance(details, dict) else None
+    if not isinstance(card, dict):
+        return "", ""
+    last4 = str(card.get("last4") or "")
+    return str(card.get("brand") or "")[:20], last4 if len(last4) == 4 and last4.isdigit() else ""
+
+
 def _order_for_payment_intent(payment_intent: Any) -> Order | None:
     """The order (locked) that a PaymentIntent, given as an id or an object, pays for."""
     intent_id = _payment_intent_id(payment_intent)
@@ -314,6 +364,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
             item.already_owned = True
             item.save(update_fields=["already_owned"])
     charge_id = _charge_id(intent.get("latest_charge"))
+    brand, last4 = _card_of(intent.get("latest_charge"))
     Payment.objects.create(
         order=order,
         stripe_payment_intent_id=intent["id"],
@@ -321,6 +372,8 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
         amount=int(intent["amount"]),
         currency=str(intent["currency"]).upper(),
         status="succeeded",
+        card_brand=brand,
+        card_last4=last4,
     )
     _order_fulfil(order=order, stripe_object_id=charge_id)
     if owned:

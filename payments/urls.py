@@ -12,5 +12,8 @@ urlpatterns = [
     path("checkout/", views.checkout_start, name="checkout-start"),
     path("checkout/<int:pk>/", views.checkout, name="checkout"),
     path("checkout/<int:pk>/confirm-local/", views.checkout_confirm_local, name="checkout-confirm-local"),
+    path("orders/", views.order_list, name="order-list"),
+    path("orders/<int:pk>/receipt/", views.order_receipt, name="order-receipt"),
+    path("get-free/<int:pk>/", views.pattern_get_free, name="get-free"),
     path("orders/<int:pk>/status.json", views.order_status_json, name="order-status-json"),
 ]

@@ -12,16 +12,21 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.models import Pattern
 from payments import cart, payouts, selectors, services, stripe_gateway
 
 
-def cart_view(request: HttpRequest) -> HttpResponse:
+def _cart_lines(request: HttpRequest) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The session cart's published patterns with the tier and price each is bought at, and totals per currency."""
     ids = cart.cart_ids(request.session)
     commercial = set(cart.cart_commercial_ids(request.session))
-    patterns = list(Pattern.objects.filter(pk__in=ids, status=Pattern.Status.PUBLISHED).select_related("licence"))
+    patterns = list(
+        Pattern.objects.filter(pk__in=ids, status=Pattern.Status.PUBLISHED)
+        .select_related("licence")
+        .prefetch_related("previews")
+    )
     lines: list[dict[str, Any]] = []
     totals: dict[str, int] = {}
     for pattern in patterns:
@@ -31,6 +36,11 @@ def cart_view(request: HttpRequest) -> HttpResponse:
         )
         lines.append({"pattern": pattern, "price": price, "tier": licence.name})
         totals[pattern.currency] = totals.get(pattern.currency, 0) + price
+    return lines, totals
+
+
+def cart_view(request: HttpRequest) -> HttpResponse:
+    lines, totals = _cart_lines(request)
     return render(request, "payments/cart.html", {"lines": lines, "totals": totals})
 
 
@@ -52,8 +62,15 @@ def cart_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def checkout_start(request: HttpRequest) -> HttpResponse:
+    """GET: review the cart before paying (where sign-in and sign-up come back to). POST: create the order."""
+    if request.method == "GET":
+        lines, totals = _cart_lines(request)
+        if not lines:
+            messages.info(request, "Your cart is empty.")
+            return redirect("payments:cart")
+        return render(request, "payments/checkout_review.html", {"lines": lines, "totals": totals})
     try:
         order = services.order_create(
             buyer=request.user,  # type: ignore[arg-type]
@@ -67,8 +84,32 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     if order.status == order.Status.PAID:
         cart.cart_clear(request.session)
         messages.success(request, "Your free patterns are in your library.")
-        return redirect("delivery:library")
+        return redirect("payments:order-receipt", pk=order.pk)
     return redirect("payments:checkout", pk=order.pk)
+
+
+@login_required
+@require_POST
+def pattern_get_free(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Get it free" button: the pattern goes straight to the library (no cart, no checkout)."""
+    try:
+        _order, created = services.pattern_claim_free(buyer=request.user, pattern_id=pk)  # type: ignore[arg-type]
+    except services.NotFree as exc:
+        pattern = Pattern.objects.get(pk=pk)
+        message = f"{exc} Add it to your cart to buy it; nothing was added to your library."
+        return render(
+            request,
+            "payments/not_free.html",
+            {"message": message, "pattern_url": pattern.get_absolute_url()},
+            status=409,
+        )
+    except ValidationError as exc:
+        raise Http404(" ".join(exc.messages)) from exc
+    if created:
+        messages.success(request, "It is in your library.")
+    else:
+        messages.info(request, "You already have this pattern; it is in your library.")
+    return redirect("delivery:library")
 
 
 @login_required
@@ -76,18 +117,42 @@ def checkout(request: HttpRequest, pk: int) -> HttpResponse:
     order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
     if order is None:
         raise Http404("No such order.")
-    if order.status == order.Status.PAID:
+    if order.paid_at is not None:
         cart.cart_clear(request.session)
+        return redirect("payments:order-receipt", pk=order.pk)
     return render(
         request,
         "payments/checkout.html",
         {
             "order": order,
+            "summary": selectors.order_summary(order=order),
             "stripe_js_url": settings.STRIPE_JS_URL,
             "stripe_publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
             "uses_localstripe": settings.STRIPE_USES_LOCALSTRIPE,
         },
     )
+
+
+@login_required
+def order_list(request: HttpRequest) -> HttpResponse:
+    """Every order of the buyer, newest first, whatever became of it (refunds and disputes stay listed)."""
+    orders = list(selectors.order_list_for_buyer(buyer=request.user))
+    return render(
+        request,
+        "payments/order_list.html",
+        {"rows": [{"order": order, "summary": selectors.order_summary(order=order)} for order in orders]},
+    )
+
+
+@login_required
+def order_receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    """A printable receipt of one order; only its buyer sees it (404 for anyone else)."""
+    order = selectors.order_get_for_buyer(buyer=request.user, order_id=pk)
+    if order is None:
+        raise Http404("No such order.")
+    if order.paid_at is not None:
+        cart.cart_clear(request.session)
+    return render(request, "payments/receipt.html", {"order": order, "summary": selectors.order_summary(order=order)})
 
 
 @login_required

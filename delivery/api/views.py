@@ -23,11 +23,17 @@ def library_entries(*, request: Any) -> list[dict[str, Any]]:
         pattern = entitlement.pattern
         order = entitlement.order_item.order
         certificate = getattr(entitlement, "certificate", None)
+        preview = next(iter(pattern.previews.all()), None)
         entries.append(
             {
                 "entitlement_id": entitlement.pk,
                 "order_id": order.pk,
                 "pattern": {"id": pattern.pk, "title": pattern.title, "slug": pattern.slug},
+                "preview": (
+                    {"url": request.build_absolute_uri(preview.url), "width": preview.width, "height": preview.height}
+                    if preview
+                    else None
+                ),
                 "licence": entitlement.order_item.licence.code,
                 "licence_name": entitlement.order_item.licence.name,
                 "purchased_at": entitlement.created_at,

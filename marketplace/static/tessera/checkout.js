@@ -9,8 +9,8 @@
   const csrf = config.csrfToken;
   function waitForPaid(tries) {
     fetch(config.statusUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (data) {
-      if (data.status === "paid") { window.location = config.libraryUrl; return; }
-      if (tries > 60) { message.textContent = "Payment is taking longer than usual. Your library will show the purchase once it is confirmed."; return; }
+      if (data.status === "paid") { window.location = config.doneUrl; return; }
+      if (tries > 60) { message.textContent = "Payment is taking longer than usual. Your receipt and library will show the purchase once it is confirmed."; return; }
       setTimeout(function () { waitForPaid(tries + 1); }, 1000);
     });
   }

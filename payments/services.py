@@ -329,6 +329,21 @@ def _card_of(charge: Any) -> tuple[str, str]:
     return str(card.get("brand") or "")[:20], last4 if len(last4) == 4 and last4.isdigit() else ""
 
 
+def payment_card_record(*, payment_id: int) -> Payment | None:
+    """Fill in, once, which card paid (brand and last four digits) for the receipt. Idempotent; best effort."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
+        if payment is None or payment.card_last4:
+            return payment
+        brand, last4 = stripe_gateway.payment_intent_card(payment_intent_id=payment.stripe_payment_intent_id)
+        if not (len(last4) == 4 and last4.isdigit()):
+            logger.info("payment %s: Stripe names no card", payment.pk)
+            return payment
+        payment.card_brand, payment.card_last4 = brand, last4
+        payment.save(update_fields=["card_brand", "card_last4"])
+    return payment
+
+
 def _order_for_payment_intent(payment_intent: Any) -> Order | None:
     """The order (locked) that a PaymentIntent, given as an id or an object, pays for."""
     intent_id = _payment_intent_id(payment_intent)
@@ -365,7 +380,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
             item.save(update_fields=["already_owned"])
     charge_id = _charge_id(intent.get("latest_charge"))
     brand, last4 = _card_of(intent.get("latest_charge"))
-    Payment.objects.create(
+    payment = Payment.objects.create(
         order=order,
         stripe_payment_intent_id=intent["id"],
         stripe_charge_id=charge_id,
@@ -375,6 +390,11 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
         card_brand=brand,
         card_last4=last4,
     )
+    if not last4:
+        # The event names the charge, not the card: the receipt's "Visa ending in 4242" is asked for after commit.
+        from payments import tasks
+
+        transaction.on_commit(partial(tasks.payment_card_record.delay, payment.pk), robust=True)
     _order_fulfil(order=order, stripe_object_id=charge_id)
     if owned:
         return _owned_lines_refund(order=order)

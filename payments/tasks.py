@@ -42,3 +42,18 @@ def tax_transaction_record(order_id: int) -> None:
     if order is None:
         return
     tax_transaction_create(calculation_id=order.tax_calculation_id, reference=f"order-{order.pk}")
+
+
+@shared_task(
+    name="payments.tasks.payment_card_record",
+    acks_late=True,
+    autoretry_for=(APIConnectionError, RateLimitError),
+    retry_backoff=True,
+    max_retries=5,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def payment_card_record(payment_id: int) -> None:
+    from payments import services
+
+    services.payment_card_record(payment_id=payment_id)

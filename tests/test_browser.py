@@ -18,7 +18,7 @@ from catalog.models import Pattern
 from delivery.models import DownloadEvent, Entitlement, MarkedFile
 from ingestion.models import UploadSession
 from marketplace import devserver
-from payments.models import Order
+from payments.models import Order, Payment
 from tests import samples
 from tests.conftest import wait_for
 from tests.factories import PatternFactory, UserFactory
@@ -88,10 +88,13 @@ def test_buyer_pays_with_stripe_js_and_downloads(
     for index, value in enumerate(["4242424242424242", "12", "30", "123", "75001"]):
         inputs.nth(index).fill(value)
     page.click("#pay")
-    page.wait_for_url(f"{base}/library/", timeout=30_000)
-    assert "Lighthouse lamp" in page.content()
     order = Order.objects.get(buyer=buyer)
+    page.wait_for_url(f"{base}/orders/{order.pk}/receipt/", timeout=30_000)
+    assert "Lighthouse lamp" in page.content()
+    order.refresh_from_db()
     assert (order.status, order.amount) == ("paid", 1250)
+    page.click("text=Download in your library")
+    page.wait_for_url(f"{base}/library/")
     # The worker marks the buyer's copy; if it is not ready yet the page says so and reloads until it is.
     with page.expect_download(timeout=60_000) as download_info:
         page.click("text=model.stl")
@@ -130,10 +133,55 @@ def test_a_declined_card_shows_why_and_leaves_the_order_unpaid_until_a_good_card
     # The same order is then paid with a good card.
     inputs.nth(0).fill("4242424242424242")
     page.click("#pay")
-    page.wait_for_url(f"{base}/library/", timeout=30_000)
     order = Order.objects.get(buyer=buyer)
+    page.wait_for_url(f"{base}/orders/{order.pk}/receipt/", timeout=30_000)
+    order.refresh_from_db()
     assert (order.status, order.amount) == ("paid", 900)
     assert Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True).count() == 1
+
+
+def test_a_guest_adds_to_cart_signs_up_at_checkout_pays_and_gets_a_receipt_on_a_phone(
+    live_server: Any, localstripe: str, celery_worker_process: Any, page: Any
+) -> None:
+    """At 390 px: cart -> check out -> sign up -> back on the checkout with the item -> pay -> receipt."""
+    base = live_server.url
+    devserver.register_localstripe_webhook(
+        port=settings.LOCALSTRIPE_PORT, url=f"{base}/api/v1/stripe/webhook/", secret=settings.STRIPE_WEBHOOK_SECRET
+    )
+    pattern = PatternFactory.create(title="Phone lamp", price=1400)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{base}{pattern.get_absolute_url()}")
+    page.click("text=Add to cart")
+    page.wait_for_url(f"{base}/cart/")
+    page.click("text=Check out")
+    page.wait_for_url(f"{base}/accounts/login/?next=/checkout/")
+    page.click("main a[href^='/accounts/signup/']")
+    page.fill("input[name=email]", "phone_buyer@example.com")
+    page.fill("input[name=username]", "phone_buyer")
+    page.fill("input[name=password1]", "a-long-new-pass-987")
+    page.fill("input[name=password2]", "a-long-new-pass-987")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{base}/checkout/")  # not a 405, and the cart survived the new session
+    assert "Phone lamp" in page.inner_text("main")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.click("text=Continue to payment")
+    page.wait_for_url("**/checkout/*/")
+    inputs = page.locator("#card-element input")
+    for index, value in enumerate(["4242424242424242", "12", "30", "123", "75001"]):
+        inputs.nth(index).fill(value)
+    page.click("#pay")
+    order = Order.objects.get(buyer__username="phone_buyer")
+    page.wait_for_url(f"{base}/orders/{order.pk}/receipt/", timeout=30_000)
+    assert f"order #{order.pk}" in page.inner_text("main")
+    assert "Phone lamp" in page.inner_text("main")
+    # The worker asks Stripe which card paid; the receipt then names it.
+    wait_for(lambda: Payment.objects.filter(order=order, card_last4="4242").exists(), what="the card's last four")
+    page.reload()
+    assert "Visa ending in 4242" in page.inner_text("main")
+    order.refresh_from_db()
+    assert (order.status, order.amount) == ("paid", 1400)
+    assert Entitlement.objects.filter(buyer=order.buyer, pattern=pattern, revoked_at__isnull=True).count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 def test_creator_upload_form_shows_progress_then_live_status(

@@ -356,3 +356,21 @@ def test_library_has_thumbnails_local_times_styled_actions_and_an_empty_state(cl
     assert created.strftime("%-d %b %Y, %H:%M") + " UTC</time>" in html
     assert '<a class="btn small" href="http://testserver/download/' in html
     assert "/static/tessera/buying.js" in html
+
+
+def test_the_card_that_paid_is_read_back_from_stripe_once(localstripe: str) -> None:
+    from payments import services, stripe_gateway
+
+    buyer = UserFactory.create()
+    order = services.order_create(buyer=buyer, pattern_ids=[PatternFactory.create(price=900).pk])
+    assert order.stripe_payment_intent_id is not None
+    card = {"number": "4242424242424242", "exp_month": "12", "exp_year": "2030", "cvc": "123"}
+    intent_id = order.stripe_payment_intent_id
+    intent = stripe_gateway.payment_intent_confirm_test_card(payment_intent_id=intent_id, card=card)
+    assert intent.status == "succeeded"
+    payment = Payment.objects.create(
+        order=order, stripe_payment_intent_id=intent.id, amount=900, currency="USD", status="succeeded"
+    )
+    services.payment_card_record(payment_id=payment.pk)
+    services.payment_card_record(payment_id=payment.pk)  # a retried task changes nothing
+    assert list(Payment.objects.values_list("pk", "card_brand", "card_last4")) == [(payment.pk, "visa", "4242")]

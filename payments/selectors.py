@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet
 
 from payments.models import Order, OrderItem, Payment
@@ -27,9 +26,9 @@ def order_list_for_buyer(*, buyer: Any) -> QuerySet[Order]:
 def order_summary(*, order: Order) -> dict[str, Any]:
     """What a checkout, receipt or history row shows of an order, from its prefetched lines and payments.
 
-    ``subtotal`` is the sum of the lines; ``tax_included`` says whether ``order.tax_amount`` is inside the
-    prices (then the total is the subtotal) or added to them. ``card`` is the card that paid, when Stripe
-    said which. ``downloadable`` is whether any line is still in the buyer's library.
+    ``subtotal`` is the sum of the lines; ``tax_included`` says whether ``order.tax_amount`` (when there is
+    any) is inside the prices (then the total is the subtotal) or was added to them. ``card`` is the card
+    that paid, when Stripe said which. ``downloadable`` is whether any line is still in the buyer's library.
     """
     items = list(order.items.all())
     payments = list(order.payments.all())
@@ -39,7 +38,7 @@ def order_summary(*, order: Order) -> dict[str, Any]:
         "items": items,
         "subtotal": subtotal,
         # An order with tax says by its own numbers whether the tax was inside the prices or added to them.
-        "tax_included": order.amount == subtotal if order.tax_amount else settings.TESSERA_PRICES_INCLUDE_TAX,
+        "tax_included": bool(order.tax_amount) and order.amount == subtotal,
         "remaining": order.amount - order.amount_refunded,
         "card": {"brand": card.card_brand, "last4": card.card_last4} if card else None,
         "downloadable": any(

@@ -112,6 +112,9 @@ def test_get_it_free_grants_exactly_one_entitlement_without_stripe_or_the_ledger
     assert ledger.trial_balance() == 0
     assert cart_ids(client.session) == []  # no cart involved
     assert "Free coaster" in client.get("/library/").content.decode()
+    history = client.get("/orders/").content.decode()
+    assert '<span class="badge ok">Free</span>' in history
+    assert "Free coaster" in history
 
 
 @pytest.mark.django_db(transaction=True)

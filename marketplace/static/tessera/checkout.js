@@ -9,7 +9,8 @@
   const csrf = config.csrfToken;
   function waitForPaid(tries) {
     fetch(config.statusUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (data) {
-      if (data.status === "paid") { window.location = config.doneUrl; return; }
+      // Paid, or paid and refunded at once (a line already owned): the receipt says which.
+      if (["paid", "refunded", "partially_refunded"].indexOf(data.status) !== -1) { window.location = config.doneUrl; return; }
       if (tries > 60) { message.textContent = "Payment is taking longer than usual. Your receipt and library will show the purchase once it is confirmed."; return; }
       setTimeout(function () { waitForPaid(tries + 1); }, 1000);
     });

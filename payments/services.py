@@ -76,6 +76,17 @@ def order_create(
     with transaction.atomic():
         # Serialise a buyer's order creation so that two clicks cannot both create an order.
         User.objects.select_for_update().filter(pk=buyer.pk).first()
+        # Checked again under the lock: a free order (or a "Get it free") that committed since the first
+        # check already granted the pattern, and a second grant would break the one-entitlement rule.
+        owned_now = delivery_selectors.entitled_pattern_ids(buyer=buyer, pattern_ids=[p.pk for p in patterns])
+        if owned_now:
+            raise ValidationError(
+                {
+                    "pattern_ids": [
+                        f"You already own “{p.title}”; it is in your library." for p in patterns if p.pk in owned_now
+                    ]
+                }
+            )
         wanted = sorted((p.pk, tiers[p.pk][0].pk) for p in patterns)
         pending = list(Order.objects.filter(buyer=buyer, status=Order.Status.PENDING).prefetch_related("items"))
         for existing in pending:

@@ -377,3 +377,34 @@ def test_the_card_that_paid_is_read_back_from_stripe_once(localstripe: str) -> N
     services.payment_card_record(payment_id=payment.pk)
     services.payment_card_record(payment_id=payment.pk)  # a retried task changes nothing
     assert list(Payment.objects.values_list("pk", "card_brand", "card_last4")) == [(payment.pk, "visa", "4242")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_free_api_orders_grant_one_entitlement_and_refuse_the_other() -> None:
+    from rest_framework.test import APIClient
+
+    buyer, pattern = UserFactory.create(), PatternFactory.create(price=0, title="Free hook")
+    clients = [APIClient(), APIClient()]
+    for c in clients:
+        c.force_authenticate(buyer)
+    barrier, codes, bodies = threading.Barrier(2), [], []
+
+    def order(c: APIClient) -> None:
+        barrier.wait()
+        try:
+            response = c.post("/api/v1/orders/", {"pattern_ids": [pattern.pk]}, format="json")
+            codes.append(response.status_code)
+            bodies.append(response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [201, 400]
+    refused = next(b for c, b in zip(codes, bodies, strict=True) if c == 400)
+    assert refused == {"pattern_ids": ["You already own “Free hook”; it is in your library."]}
+    assert Entitlement.objects.filter(buyer=buyer, pattern=pattern).count() == 1
+    assert Order.objects.filter(buyer=buyer).count() == 1

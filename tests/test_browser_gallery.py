@@ -81,3 +81,85 @@ def test_image_and_pdf_pattern_pages_cold_weight(live_server: Any, browser: Any)
             if images > 400 * 1024:
                 heavy.append(f"{pattern.title} at {width} px: {images} bytes of images")
     assert heavy == []
+
+
+ASPECT = """() => [...document.querySelectorAll('.gallery-slide img')].map((img) => {
+  const box = img.getBoundingClientRect();
+  return {rendered: box.width / box.height, natural: img.naturalWidth / img.naturalHeight,
+          attributes: img.width / img.height, complete: img.complete, src: img.currentSrc};
+})"""
+
+
+def _axe(page: Any) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run()")
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("critical", "serious")
+    ]
+
+
+def test_pattern_gallery_on_a_phone_is_aspect_true_with_the_buy_button_above_the_fold(
+    live_server: Any, browser: Any
+) -> None:
+    # Square, as in the audit (800x800 drawn at 350x800 on a phone): the box is wider than tall on a phone.
+    pattern = published_pattern(title="Astronaut print", name="astronaut.png", content=samples.photo_png(1000, 1000))
+    url = f"{live_server.url}{pattern.get_absolute_url()}"
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, bypass_csp=True)
+    phone.goto(url)
+    phone.wait_for_function("[...document.querySelectorAll('.gallery-slide img')].every((i) => i.complete)")
+    pictures = phone.evaluate(ASPECT)
+    assert len(pictures) == 2  # the image and its 2x2 tiling
+    for picture in pictures:
+        assert picture["src"].endswith(".webp"), picture  # a rendition, not the full-size PNG
+        assert abs(picture["rendered"] / picture["natural"] - 1) < 0.01, picture
+        assert abs(picture["attributes"] / picture["natural"] - 1) < 0.01, picture
+    buy = phone.get_by_role("button", name="Add to cart").bounding_box()
+    assert buy is not None
+    assert buy["y"] + buy["height"] <= 844
+    for selector in ("h1", ".pattern-price", ".pattern-licence"):
+        box = phone.locator(selector).bounding_box()
+        assert box["y"] + box["height"] <= 844, selector
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.screenshot(path="/tmp/gallery-390.png")
+    phone.screenshot(path="/tmp/gallery-390-full.png", full_page=True)
+    assert _axe(phone) == []
+
+    # The second thumbnail shows the second picture; Enter enlarges it; Esc closes.
+    phone.locator(".gallery-thumb").nth(1).click()
+    phone.wait_for_function("document.querySelector('.gallery-track').scrollLeft > 100")
+    assert phone.locator(".gallery-thumb").nth(1).get_attribute("aria-current") == "true"
+    phone.locator(".gallery-zoom").nth(1).focus()
+    phone.keyboard.press("Enter")
+    lightbox = phone.locator("dialog.lightbox")
+    assert lightbox.evaluate("(d) => d.open")
+    phone.wait_for_function("document.querySelector('.lightbox-image').complete")
+    full = phone.evaluate(
+        "(() => { const i = document.querySelector('.lightbox-image'); const b = i.getBoundingClientRect();"
+        " return {src: i.currentSrc, rendered: b.width / b.height, natural: i.naturalWidth / i.naturalHeight,"
+        " width: i.naturalWidth}; })()"
+    )
+    assert full["src"].endswith(".png")  # the full-size preview
+    assert full["width"] == 800
+    assert abs(full["rendered"] / full["natural"] - 1) < 0.01
+    phone.keyboard.press("Escape")
+    assert not lightbox.evaluate("(d) => d.open")
+    # Arrow keys step back through the pictures.
+    phone.locator(".gallery-zoom").nth(1).focus()
+    phone.keyboard.press("ArrowLeft")
+    phone.wait_for_function("document.querySelector('.gallery-track').scrollLeft < 5")
+
+    desktop = browser.new_page(viewport={"width": 1366, "height": 900}, bypass_csp=True)
+    desktop.goto(url)
+    desktop.wait_for_function("[...document.querySelectorAll('.gallery-slide img')].every((i) => i.complete)")
+    for picture in desktop.evaluate(ASPECT):
+        assert abs(picture["rendered"] / picture["natural"] - 1) < 0.01, picture
+    buy_column = desktop.locator(".pattern-buy").bounding_box()
+    gallery = desktop.locator(".pattern-media").bounding_box()
+    assert buy_column["x"] > gallery["x"] + gallery["width"]  # two columns
+    assert desktop.locator(".pattern-buy").evaluate("(e) => getComputedStyle(e).position") == "sticky"
+    assert desktop.evaluate("document.documentElement.scrollWidth") <= 1366
+    desktop.screenshot(path="/tmp/gallery-1366.png")
+    assert _axe(desktop) == []

@@ -80,6 +80,9 @@ def test_image_and_pdf_pattern_pages_cold_weight(live_server: Any, browser: Any)
             assert result.requests > 0
             if images > 400 * 1024:
                 heavy.append(f"{pattern.title} at {width} px: {images} bytes of images")
+            full_size = [url for kind, url, _ in result.resources if kind == "image" and url.endswith(".png")]
+            if full_size:
+                heavy.append(f"{pattern.title} at {width} px loads full-size previews: {full_size}")
     assert heavy == []
 
 

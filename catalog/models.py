@@ -426,8 +426,53 @@ class Preview(models.Model):
         return f"{self.pattern_file} preview {self.position}"
 
     @property
+    def ordered_renditions(self) -> list[PreviewRendition]:
+        """The renditions narrowest first (uses a prefetch of ``renditions`` when there is one)."""
+        return sorted(self.renditions.all(), key=lambda r: (r.width, r.format))
+
+    @property
     def url(self) -> str:
         """The public URL once published, else the checked view (which answers 404 to those who may not see it)."""
         if is_published_media(self.image.name):
             return self.image.url
         return reverse("catalog:preview-file", kwargs={"pk": self.pk})
+
+
+class PreviewRendition(models.Model):
+    """A resized copy of a preview for ``srcset``: WebP at a few widths, and one PNG or JPEG for old browsers.
+
+    Stored like the preview itself: under ``published/`` only while the pattern is published, else reachable
+    only through the checked view (catalog.services moves renditions together with their preview).
+    """
+
+    class Format(models.TextChoices):
+        WEBP = "webp", "WebP"
+        PNG = "png", "PNG"
+        JPEG = "jpeg", "JPEG"
+
+    preview = models.ForeignKey(Preview, on_delete=models.CASCADE, related_name="renditions")
+    format = models.CharField(max_length=5, choices=Format.choices)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(help_text="Bytes.")
+    image = models.FileField(upload_to="previews/%Y/%m/", max_length=255)
+
+    class Meta:
+        ordering = ["preview_id", "width", "format"]
+        constraints = [
+            models.UniqueConstraint(fields=["preview", "format", "width"], name="preview_rendition_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.preview} {self.width}w {self.format}"
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.format}"
+
+    @property
+    def url(self) -> str:
+        """The public URL once published, else the checked view (which answers 404 to those who may not see it)."""
+        if is_published_media(self.image.name):
+            return self.image.url
+        return reverse("catalog:preview-rendition-file", kwargs={"pk": self.pk})

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
-from catalog.models import Category, Pattern, PatternFile, Preview, Tag, ViewerModel
+from catalog.models import Category, Pattern, PatternFile, Preview, PreviewRendition, Tag, ViewerModel
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,10 @@ logger = logging.getLogger(__name__)
 def _with_relations(queryset: QuerySet[Pattern]) -> QuerySet[Pattern]:
     return queryset.select_related("creator", "creator__creator_profile", "category", "licence").prefetch_related(
         "tags",
-        Prefetch("previews", queryset=Preview.objects.order_by("pattern_file_id", "position")),
+        Prefetch(
+            "previews",
+            queryset=Preview.objects.order_by("pattern_file_id", "position").prefetch_related("renditions"),
+        ),
         Prefetch("files", queryset=PatternFile.objects.select_related("viewer_model").order_by("id")),
     )
 
@@ -135,6 +138,12 @@ def preview_get_visible(*, user: Any, preview_id: int) -> Preview | None:
     """A preview whose pattern ``user`` may see (the same rule as the pattern page), else None."""
     visible = pattern_visible_to(user=user).values("pk")
     return Preview.objects.filter(pk=preview_id, pattern__in=visible).first()
+
+
+def preview_rendition_get_visible(*, user: Any, rendition_id: int) -> PreviewRendition | None:
+    """A preview rendition whose pattern ``user`` may see, else None."""
+    visible = pattern_visible_to(user=user).values("pk")
+    return PreviewRendition.objects.filter(pk=rendition_id, preview__pattern__in=visible).first()
 
 
 def viewer_model_get_visible(*, user: Any, viewer_model_id: int) -> ViewerModel | None:

@@ -26,6 +26,7 @@ from catalog.models import (
     Pattern,
     PatternFile,
     Preview,
+    PreviewRendition,
     Tag,
     TagSuggestion,
     User,
@@ -279,10 +280,11 @@ def _relocate(field_file: FieldFile, *, directory: str) -> str:
     return old_name
 
 
-def _pattern_media(pattern_id: int) -> list[tuple[Preview | ViewerModel, FieldFile]]:
+def _pattern_media(pattern_id: int) -> list[tuple[Preview | PreviewRendition | ViewerModel, FieldFile]]:
     previews = Preview.objects.filter(pattern_id=pattern_id)
+    renditions = PreviewRendition.objects.filter(preview__pattern_id=pattern_id)
     viewers = ViewerModel.objects.filter(pattern_file__pattern_id=pattern_id)
-    return [(p, p.image) for p in previews] + [(v, v.file) for v in viewers]
+    return [(p, p.image) for p in previews] + [(r, r.image) for r in renditions] + [(v, v.file) for v in viewers]
 
 
 def pattern_media_publish(*, pattern_id: int) -> int:
@@ -316,7 +318,7 @@ def pattern_media_hide(*, pattern: Pattern) -> int:
     moved = 0
     for owner, field_file in _pattern_media(pattern.pk):
         if field_file.name and is_published_media(field_file.name):
-            directory = "previews/hidden/" if isinstance(owner, Preview) else "viewer/hidden/"
+            directory = "viewer/hidden/" if isinstance(owner, ViewerModel) else "previews/hidden/"
             old_name = _relocate(field_file, directory=directory)
             owner.save(update_fields=[field_file.field.name])
             # The public copy goes at once, before the commit: should the transaction roll back, a published

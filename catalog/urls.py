@@ -10,6 +10,7 @@ urlpatterns = [
     path("c/<slug:slug>/", views.category, name="category"),
     path("p/<slug:slug>/", views.pattern_detail, name="pattern-detail"),
     path("previews/<int:pk>/", views.preview_file, name="preview-file"),
+    path("previews/renditions/<int:pk>/", views.preview_rendition_file, name="preview-rendition-file"),
     path("previews/viewer/<int:pk>/", views.viewer_model_file, name="viewer-model-file"),
     path("sell/new/", views.pattern_create, name="pattern-create"),
     path("sell/", views.dashboard, name="dashboard"),

@@ -329,6 +329,17 @@ def preview_file(request: Request, pk: int) -> FileResponse:
 @extend_schema(exclude=True)  # file downloads for pages, not part of the JSON API
 @api_view(["GET"])
 @throttle_classes([])
+def preview_rendition_file(request: Request, pk: int) -> FileResponse:
+    """A resized preview (WebP, PNG or JPEG) of a pattern the requester may see; same rule as ``preview_file``."""
+    rendition = selectors.preview_rendition_get_visible(user=request.user, rendition_id=pk)
+    if rendition is None or not rendition.image.name:
+        raise Http404("No such preview.")
+    return _send_media(rendition.image, rendition.content_type)
+
+
+@extend_schema(exclude=True)  # file downloads for pages, not part of the JSON API
+@api_view(["GET"])
+@throttle_classes([])
 def viewer_model_file(request: Request, pk: int) -> FileResponse:
     """The simplified viewer mesh (binary STL) of a pattern the requester may see."""
     viewer = selectors.viewer_model_get_visible(user=request.user, viewer_model_id=pk)

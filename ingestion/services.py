@@ -22,13 +22,25 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from catalog import selectors as catalog_selectors
-from catalog.models import FORMAT_FAMILIES, CopyFlag, Pattern, PatternFile, Preview, ViewerModel
+from catalog.models import (
+    FORMAT_FAMILIES,
+    PUBLISHED_MEDIA_PREFIX,
+    CopyFlag,
+    Pattern,
+    PatternFile,
+    Preview,
+    PreviewRendition,
+    ViewerModel,
+    is_published_media,
+)
 from ingestion import validators
 from ingestion.admission import ingest_queue_for
 from ingestion.formats import UnsupportedFormat, detect_format
 from ingestion.preview_mark import preview_watermark
+from ingestion.renditions import renditions_render
 from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
 from marketplace.broker import queued_jobs
 
@@ -217,6 +229,7 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
             )
             preview.image.save(f"{uuid.uuid4().hex}.png", ContentFile(buffer.getvalue()), save=False)
             preview.save()
+            _renditions_store(preview=preview, image=image)
         locked.validation = report.as_dict()
         locked.status = PatternFile.Status.VALID if report.ok else PatternFile.Status.INVALID
         shape = report.artifacts.get("shape.f32")
@@ -225,6 +238,51 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
         locked.image_hash = np.frombuffer(image_hash, dtype=np.float32).tolist() if image_hash else None
         locked.save(update_fields=["validation", "status", "shape_descriptor", "image_hash"])
     return locked
+
+
+def _renditions_store(*, preview: Preview, image: Image.Image) -> int:
+    """Store the renditions of ``preview`` it lacks, rendered from ``image`` (its watermarked pixels).
+
+    They sit where the preview sits: under the public prefix only if the preview is already public (a backfill of a
+    published pattern), else under a private random name that only the checked view sends.
+    """
+    have = frozenset(preview.renditions.values_list("format", "width"))
+    made = 0
+    for rendered in renditions_render(image, skip=have):
+        rendition = PreviewRendition(
+            preview=preview,
+            format=rendered.format,
+            width=rendered.width,
+            height=rendered.height,
+            size=len(rendered.data),
+        )
+        name = f"{uuid.uuid4().hex}.{rendered.format}"
+        content = ContentFile(rendered.data)
+        if is_published_media(preview.image.name):
+            rendition.image.name = rendition.image.storage.save(f"{PUBLISHED_MEDIA_PREFIX}{name}", content)
+        else:
+            rendition.image.save(name, content, save=False)
+        rendition.save()
+        made += 1
+    return made
+
+
+def preview_renditions_ensure(*, preview_id: int) -> int:
+    """Make the missing renditions of one stored preview (backfill). Idempotent; returns how many were made.
+
+    Holds the pattern's row lock, like publishing and hiding, so a rendition never lands on the wrong side of the
+    public prefix while its preview moves.
+    """
+    with transaction.atomic():
+        pattern_id = Preview.objects.filter(pk=preview_id).values_list("pattern_id", flat=True).first()
+        if pattern_id is None or not Pattern.objects.select_for_update().filter(pk=pattern_id).exists():
+            return 0
+        preview = Preview.objects.filter(pk=preview_id).first()
+        if preview is None or not preview.image.name:
+            return 0
+        with preview.image.open("rb") as handle, Image.open(handle) as image:
+            image.load()
+            return _renditions_store(preview=preview, image=image)
 
 
 def pattern_finalize(*, pattern_id: int) -> Pattern | None:
@@ -332,8 +390,6 @@ def pattern_embed_text(*, pattern_id: int) -> Pattern | None:
 
 def pattern_embed_images(*, pattern_id: int) -> int:
     """Embed every preview of the pattern that has no embedding yet (batched). Idempotent; returns how many."""
-    from PIL import Image
-
     from ingestion.vision import image_embeddings
 
     previews = list(Preview.objects.filter(pattern_id=pattern_id, embedding__isnull=True).order_by("id"))

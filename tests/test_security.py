@@ -363,7 +363,8 @@ def test_previews_published_before_the_upgrade_move_to_public_names_once(client:
     assert [client.get(url).status_code for url in legacy] == [200] * 4  # through the checked views
     out = io.StringIO()
     call_command("publish_preview_media", stdout=out)
-    assert out.getvalue().strip() == "Moved 4 files to public names."
+    # Three previews, their 12 srcset renditions (WebP 320/640/800 w and a PNG each) and the viewer mesh.
+    assert out.getvalue().strip() == "Moved 16 files to public names."
     public = _media_urls(pattern)
     assert all(url.startswith(settings.MEDIA_URL + PUBLISHED_MEDIA_PREFIX) for url in public)
     assert [client.get(url).status_code for url in public] == [200] * 4

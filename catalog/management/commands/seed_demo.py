@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from catalog import services
@@ -59,5 +60,7 @@ class Command(BaseCommand):
                 continue
             services.pattern_moderate(pattern=processed, moderator=admin, action="approve")
             made += 1
+        # Demo patterns seeded before previews had srcset renditions get them now (nothing to do on later runs).
+        call_command("make_preview_renditions", stdout=self.stdout)
         total = Pattern.objects.filter(creator=creator, status=Pattern.Status.PUBLISHED).count()
         self.stdout.write(f"Demo data ready: {made} new, {total} published demo patterns.")

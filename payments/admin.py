@@ -43,7 +43,7 @@ class OrderItemInline(admin.TabularInline[OrderItem, Order]):
     model = OrderItem
     extra = 0
     fields = ["pattern", "creator", "licence", "price_money", "platform_fee_money", "already_owned"]
-    readonly_fields = fields
+    readonly_fields = ["pattern", "creator", "licence", "price_money", "platform_fee_money", "already_owned"]
     price_money = money_display("price", "Price")
     platform_fee_money = money_display("platform_fee", "Tessera's fee")
 
@@ -201,7 +201,7 @@ class LedgerEntryInline(admin.TabularInline[LedgerEntry, LedgerTransaction]):
     model = LedgerEntry
     extra = 0
     fields = ["account", "debit", "credit", "order_item"]
-    readonly_fields = fields
+    readonly_fields = ["account", "debit", "credit", "order_item"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
         return super().get_queryset(request).select_related("account", "order_item__pattern")

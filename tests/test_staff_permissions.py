@@ -295,8 +295,10 @@ ACTIONS: dict[str, StaffAction] = {
         state=refund_state,
         refused=200,
         allowed=302,
-        done=lambda world, response: response["Location"] == f"/admin/payments/order/{world['order'].pk}/refund/"
-        and stripe_refunds(world["order"]) == [],
+        done=lambda world, response: (
+            response["Location"] == f"/admin/payments/order/{world['order'].pk}/refund/"
+            and stripe_refunds(world["order"]) == []
+        ),
     ),
     "admin: refund an order on the confirmation page": StaffAction(
         needs=("payments.change_order",),

@@ -109,6 +109,7 @@ def item(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: int) -> H
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,
         "title": f"Review: {review.pattern.title}",
+        "is_nav_sidebar_enabled": False,  # the console needs the width
         "review": review,
         "pattern": review.pattern,
         "claim": opened.claim,

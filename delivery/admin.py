@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -44,6 +45,15 @@ class LicenceCertificateAdmin(admin.ModelAdmin[LicenceCertificate]):
     readonly_fields = ["id", "entitlement", "content", "signature", "issued_at"]
 
 
+def _readable_time(iso: str | None) -> str:
+    if not iso:
+        return "not paid"
+    try:
+        return f"{timezone.localtime(datetime.fromisoformat(iso)):%Y-%m-%d %H:%M %Z}"
+    except (TypeError, ValueError):
+        return str(iso)
+
+
 class LeakUploadForm(forms.Form):
     suspect = forms.FileField(label="Suspected leaked file", help_text="A file found outside Tessera.")
 
@@ -81,7 +91,7 @@ class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
             r["order_id"],
             r["buyer"],
             r["buyer_email"],
-            r["paid_at"],
+            _readable_time(r.get("paid_at")),
             r["pattern"],
             r["downloads"],
             " · licence already revoked" if r.get("revoked") else "",
@@ -109,9 +119,10 @@ class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
         }
         body = format_html_join("", "{}", ((self._evidence_row(row, entitlements, files),) for row in rows))
         return format_html(
-            '<table class="trace-table"><thead><tr><th scope="col">Mark</th><th scope="col">Buyer</th>'
+            '<div class="mod-scroll"><table class="trace-table"><thead><tr>'
+            '<th scope="col">Mark</th><th scope="col">Buyer</th>'
             '<th scope="col">Order</th><th scope="col">Match score</th><th scope="col">File</th>'
-            '<th scope="col">Date</th></tr></thead><tbody>{}</tbody></table>',
+            '<th scope="col">Date</th></tr></thead><tbody>{}</tbody></table></div>',
             body,
         )
 

@@ -63,7 +63,8 @@ def test_evidence_is_a_readable_table() -> None:
     client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     page = client.get(f"/admin/delivery/leaktrace/{trace.pk}/change/").content.decode()
 
-    assert '<table class="trace-table">' in page
+    assert '<div class="mod-scroll"><table class="trace-table">' in page
+    assert "paid 2026-03-04 05:06 UTC" in page
     for header in ("Mark", "Buyer", "Order", "Match score", "File", "Date"):
         assert f'<th scope="col">{header}</th>' in page
     assert (

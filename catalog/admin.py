@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib import admin, messages
@@ -10,17 +11,20 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
-from catalog import services
+from catalog import console, services
 from catalog.models import (
     Category,
     CopyFlag,
     CreatorProfile,
     Licence,
+    ModerationDecision,
     Pattern,
     PatternFile,
     Preview,
+    RejectionReason,
     ReviewQueue,
     Tag,
     TagProbe,
@@ -29,6 +33,7 @@ from catalog.models import (
     User,
 )
 from catalog.permissions import MODERATE_PATTERNS, VIEW_PATTERNS, staff_has_perm
+from catalog.templatetags.tessera import amount_of
 
 
 @admin.register(User)
@@ -171,9 +176,9 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
     def formats(self, pattern: Pattern) -> str:
         return ", ".join(sorted({f.format for f in pattern.files.all()}))
 
-    @admin.display(description="Price")
+    @admin.display(description="Price", ordering="price")
     def price_display(self, pattern: Pattern) -> str:
-        return f"{pattern.price / 100:.2f} {pattern.currency}"
+        return amount_of(pattern.price, pattern.currency) if pattern.price else "Free"
 
     @admin.display(description="Previews")
     def gallery(self, pattern: Pattern) -> str:
@@ -210,6 +215,57 @@ class ReviewQueueAdmin(PatternAdminBase):
         return super().get_queryset(request).filter(status=Pattern.Status.NEEDS_REVIEW).order_by("created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        """The moderation console (catalog/console.py), under /admin/catalog/reviewqueue/console/."""
+        wrap = self.admin_site.admin_view
+        return [
+            path("console/", wrap(partial(console.queue, model_admin=self)), name="catalog_reviewqueue_console"),
+            path(
+                "console/start/",
+                wrap(partial(console.start, model_admin=self)),
+                name="catalog_reviewqueue_console_start",
+            ),
+            path(
+                "console/<int:pk>/",
+                wrap(partial(console.item, model_admin=self)),
+                name="catalog_reviewqueue_console_item",
+            ),
+            path(
+                "console/<int:pk>/decide/",
+                wrap(partial(console.decide, model_admin=self)),
+                name="catalog_reviewqueue_console_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+
+@admin.register(RejectionReason)
+class RejectionReasonAdmin(admin.ModelAdmin[RejectionReason]):
+    """The canned reasons offered in the moderation console, in this order; untick "active" to retire one."""
+
+    list_display = ["label", "text", "position", "active"]
+    list_editable = ["position", "active"]
+    search_fields = ["label", "text"]
+
+
+@admin.register(ModerationDecision)
+class ModerationDecisionAdmin(admin.ModelAdmin[ModerationDecision]):
+    """Who decided what, read only (the audit trail)."""
+
+    list_display = ["created_at", "pattern", "action", "moderator", "canned_reason"]
+    list_filter = ["action", "canned_reason"]
+    search_fields = ["pattern__title", "moderator__username"]
+    list_select_related = ["pattern", "moderator", "canned_reason"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -476,3 +476,53 @@ class PreviewRendition(models.Model):
         if is_published_media(self.image.name):
             return self.image.url
         return reverse("catalog:preview-rendition-file", kwargs={"pk": self.pk})
+
+
+class RejectionReason(models.Model):
+    """A canned reason a moderator picks when rejecting a pattern; staff edit the list in the admin."""
+
+    label = models.CharField(max_length=60, help_text="The short name on the moderator's button.")
+    text = models.TextField(help_text="What the creator reads; the moderator may add details below it.")
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ReviewClaim(models.Model):
+    """A moderator's lease on a pattern waiting for review, so two moderators never review the same one.
+
+    A lease past ``expires_at`` is free for anyone to take; opening the pattern again renews one's own.
+    """
+
+    pattern = models.OneToOneField(Pattern, on_delete=models.CASCADE, related_name="review_claim")
+    moderator = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.pattern_id} claimed by {self.moderator_id} until {self.expires_at:%H:%M}"
+
+
+class ModerationDecision(models.Model):
+    """Who approved or rejected a pattern, when and why (an audit trail and the creator's history)."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="moderation_decisions")
+    moderator = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    canned_reason = models.ForeignKey(RejectionReason, on_delete=models.SET_NULL, null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.pattern_id}"

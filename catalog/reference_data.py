@@ -151,3 +151,44 @@ def ensure_taxonomy(taxonomy_model: Any) -> None:
     for kind, terms in TAXONOMY.items():
         for name, description in terms:
             taxonomy_model.objects.update_or_create(name=name, defaults={"kind": kind, "description": description})
+
+
+# The canned rejection reasons moderators start with (label, what the creator reads); edited in the admin.
+REJECTION_REASONS = [
+    (
+        "Copy of another's work",
+        "This pattern copies a pattern another creator published on Tessera. "
+        "Only upload designs you made yourself or have the right to sell.",
+    ),
+    (
+        "Previews unclear",
+        "The previews do not show what the buyer gets. Upload clear pictures of the finished "
+        "piece or of every page, then submit again.",
+    ),
+    (
+        "Files broken",
+        "The files fail our checks (see the report on the status page). Fix the errors listed there "
+        "and upload the files again.",
+    ),
+    (
+        "Description misleading",
+        "The title or description does not match the files. Describe what is included, "
+        "its size and what is needed to make it.",
+    ),
+    (
+        "Wrong licence or price",
+        "The licence or price does not fit this pattern: open licences (CC) are for free "
+        "patterns; paid patterns use the Personal or Commercial licence.",
+    ),
+    (
+        "Not allowed on Tessera",
+        "This pattern breaks our terms (weapons, hate, adult content or trademarks used "
+        "without permission) and cannot be sold here.",
+    ),
+]
+
+
+def ensure_rejection_reasons(reason_model: Any) -> None:
+    """Create the default rejection reasons that are missing (by label); edited ones are left alone."""
+    for position, (label, text) in enumerate(REJECTION_REASONS):
+        reason_model.objects.get_or_create(label=label, defaults={"text": text, "position": position})

@@ -23,10 +23,13 @@ from catalog.models import (
     Category,
     CreatorProfile,
     Licence,
+    ModerationDecision,
     Pattern,
     PatternFile,
     Preview,
     PreviewRendition,
+    RejectionReason,
+    ReviewClaim,
     Tag,
     TagSuggestion,
     User,
@@ -233,8 +236,14 @@ def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool
     return suggestion
 
 
-def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: str = "") -> Pattern:
-    """Approve or reject a pattern. Approve needs a pattern waiting for review; reject needs a reason."""
+def pattern_moderate(
+    *, pattern: Pattern, moderator: Any, action: str, reason: str = "", canned_reason: RejectionReason | None = None
+) -> Pattern:
+    """Approve or reject a pattern. Approve needs a pattern waiting for review; reject needs a reason.
+
+    Every decision is recorded (who, what, the canned reason picked if any), and the pattern's review
+    claim, if any, ends with it.
+    """
     if not staff_has_perm(moderator, MODERATE_PATTERNS):
         raise PermissionDenied("Moderating patterns needs the catalog.change_pattern permission.")
     reason = reason.strip()
@@ -264,6 +273,14 @@ def pattern_moderate(*, pattern: Pattern, moderator: Any, action: str, reason: s
         else:
             raise ValidationError({"action": "Use 'approve' or 'reject'."})
         locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+        ModerationDecision.objects.create(
+            pattern=locked,
+            moderator=moderator if getattr(moderator, "pk", None) else None,
+            action=action,
+            canned_reason=canned_reason if action == "reject" else None,
+            reason=reason,
+        )
+        ReviewClaim.objects.filter(pattern=locked).delete()
     return locked
 
 

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -6,8 +7,10 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from catalog.models import PatternFile
 from delivery.leaks import leak_trace_record
 from delivery.models import DownloadEvent, Entitlement, LeakTrace, LicenceCertificate, MarkedFile, Package
 
@@ -42,6 +45,15 @@ class LicenceCertificateAdmin(admin.ModelAdmin[LicenceCertificate]):
     readonly_fields = ["id", "entitlement", "content", "signature", "issued_at"]
 
 
+def _readable_time(iso: str | None) -> str:
+    if not iso:
+        return "not paid"
+    try:
+        return f"{timezone.localtime(datetime.fromisoformat(iso)):%Y-%m-%d %H:%M %Z}"
+    except (TypeError, ValueError):
+        return str(iso)
+
+
 class LeakUploadForm(forms.Form):
     suspect = forms.FileField(label="Suspected leaked file", help_text="A file found outside Tessera.")
 
@@ -49,6 +61,9 @@ class LeakUploadForm(forms.Form):
 @admin.register(LeakTrace)
 class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
     """Admins upload a suspected leak and get the order, buyer, date and confidence in one step."""
+
+    class Media:
+        css = {"all": ["tessera/moderation.css"]}
 
     list_display = ["file_name", "file_format", "verdict", "confidence", "uploaded_by", "created_at"]
     readonly_fields = [
@@ -76,7 +91,7 @@ class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
             r["order_id"],
             r["buyer"],
             r["buyer_email"],
-            r["paid_at"],
+            _readable_time(r.get("paid_at")),
             r["pattern"],
             r["downloads"],
             " · licence already revoked" if r.get("revoked") else "",
@@ -86,8 +101,66 @@ class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
 
     @admin.display(description="Evidence")
     def evidence(self, trace: LeakTrace) -> str:
-        rows = trace.result.get("evidence", [])
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((str(row),) for row in rows)))
+        """Every reading of the mark as a row: which buyer and order it points to, how well it matched."""
+        rows = [row for row in trace.result.get("evidence", []) if isinstance(row, dict)]
+        if not rows:
+            return "No readings."
+        entitlements = {
+            entitlement.pk: entitlement
+            for entitlement in Entitlement.objects.filter(
+                pk__in={row["entitlement_id"] for row in rows if isinstance(row.get("entitlement_id"), int)}
+            ).select_related("buyer", "order_item__order", "pattern")
+        }
+        files = {
+            pattern_file.pk: pattern_file
+            for pattern_file in PatternFile.objects.filter(
+                pk__in={row["original_file_id"] for row in rows if isinstance(row.get("original_file_id"), int)}
+            ).only("pk", "original_name", "pattern_id")
+        }
+        body = format_html_join("", "{}", ((self._evidence_row(row, entitlements, files),) for row in rows))
+        return format_html(
+            '<div class="mod-scroll"><table class="trace-table"><thead><tr>'
+            '<th scope="col">Mark</th><th scope="col">Buyer</th>'
+            '<th scope="col">Order</th><th scope="col">Match score</th><th scope="col">File</th>'
+            '<th scope="col">Date</th></tr></thead><tbody>{}</tbody></table></div>',
+            body,
+        )
+
+    @staticmethod
+    def _evidence_row(row: dict[str, Any], entitlements: dict[int, Entitlement], files: dict[int, PatternFile]) -> str:
+        mark = format_html("{} <small>({})</small>", row.get("carrier", "?"), row.get("method", "—"))
+        if "detail" in row:
+            return format_html('<tr><td>{}</td><td colspan="5">{}</td></tr>', row.get("carrier", "?"), row["detail"])
+        entitlement = entitlements.get(row.get("entitlement_id") or 0)
+        if entitlement is None:
+            buyer, order, date = "no buyer decoded", "—", "—"
+        else:
+            paid_order = entitlement.order_item.order
+            buyer = format_html("{} &lt;{}&gt;", entitlement.buyer.username, entitlement.buyer.email or "no e-mail")
+            order = format_html(
+                '<a href="{}">#{}</a> · {}',
+                reverse("admin:payments_order_change", args=[paid_order.pk]),
+                paid_order.pk,
+                entitlement.pattern.title,
+            )
+            date = f"{timezone.localtime(paid_order.paid_at):%Y-%m-%d %H:%M}" if paid_order.paid_at else "not paid"
+        score = format_html(
+            "{} <small>({} of {} bits agree)</small>",
+            f"{float(row.get('confidence') or 0):.6f}",
+            row.get("agreeing_bits", "?"),
+            row.get("observed_bits", "?"),
+        )
+        pattern_file = files.get(row.get("original_file_id") or 0)
+        file_cell = pattern_file.original_name if pattern_file is not None else "read without the original"
+        return format_html(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            mark,
+            buyer,
+            order,
+            score,
+            file_cell,
+            date,
+        )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

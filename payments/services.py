@@ -502,9 +502,16 @@ def _charge_refunded(charge: dict[str, Any]) -> str:
         reference=f"refund:{order.pk}:{refunded_total}",
         stripe_object_id=refund_id,
     )
+    # The reason staff gave (order_refund puts it in the refund's metadata), when the event lists it.
+    reasons = {
+        str(r["id"]): str((r.get("metadata") or {}).get("reason") or "")
+        for r in ((charge.get("refunds") or {}).get("data") or [])
+        if r.get("id")
+    }
+    reason = reasons.get(refund_id, "")
     Refund.objects.get_or_create(
         stripe_refund_id=refund_id,
-        defaults={"order": order, "amount": increment, "currency": order.currency},
+        defaults={"order": order, "amount": increment, "currency": order.currency, "reason": reason[:200]},
     )
     order.amount_refunded = refunded_total
     fully = refunded_total >= order.amount
@@ -593,20 +600,36 @@ _HANDLERS = {
 }
 
 
-def order_refund(*, order: Order, amount: int | None = None) -> str:
-    """Ask Stripe to refund a paid order (all of it by default).
+def order_refundable(*, order: Order) -> int:
+    """How much of an order can still be refunded, in minor units (0 for an order that was never paid)."""
+    if order.paid_at is None or not order.stripe_payment_intent_id:
+        return 0
+    return max(0, order.amount - order.amount_refunded)
+
+
+def order_refund(*, order: Order, amount: int | None = None, reason: str = "", requested_by: Any = None) -> str:
+    """Ask Stripe to refund a paid order, all of what is left by default or ``amount`` minor units.
 
     Nothing changes here: the refund is booked, and entitlements revoked, when Stripe's
     ``charge.refunded`` webhook confirms it, whoever started the refund (this, or the Stripe dashboard).
+    ``reason`` and who asked travel as the refund's metadata and end up on the booked ``Refund``.
     """
     if order.paid_at is None or not order.stripe_payment_intent_id:
         raise ValidationError("Only paid orders can be refunded.")
-    remaining = order.amount - order.amount_refunded
+    remaining = order_refundable(order=order)
     amount = remaining if amount is None else amount
     if not 0 < amount <= remaining:
         raise ValidationError(f"Refund between 1 and {remaining} minor units.")
-    return stripe_gateway.refund_create(
+    metadata = {"order_id": str(order.pk)}
+    if reason.strip():
+        metadata["reason"] = reason.strip()[:200]
+    if getattr(requested_by, "pk", None):
+        metadata["requested_by"] = str(requested_by.pk)
+    refund_id = stripe_gateway.refund_create(
         payment_intent_id=order.stripe_payment_intent_id,
         amount=amount,
         idempotency_key=f"tessera-refund-{order.pk}-{order.amount_refunded}-{amount}",
+        metadata=metadata,
     )
+    logger.info("order %s: refund %s of %s requested by %s", order.pk, refund_id, amount, metadata.get("requested_by"))
+    return refund_id

@@ -139,11 +139,18 @@ def payment_intent_confirm_test_card(*, payment_intent_id: str, card: dict[str, 
     )
 
 
-def refund_create(*, payment_intent_id: str, amount: int | None, idempotency_key: str) -> str:
-    """Ask Stripe to refund (part of) a payment; the books change when ``charge.refunded`` arrives."""
+def refund_create(
+    *, payment_intent_id: str, amount: int | None, idempotency_key: str, metadata: dict[str, str] | None = None
+) -> str:
+    """Ask Stripe to refund (part of) a payment; the books change when ``charge.refunded`` arrives.
+
+    ``metadata`` travels with the refund (Stripe's dashboard shows it, and so does the webhook).
+    """
     params: dict[str, Any] = {"payment_intent": payment_intent_id}
     if amount is not None:
         params["amount"] = amount
+    if metadata:
+        params["metadata"] = metadata
     refund = _client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key})  # type: ignore[arg-type]
     return str(refund.id)
 

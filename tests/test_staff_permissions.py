@@ -286,15 +286,43 @@ ACTIONS: dict[str, StaffAction] = {
         allowed=302,
         done=lambda world, response: pattern_state(world)[:2] == ("rejected", "Blurry"),
     ),
-    "admin: refund orders in full": StaffAction(
+    # The list's refund action only leads to the confirmation page; the refund happens there.
+    "admin: refund action opens the confirmation page": StaffAction(
         needs=("payments.change_order",),
         holds_without=("payments.view_order",),
         world=paid_order,
-        act=admin_action("/admin/payments/order/", "refund_in_full", "order"),
+        act=admin_action("/admin/payments/order/", "refund", "order"),
         state=refund_state,
         refused=200,
         allowed=302,
+        done=lambda world, response: (
+            response["Location"] == f"/admin/payments/order/{world['order'].pk}/refund/"
+            and stripe_refunds(world["order"]) == []
+        ),
+    ),
+    "admin: refund an order on the confirmation page": StaffAction(
+        needs=("payments.change_order",),
+        holds_without=("payments.view_order",),
+        world=paid_order,
+        act=lambda user, world: page_client(user).post(
+            f"/admin/payments/order/{world['order'].pk}/refund/", {"amount": "15.00", "reason": "Wrong file"}
+        ),
+        state=refund_state,
+        refused=403,
+        allowed=302,
         done=lambda world, response: stripe_refunds(world["order"]) == [1500],
+    ),
+    "moderation console: approve a pattern": StaffAction(
+        needs=("catalog.change_pattern",),
+        holds_without=("catalog.view_pattern",),
+        world=waiting_pattern,
+        act=lambda user, world: page_client(user).post(
+            f"/admin/catalog/reviewqueue/console/{world['pattern'].pk}/decide/", {"action": "approve"}
+        ),
+        state=pattern_state,
+        refused=403,
+        allowed=302,
+        done=lambda world, response: pattern_state(world)[0] == "published",
     ),
     "admin: confirm a copy (rejects the pattern)": StaffAction(
         needs=("catalog.change_copyflag", "catalog.change_pattern"),

@@ -573,3 +573,8 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
     "marketplace.middleware.DatabaseUnavailableMiddleware",
 )
+
+# --- Moderation console (issue 10) ---
+# Opening a pattern in the console leases it to that moderator for this long; the queue hands everyone
+# else the next one, and a lease nobody renews lapses.
+TESSERA_REVIEW_CLAIM_MINUTES = env_int("TESSERA_REVIEW_CLAIM_MINUTES", 10)

@@ -573,3 +573,8 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
     "marketplace.middleware.DatabaseUnavailableMiddleware",
 )
+
+# --- Search: "tell us what you wanted" (issue 10) ---------------------------------------------------
+# Posts per client (account when signed in) per window; the query and words are stored as analytics events.
+TESSERA_SEARCH_REQUEST_RATE = env_int("TESSERA_SEARCH_REQUEST_RATE", 5)
+TESSERA_SEARCH_REQUEST_WINDOW_SECONDS = env_int("TESSERA_SEARCH_REQUEST_WINDOW_SECONDS", 3600)

@@ -13,8 +13,8 @@ from tests.factories import PatternFactory
 pytestmark = pytest.mark.django_db
 
 API_PARAMETERS = ["q", "format", "category", "tag", "licence", "price_min", "price_max", "validated", "printer_bed"]
-API_PARAMETERS_WITH_PAGE = [*API_PARAMETERS, "page"]
-SEARCH_PAGE_PARAMETERS = [*API_PARAMETERS, "sort", "page"]
+API_PARAMETERS_WITH_PAGE = [*API_PARAMETERS, "sort", "page"]
+SEARCH_PAGE_PARAMETERS = API_PARAMETERS_WITH_PAGE
 
 
 @pytest.mark.parametrize("parameter", API_PARAMETERS_WITH_PAGE)

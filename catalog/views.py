@@ -174,11 +174,15 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     count = page.paginator.count
     facets = selectors.pattern_facets(ranked_ids=ranked_ids, filters=filters)
     _facet_links(request, facets)
-    weak = bool(query) and count < selectors.FEW_RESULTS
-    suggestion = selectors.search_suggestion(query=query) if weak else ""
+    chips = _chips(request, data, facets, {"category"} if category else set())
+    few = bool(query) and count < selectors.FEW_RESULTS
+    suggestion = selectors.search_suggestion(query=query) if few else ""
+    # Weak: nothing found, or a query that finds little by itself (few results because of filters are the
+    # filters' doing: the chips say so). A weak page offers close ideas, popular patterns and "tell us".
+    weak = count == 0 or (few and not chips)
     shown = [pattern.pk for pattern in page]
-    close_ideas = selectors.pattern_list_close_ideas(query=query, exclude_ids=shown) if weak else []
-    popular = selectors.pattern_list_popular(exclude_ids=shown) if weak or count == 0 else []
+    close_ideas = selectors.pattern_list_close_ideas(query=query, exclude_ids=shown) if weak and query else []
+    popular = selectors.pattern_list_popular(exclude_ids=shown, limit=8 if count == 0 else 4) if weak else []
     if query:
         event_record(
             kind="search",
@@ -190,7 +194,6 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
         )
     else:
         event_record(kind="page_view", user=request.user, path=request.path)
-    fixed = {"category"} if category else set()
     return render(
         request,
         template,
@@ -201,7 +204,7 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
             "filters": filters,
             "facets": facets,
             "sort": sort,
-            "chips": _chips(request, data, facets, fixed),
+            "chips": chips,
             "suggestion": suggestion,
             "suggestion_url": "?" + urlencode({"q": suggestion}) if suggestion else "",
             "weak": weak,

@@ -192,7 +192,7 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
             path=request.path,
             metadata={"low_results": count < selectors.FEW_RESULTS, "did_you_mean": suggestion},
         )
-    else:
+    elif category is not None:
         event_record(kind="page_view", user=request.user, path=request.path)
     return render(
         request,

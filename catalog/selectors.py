@@ -306,6 +306,9 @@ def search_suggestion(*, query: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(_VOCABULARY_SQL)
         vocabulary = {word for (word,) in cursor.fetchall()}
+    if all(word in vocabulary for word in words):
+        return ""
+    known_grams = {known: _trigrams(known) for known in sorted(vocabulary)}
     corrected = []
     for word in words:
         if word in vocabulary or len(word) < 3 or word.isdigit():
@@ -313,11 +316,10 @@ def search_suggestion(*, query: str) -> str:
             continue
         grams = _trigrams(word)
         best = (0.0, "")
-        for known in sorted(vocabulary):
+        for known, other in known_grams.items():
             if abs(len(known) - len(word)) > 3:
                 continue
-            known_grams = _trigrams(known)
-            score = len(grams & known_grams) / len(grams | known_grams)
+            score = len(grams & other) / len(grams | other)
             if score > best[0]:
                 best = (score, known)
         corrected.append(best[1] if best[0] >= SUGGESTION_SIMILARITY else word)

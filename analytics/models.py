@@ -14,6 +14,9 @@ class Event(models.Model):
         SEARCH = "search", "Search"
         PURCHASE = "purchase", "Purchase"
         DOWNLOAD = "download", "Download"
+        # "Tell us what you wanted" on a weak search page: ``query`` and the buyer's words in metadata["wanted"];
+        # read by the demand insights (issue 13).
+        SEARCH_REQUEST = "search_request", "Search request"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
     user = models.ForeignKey(

@@ -29,3 +29,14 @@ def event_record(
         result_count=result_count,
         metadata=metadata or {},
     )
+
+
+def search_request_record(*, user: Any, query: str, wanted: str, path: str = "") -> Event:
+    """A buyer's "tell us what you wanted" after a search that found little: the query and their own words."""
+    return event_record(
+        kind=Event.Kind.SEARCH_REQUEST,
+        user=user,
+        query=query,
+        path=path,
+        metadata={"wanted": wanted},
+    )

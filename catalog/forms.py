@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from catalog.models import Category, Licence, PatternFile, Tag
+from catalog.selectors import SORTS
+from ingestion.printers import PRINTER_BEDS
 
 # Query and form text is typed by people: C0 control characters (escape, backspace ...) and DEL are never part
 # of it. Tab, newline and carriage return are kept for text areas. NUL, which PostgreSQL cannot store, is refused
@@ -45,13 +47,51 @@ class PageForm(forms.Form):
     )
 
 
+class PriceField(forms.DecimalField):
+    """A price typed in currency units (``4.50``), cleaned to minor units (450)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, min_value=0, max_value=Decimal("20000000"), decimal_places=2, **kwargs)
+
+    def clean(self, value: Any) -> int | None:
+        amount = super().clean(value)
+        return None if amount is None else int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class QueryBooleanField(forms.Field):
+    """A yes/no query parameter, as the API's BooleanField reads it (1, true, yes, on / 0, false, no, off)."""
+
+    truthy = {"1", "true", "yes", "on"}
+    falsy = {"", "0", "false", "no", "off"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value: Any) -> bool:
+        text = str(value or "").strip().lower()
+        if text in self.truthy:
+            return True
+        if text in self.falsy:
+            return False
+        raise ValidationError("Use 1 for yes or 0 for no.", code="invalid")
+
+
 class PatternSearchForm(PageForm):
-    """The search page's query string; the API's ``PatternListQuerySerializer`` validates the same parameters."""
+    """The search page's query string; the API's ``PatternListQuerySerializer`` validates the same parameters.
+
+    Prices are typed in currency units here (people type "5"), in minor units in the API.
+    """
 
     q = SearchTextField()
     format = forms.ChoiceField(required=False, choices=[("", "any"), *PatternFile.Format.choices])
     category = forms.SlugField(required=False, max_length=Category._meta.get_field("slug").max_length)
     tag = forms.SlugField(required=False, max_length=Tag._meta.get_field("slug").max_length)
+    licence = forms.SlugField(required=False, max_length=Licence._meta.get_field("code").max_length)
+    price_min = PriceField(label="Min price")
+    price_max = PriceField(label="Max price")
+    validated = QueryBooleanField(label="Passes all checks")
+    printer_bed = forms.ChoiceField(required=False, choices=[("", "any"), *((bed, bed) for bed in PRINTER_BEDS)])
+    sort = forms.ChoiceField(required=False, choices=[("", "default"), *SORTS.items()], label="Sort by")
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         if data is not None and data.get("format"):
@@ -62,6 +102,26 @@ class PatternSearchForm(PageForm):
 
     def clean_q(self) -> str:
         return str(self.cleaned_data["q"]).strip()
+
+
+class SearchRequestForm(forms.Form):
+    """ "Tell us what you wanted": the query that found little and, optionally, the buyer's own words."""
+
+    q = SearchTextField()
+    wanted = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Tell us what you wanted",
+        help_text="Optional: what it is for, size, style… Creators see what buyers look for.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[refuse_control_characters],
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not str(cleaned.get("q", "")).strip() and not str(cleaned.get("wanted", "")).strip():
+            raise ValidationError("Tell us what you were looking for.", code="empty")
+        return cleaned
 
 
 def tag_names_parse(raw: str) -> list[str]:

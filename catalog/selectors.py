@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Case, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
 from catalog.models import Category, Pattern, PatternFile, Preview, PreviewRendition, Tag, ViewerModel
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
+from ingestion.printers import PRINTER_BEDS
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +31,85 @@ def _with_relations(queryset: QuerySet[Pattern]) -> QuerySet[Pattern]:
     )
 
 
+# The orders a list can be sorted in, by the name the page and the API take (``?sort=``).
+SORTS = {
+    "relevance": "Relevance",
+    "newest": "Newest",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+    "best_selling": "Best-selling",
+}
+# Order states in which an order item counts as sold ("best-selling"); payments.models.Order.Status values.
+SOLD_ORDER_STATUSES = ("paid", "partially_refunded")
+# Full-text finding fewer matches than this is "few": typo-tolerant trigram matches are added, and the search page
+# offers "did you mean" and popular patterns.
+FEW_RESULTS = 3
+
+
+@dataclass(frozen=True)
+class PatternFilters:
+    """The facets a list of published patterns can be narrowed by; empty values do not filter."""
+
+    file_format: str = ""
+    category: str = ""
+    tag: str = ""
+    licence: str = ""
+    price_min: int | None = None
+    price_max: int | None = None
+    validated: bool = False
+    printer_bed: str = ""
+
+
+def _flagged_file_patterns() -> QuerySet[PatternFile, Any]:
+    """Ids of patterns with a file whose report has a warning or an error."""
+    return PatternFile.objects.filter(
+        Q(validation__findings__contains=[{"severity": "warning"}])
+        | Q(validation__findings__contains=[{"severity": "error"}])
+    ).values("pattern_id")
+
+
+def _fits_printer_bed(printer_bed: str) -> Q:
+    """Every mesh of the pattern has a printer-bed report and fits ``printer_bed``."""
+    measured = PatternFile.objects.filter(validation__properties__has_key="fits_printer_beds").values("pattern_id")
+    too_big = (
+        PatternFile.objects.filter(validation__properties__has_key="fits_printer_beds")
+        .exclude(validation__properties__fits_printer_beds__contains=[printer_bed])
+        .values("pattern_id")
+    )
+    return Q(pk__in=measured) & ~Q(pk__in=too_big)
+
+
+def _filtered(patterns: QuerySet[Pattern], filters: PatternFilters, *, without: str = "") -> QuerySet[Pattern]:
+    """``patterns`` narrowed by every filter but ``without`` (a field name of ``PatternFilters``).
+
+    Each filter is a condition on the pattern row or a subquery, never a join, so counts need no DISTINCT.
+    """
+    if filters.file_format and without != "file_format":
+        with_format = PatternFile.objects.filter(format=filters.file_format.lower()).values("pattern_id")
+        patterns = patterns.filter(pk__in=with_format)
+    if filters.category and without != "category":
+        patterns = patterns.filter(category__slug=filters.category)
+    if filters.tag and without != "tag":
+        tagged = Pattern.tags.through.objects.filter(tag__slug=filters.tag).values("pattern_id")
+        patterns = patterns.filter(pk__in=tagged)
+    if filters.licence and without != "licence":
+        patterns = patterns.filter(licence__code=filters.licence)
+    if without != "price":
+        if filters.price_min is not None:
+            patterns = patterns.filter(price__gte=filters.price_min)
+        if filters.price_max is not None:
+            patterns = patterns.filter(price__lte=filters.price_max)
+    if filters.validated and without != "validated":
+        patterns = patterns.exclude(pk__in=_flagged_file_patterns())
+    if filters.printer_bed and without != "printer_bed":
+        patterns = patterns.filter(_fits_printer_bed(filters.printer_bed))
+    return patterns
+
+
+def _published() -> QuerySet[Pattern]:
+    return Pattern.objects.filter(status=Pattern.Status.PUBLISHED)
+
+
 def pattern_list_published(
     *,
     query: str = "",
@@ -38,48 +121,216 @@ def pattern_list_published(
     price_max: int | None = None,
     validated: bool = False,
     printer_bed: str = "",
+    sort: str = "",
+    ranked_ids: list[int] | None = None,
 ) -> QuerySet[Pattern]:
     """Published patterns with facets, ranked by hybrid relevance when ``query`` is given, newest first otherwise.
 
     ``validated``: every file passed every check without a warning. ``printer_bed``: every mesh fits that
-    printer (a name from ``ingestion.validators.mesh.PRINTER_BEDS``).
+    printer (a name from ``ingestion.validators.mesh.PRINTER_BEDS``). ``sort``: a key of ``SORTS``; relevance
+    (the default with a query) means newest without one. The query is ranked over every published pattern and
+    the filters narrow that ranking, so the facet counts of ``pattern_facets`` add up to these results.
+    ``ranked_ids``: ``pattern_ranking(query=query)`` when the caller already has it (the search page's facets).
     """
-    patterns = Pattern.objects.filter(status=Pattern.Status.PUBLISHED)
-    if file_format:
-        patterns = patterns.filter(files__format=file_format.lower()).distinct()
-    if category:
-        patterns = patterns.filter(category__slug=category)
-    if tag:
-        patterns = patterns.filter(tags__slug=tag)
-    if licence:
-        patterns = patterns.filter(licence__code=licence)
-    if price_min is not None:
-        patterns = patterns.filter(price__gte=price_min)
-    if price_max is not None:
-        patterns = patterns.filter(price__lte=price_max)
-    if validated:
-        # A report with a warning or an error has a finding of that severity.
-        flagged = PatternFile.objects.filter(
-            Q(validation__findings__contains=[{"severity": "warning"}])
-            | Q(validation__findings__contains=[{"severity": "error"}])
-        ).values("pattern_id")
-        patterns = patterns.exclude(pk__in=flagged)
-    if printer_bed:
-        too_big = (
-            PatternFile.objects.filter(validation__properties__has_key="fits_printer_beds")
-            .exclude(validation__properties__fits_printer_beds__contains=[printer_bed])
-            .values("pattern_id")
-        )
-        patterns = patterns.filter(files__validation__properties__has_key="fits_printer_beds").exclude(pk__in=too_big)
-        patterns = patterns.distinct()
+    filters = PatternFilters(
+        file_format=file_format,
+        category=category,
+        tag=tag,
+        licence=licence,
+        price_min=price_min,
+        price_max=price_max,
+        validated=validated,
+        printer_bed=printer_bed,
+    )
+    if not query.strip():
+        ranked_ids = None
+    elif ranked_ids is None:
+        ranked_ids = pattern_ranking(query=query)
+    return _sorted(_filtered(_published(), filters), ranked_ids=ranked_ids, sort=sort)
+
+
+def pattern_ranking(*, query: str) -> list[int] | None:
+    """Ids of the published patterns matching ``query``, best first; None without a query (everything matches)."""
     query = query.strip()
-    if query:
-        ranked_ids = _hybrid_ranking(patterns, query)
+    if not query:
+        return None
+    return _hybrid_ranking(_published(), query)
+
+
+def _sorted(patterns: QuerySet[Pattern], *, ranked_ids: list[int] | None, sort: str) -> QuerySet[Pattern]:
+    if ranked_ids is not None:
+        if not ranked_ids:
+            return _with_relations(patterns.none())
+        patterns = patterns.filter(pk__in=ranked_ids)
+    if sort == "price_asc":
+        patterns = patterns.order_by("price", "-published_at", "-id")
+    elif sort == "price_desc":
+        patterns = patterns.order_by("-price", "-published_at", "-id")
+    elif sort == "best_selling":
+        sold = Q(order_items__order__status__in=SOLD_ORDER_STATUSES, order_items__already_owned=False)
+        patterns = patterns.annotate(sales=Count("order_items", filter=sold)).order_by("-sales", "-published_at", "-id")
+    elif ranked_ids is not None and sort in ("", "relevance"):
         order = Case(*[When(pk=pk, then=Value(position)) for position, pk in enumerate(ranked_ids)])
-        patterns = Pattern.objects.filter(pk__in=ranked_ids).order_by(order) if ranked_ids else patterns.none()
+        patterns = patterns.order_by(order)
     else:
         patterns = patterns.order_by("-published_at", "-id")
     return _with_relations(patterns)
+
+
+def pattern_list_popular(*, limit: int = 8, exclude_ids: Sequence[int] = ()) -> list[Pattern]:
+    """Best-selling published patterns, newest first among equals: what an empty search page offers instead."""
+    return list(_sorted(_published().exclude(pk__in=list(exclude_ids)), ranked_ids=None, sort="best_selling")[:limit])
+
+
+def pattern_list_close_ideas(*, query: str, exclude_ids: Sequence[int] = (), limit: int = 8) -> list[Pattern]:
+    """Patterns near ``query`` but below the relevance floor, shown as "close ideas" on a weak search page.
+
+    A stub until the relevance floor decides what counts as close (issue 10, ``relevance``); the search page
+    renders whatever this returns.
+    """
+    return []
+
+
+@dataclass
+class FacetOption:
+    value: str
+    label: str
+    count: int
+    selected: bool
+    url: str = ""  # set by the page: the address that chooses (or drops) this option
+
+
+@dataclass
+class Facets:
+    """Counts for the search sidebar: each option's count applies every other active filter and the query."""
+
+    formats: list[FacetOption] = field(default_factory=list)
+    categories: list[FacetOption] = field(default_factory=list)
+    licences: list[FacetOption] = field(default_factory=list)
+    printer_beds: list[FacetOption] = field(default_factory=list)
+    tags: list[FacetOption] = field(default_factory=list)
+    validated_count: int = 0
+
+
+def _options(rows: Sequence[tuple[str, str, int]], selected: str) -> list[FacetOption]:
+    options = [
+        FacetOption(value=value, label=label, count=count, selected=value == selected) for value, label, count in rows
+    ]
+    if selected and not any(option.selected for option in options):
+        options.insert(0, FacetOption(value=selected, label=selected, count=0, selected=True))
+    return options
+
+
+def pattern_facets(*, ranked_ids: list[int] | None, filters: PatternFilters, tag_limit: int = 12) -> Facets:
+    """Option counts for every facet in six queries whatever the number of options (one aggregate per facet).
+
+    ``ranked_ids``: the query's matches from ``pattern_ranking`` (None: no query). A facet's counts leave out its
+    own filter, so choosing another option of it shows how many results that gives.
+    """
+
+    def base(without: str) -> QuerySet[Pattern]:
+        patterns = _published()
+        if ranked_ids is not None:
+            patterns = patterns.filter(pk__in=ranked_ids)
+        return _filtered(patterns, filters, without=without)
+
+    format_labels = dict(PatternFile.Format.choices)
+    format_rows = (
+        PatternFile.objects.filter(pattern__in=base("file_format").values("pk"))
+        .values("format")
+        .annotate(n=Count("pattern_id", distinct=True))
+        .order_by("-n", "format")
+        .values_list("format", "n")
+    )
+    category_rows = (
+        base("category")
+        .filter(category__isnull=False)
+        .values("category__slug", "category__name")
+        .annotate(n=Count("pk"))
+        .order_by("category__name")
+        .values_list("category__slug", "category__name", "n")
+    )
+    licence_rows = (
+        base("licence")
+        .values("licence__code", "licence__name")
+        .annotate(n=Count("pk"))
+        .order_by("licence__code")
+        .values_list("licence__code", "licence__name", "n")
+    )
+    beds = list(PRINTER_BEDS)
+    bed_counts = base("printer_bed").aggregate(
+        **{f"bed{i}": Count("pk", filter=_fits_printer_bed(bed)) for i, bed in enumerate(beds)}
+    )
+    tag_rows = (
+        Tag.objects.filter(patterns__in=base("tag").values("pk"))
+        .annotate(n=Count("patterns"))
+        .order_by(Case(When(slug=filters.tag, then=Value(0)), default=Value(1)), "-n", "name")
+        .values_list("slug", "name", "n")[:tag_limit]
+    )
+    return Facets(
+        formats=_options(
+            [(value, format_labels.get(value, value), n) for value, n in format_rows], filters.file_format.lower()
+        ),
+        categories=_options(list(category_rows), filters.category),
+        licences=_options(list(licence_rows), filters.licence),
+        printer_beds=_options(
+            [(bed, bed, bed_counts[f"bed{i}"]) for i, bed in enumerate(beds) if bed_counts[f"bed{i}"]],
+            filters.printer_bed,
+        ),
+        tags=_options(list(tag_rows), filters.tag),
+        validated_count=base("validated").exclude(pk__in=_flagged_file_patterns()).count(),
+    )
+
+
+def _trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one lower-case word: padded with two spaces in front and one behind."""
+    padded = f"  {word} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+# The words of published titles and of tag names ('simple': lower-cased, not stemmed), one row per word.
+_VOCABULARY_SQL = (
+    "SELECT word FROM ts_stat($$"
+    "SELECT to_tsvector('simple', title) FROM catalog_pattern WHERE status = 'published' "
+    "UNION ALL SELECT to_tsvector('simple', name) FROM catalog_tag$$)"
+)
+
+
+def search_suggestion(*, query: str) -> str:
+    """ "Did you mean": ``query`` with each word the catalogue does not have replaced by the title or tag word most
+    like it (trigram similarity, as pg_trgm computes it, at least ``SUGGESTION_SIMILARITY``); "" when nothing changes.
+
+    One query, which reads the words of every published title: call it only when a search found few results.
+    (pg_trgm itself is not used: the embedded PostgreSQL that tests and ``make run`` use ships without contrib.)
+    """
+    words = re.findall(r"[^\W_]+", query.lower())[:MAX_SUGGESTION_WORDS]
+    if not words:
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute(_VOCABULARY_SQL)
+        vocabulary = {word for (word,) in cursor.fetchall()}
+    if all(word in vocabulary for word in words):
+        return ""
+    known_grams = {known: _trigrams(known) for known in sorted(vocabulary)}
+    corrected = []
+    for word in words:
+        if word in vocabulary or len(word) < 3 or word.isdigit():
+            corrected.append(word)
+            continue
+        grams = _trigrams(word)
+        best = (0.0, "")
+        for known, other in known_grams.items():
+            if abs(len(known) - len(word)) > 3:
+                continue
+            score = len(grams & other) / len(grams | other)
+            if score > best[0]:
+                best = (score, known)
+        corrected.append(best[1] if best[0] >= SUGGESTION_SIMILARITY else word)
+    return " ".join(corrected) if corrected != words else ""
+
+
+SUGGESTION_SIMILARITY = 0.4
+MAX_SUGGESTION_WORDS = 8
 
 
 # Reciprocal rank fusion (Cormack et al., 2009): score = Σ 1 / (RRF_K + rank) over the two rankings.
@@ -90,15 +341,25 @@ SEMANTIC_FLOOR = 0.28
 HNSW_EF_SEARCH = 100
 
 
-def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
-    """Full-text and semantic rankings fused by RRF; the ids of every pattern either ranking found."""
+def _full_text_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
     search_query = SearchQuery(query, search_type="websearch", config="english")
-    lexical = list(
+    return list(
         patterns.filter(search_vector=search_query)
         .annotate(rank=SearchRank(F("search_vector"), search_query))
         .order_by("-rank", "-published_at", "-id")
         .values_list("id", flat=True)[:CANDIDATES]
     )
+
+
+def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
+    """Full-text and semantic rankings fused by RRF; the ids of every pattern either ranking found."""
+    lexical = _full_text_ranking(patterns, query)
+    if len(lexical) < FEW_RESULTS:
+        # Typo tolerance: exact full-text matches first, then those of the query with its misspelt words
+        # corrected to the catalogue's title and tag words they look most like ("axolotll" → "axolotl").
+        corrected = search_suggestion(query=query)
+        if corrected:
+            lexical += [pk for pk in _full_text_ranking(patterns, corrected) if pk not in lexical]
     semantic: list[int] = []
     try:
         from ingestion.embeddings import embed_query

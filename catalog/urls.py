@@ -6,6 +6,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
+    path("search/request/", views.search_request, name="search-request"),
     path("search/image/", views.search_by_image, name="search-image"),
     path("c/<slug:slug>/", views.category, name="category"),
     path("p/<slug:slug>/", views.pattern_detail, name="pattern-detail"),

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -17,18 +20,17 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 
-from analytics.services import event_record
+from analytics.services import event_record, search_request_record
 from catalog import selectors, services
-from catalog.forms import PageForm, PatternForm, PatternSearchForm
+from catalog.forms import PageForm, PatternForm, PatternSearchForm, SearchRequestForm
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
-from catalog.models import Category, Pattern, PatternFile, TagSuggestion
+from catalog.models import Category, Pattern, TagSuggestion
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from delivery.selectors import entitled_pattern_ids
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 from marketplace.middleware import validates_query_string
-
-FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
+from marketplace.throttling import search_request_throttle
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -49,49 +51,205 @@ def _query_errors(form: PageForm) -> list[str]:
     return [f"{name}: {messages[0]}" for name, messages in form.errors.items()]
 
 
-@validates_query_string
-def category(request: HttpRequest, slug: str) -> HttpResponse:
-    current = get_object_or_404(Category, slug=slug)
-    form = PageForm(request.GET)
-    if not form.is_valid():
-        page = Paginator(Pattern.objects.none(), 24).get_page(1)
-        context = {"category": current, "page": page, "query_errors": _query_errors(form)}
-        return render(request, "catalog/category.html", context, status=400)
-    event_record(kind="page_view", user=request.user, path=request.path)
-    page = Paginator(selectors.pattern_list_published(category=slug), 24).get_page(form.cleaned_data["page"])
-    return render(request, "catalog/category.html", {"category": current, "page": page})
+# Each active filter: the query parameters it is made of and how its chip reads.
+_FILTER_PARAMS = {
+    "format": ("format",),
+    "category": ("category",),
+    "tag": ("tag",),
+    "licence": ("licence",),
+    "price": ("price_min", "price_max"),
+    "validated": ("validated",),
+    "printer_bed": ("printer_bed",),
+}
 
 
-@validates_query_string
-def search(request: HttpRequest) -> HttpResponse:
+def _without(request: HttpRequest, *names: str) -> str:
+    """The current query string without ``names`` (and without ``page``: a changed filter starts at page 1)."""
+    params = request.GET.copy()
+    for name in (*names, "page"):
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def _with(request: HttpRequest, name: str, value: str) -> str:
+    """The current query string with ``name`` set to ``value`` (removed when it already is), from page 1."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    if params.get(name) == value:
+        params.pop(name)
+    else:
+        params[name] = value
+    return "?" + params.urlencode()
+
+
+def _facet_links(request: HttpRequest, facets: selectors.Facets) -> None:
+    """Give every facet option the address that chooses it (or, chosen, drops it) and keeps the other filters."""
+    for param, options in [
+        ("format", facets.formats),
+        ("category", facets.categories),
+        ("licence", facets.licences),
+        ("printer_bed", facets.printer_beds),
+        ("tag", facets.tags),
+    ]:
+        for option in options:
+            option.url = "?" + _without(request, param) if option.selected else _with(request, param, option.value)
+
+
+def _kept_params(request: HttpRequest, *names: str) -> list[tuple[str, str]]:
+    """(name, value) of the current query string but ``names`` and ``page``: hidden inputs of a form that changes
+    one filter and keeps the others."""
+    return [(name, str(value)) for name, value in request.GET.items() if name not in {*names, "page"}]
+
+
+def _chips(request: HttpRequest, data: dict[str, Any], facets: selectors.Facets, fixed: set[str]) -> list[Any]:
+    """One chip per active filter: its label and the address of the same search without it."""
+
+    def label_of(options: list[selectors.FacetOption], value: str) -> str:
+        return next((option.label for option in options if option.value == value), value)
+
+    chips = []
+    if data["format"] and "format" not in fixed:
+        chips.append(("Format", label_of(facets.formats, data["format"]), "format"))
+    if data["category"] and "category" not in fixed:
+        chips.append(("Category", label_of(facets.categories, data["category"]), "category"))
+    if data["tag"]:
+        chips.append(("Tag", label_of(facets.tags, data["tag"]), "tag"))
+    if data["licence"]:
+        chips.append(("Licence", label_of(facets.licences, data["licence"]), "licence"))
+    if data["price_min"] is not None or data["price_max"] is not None:
+        low = "" if data["price_min"] is None else f"{data['price_min'] / 100:g}"
+        high = "" if data["price_max"] is None else f"{data['price_max'] / 100:g}"
+        chips.append(("Price", f"{low or '0'} – {high or 'any'}", "price"))
+    if data["validated"]:
+        chips.append(("Checks", "Passes all checks", "validated"))
+    if data["printer_bed"]:
+        chips.append(("Fits", data["printer_bed"], "printer_bed"))
+    return [
+        {"name": name, "label": label, "url": "?" + _without(request, *_FILTER_PARAMS[key])}
+        for name, label, key in chips
+    ]
+
+
+def _search_page(request: HttpRequest, *, category: Category | None = None) -> HttpResponse:
+    """The search page and the category pages: results, facets with counts, chips, sort, and a weak-result page
+    that is never a dead end (did you mean, close ideas, popular patterns, "tell us what you wanted")."""
+    template = "catalog/category.html" if category else "catalog/search.html"
     form = PatternSearchForm(request.GET)
+    base_context: dict[str, Any] = {"category": category, "sorts": selectors.SORTS}
     if not form.is_valid():
         # The page still renders (search box, design) with what was wrong, and no results.
         page = Paginator(Pattern.objects.none(), 24).get_page(1)
-        context = {"query": "", "page": page, "format": "", "formats": FORMAT_CHOICES}
-        return render(request, "catalog/search.html", {**context, "query_errors": _query_errors(form)}, status=400)
-    query = form.cleaned_data["q"]
-    file_format = form.cleaned_data["format"]
+        context = {**base_context, "query": "", "page": page, "query_errors": _query_errors(form)}
+        return render(request, template, context, status=400)
+    data = form.cleaned_data
+    if category is not None:
+        data["category"] = category.slug
+    query = data["q"]
+    filters = selectors.PatternFilters(
+        file_format=data["format"],
+        category=data["category"],
+        tag=data["tag"],
+        licence=data["licence"],
+        price_min=data["price_min"],
+        price_max=data["price_max"],
+        validated=data["validated"],
+        printer_bed=data["printer_bed"],
+    )
+    sort = data["sort"] or ("relevance" if query else "newest")
+    ranked_ids = selectors.pattern_ranking(query=query)
     results = selectors.pattern_list_published(
         query=query,
-        file_format=file_format,
-        category=form.cleaned_data["category"],
-        tag=form.cleaned_data["tag"],
+        file_format=filters.file_format,
+        category=filters.category,
+        tag=filters.tag,
+        licence=filters.licence,
+        price_min=filters.price_min,
+        price_max=filters.price_max,
+        validated=filters.validated,
+        printer_bed=filters.printer_bed,
+        sort=sort,
+        ranked_ids=ranked_ids,
     )
-    page = Paginator(results, 24).get_page(form.cleaned_data["page"])
+    page = Paginator(results, 24).get_page(data["page"])
+    count = page.paginator.count
+    facets = selectors.pattern_facets(ranked_ids=ranked_ids, filters=filters)
+    _facet_links(request, facets)
+    chips = _chips(request, data, facets, {"category"} if category else set())
+    few = bool(query) and count < selectors.FEW_RESULTS
+    suggestion = selectors.search_suggestion(query=query) if few else ""
+    # Weak: nothing found, or a query that finds little by itself (few results because of filters are the
+    # filters' doing: the chips say so). A weak page offers close ideas, popular patterns and "tell us".
+    weak = count == 0 or (few and not chips)
+    shown = [pattern.pk for pattern in page]
+    close_ideas = selectors.pattern_list_close_ideas(query=query, exclude_ids=shown) if weak and query else []
+    popular = selectors.pattern_list_popular(exclude_ids=shown, limit=8 if count == 0 else 4) if weak else []
     if query:
         event_record(
             kind="search",
             user=request.user,
             query=query,
-            result_count=page.paginator.count,
+            result_count=count,
             path=request.path,
+            metadata={"low_results": count < selectors.FEW_RESULTS, "did_you_mean": suggestion},
         )
+    elif category is not None:
+        event_record(kind="page_view", user=request.user, path=request.path)
     return render(
         request,
-        "catalog/search.html",
-        {"query": query, "page": page, "format": file_format, "formats": FORMAT_CHOICES},
+        template,
+        {
+            **base_context,
+            "query": query,
+            "page": page,
+            "filters": filters,
+            "facets": facets,
+            "sort": sort,
+            "chips": chips,
+            "suggestion": suggestion,
+            "suggestion_url": "?" + urlencode({"q": suggestion}) if suggestion else "",
+            "weak": weak,
+            "close_ideas": close_ideas,
+            "popular": popular,
+            "price_min": "" if data["price_min"] is None else f"{data['price_min'] / 100:g}",
+            "price_max": "" if data["price_max"] is None else f"{data['price_max'] / 100:g}",
+            "validated_url": "?" + _without(request, "validated")
+            if data["validated"]
+            else _with(request, "validated", "1"),
+            "clear_url": "?" + urlencode({"q": query}) if query else "?",
+            "kept_for_sort": _kept_params(request, "sort"),
+            "kept_for_price": _kept_params(request, "price_min", "price_max"),
+            "request_form": SearchRequestForm(initial={"q": query}),
+        },
     )
+
+
+@validates_query_string
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    current = get_object_or_404(Category, slug=slug)
+    return _search_page(request, category=current)
+
+
+@validates_query_string
+def search(request: HttpRequest) -> HttpResponse:
+    return _search_page(request)
+
+
+@require_POST
+def search_request(request: HttpRequest) -> HttpResponse:
+    """ "Tell us what you wanted" from a weak search page: recorded for the demand insights, throttled per client."""
+    form = SearchRequestForm(request.POST)
+    if not form.is_valid():
+        return render(request, "catalog/search_request.html", {"form": form}, status=400)
+    retry_after = search_request_throttle(request)
+    if retry_after:
+        context = {"form": form, "retry_after": retry_after}
+        response = render(request, "catalog/search_request.html", context, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
+    query = form.cleaned_data["q"].strip()
+    search_request_record(user=request.user, query=query, wanted=form.cleaned_data["wanted"].strip(), path=request.path)
+    messages.success(request, "Thank you: we have noted what you were looking for.")
+    return redirect(reverse("catalog:search") + ("?" + urlencode({"q": query}) if query else ""))
 
 
 def search_by_image(request: HttpRequest) -> HttpResponse:

@@ -250,3 +250,27 @@ class UserRateThrottle(_FixedWindowThrottle):
         if not (request.user and request.user.is_authenticated):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+# --- "Tell us what you wanted" (issue 10) ----------------------------------------------------------
+
+
+def search_request_throttle(request: HttpRequest) -> int:
+    """Count one "tell us what you wanted" post; seconds to wait when the client is over its rate, else 0.
+
+    ``TESSERA_SEARCH_REQUEST_RATE`` posts per client address (per account when signed in) per
+    ``TESSERA_SEARCH_REQUEST_WINDOW_SECONDS``. Redis down: the post is let through (it is only analytics).
+    """
+    window = settings.TESSERA_SEARCH_REQUEST_WINDOW_SECONDS
+    user = getattr(request, "user", None)
+    ident = f"user:{user.pk}" if user is not None and user.is_authenticated else f"ip:{client_address(request)}"
+    now = time.time()
+    window_start = int(now // window) * window
+    try:
+        count = _incr(f"{KEY_PREFIX}search-request:{_digest(ident)}:{window_start}", window + 1)
+    except RedisError:
+        logger.warning("search request throttle unavailable (Redis); letting the post through", exc_info=True)
+        return 0
+    if count <= settings.TESSERA_SEARCH_REQUEST_RATE:
+        return 0
+    return max(1, math.ceil(window_start + window - now))

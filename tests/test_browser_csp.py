@@ -124,8 +124,8 @@ def test_pages_work_under_the_csp_without_violations(
     _settle(page, problems, "status")
 
     page.goto(f"{base}/search/?q=lamp")
-    page.select_option("select[name=format]", "stl")  # data-autosubmit replaces the inline onchange
-    page.wait_for_url("**format=stl**")
+    page.select_option("select[name=sort]", "price_asc")  # data-autosubmit replaces the inline onchange
+    page.wait_for_url("**sort=price_asc**")
     _settle(page, problems, "search")
 
     page.goto(f"{base}/api/docs/")

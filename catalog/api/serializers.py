@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from catalog.forms import SEARCH_QUERY_MAX_LENGTH, refuse_control_characters, tag_names_parse
 from catalog.models import Category, Licence, Pattern, PatternFile, Preview, Tag, TagSuggestion
+from catalog.selectors import SORTS
 from ingestion.printers import PRINTER_BEDS
 
 
@@ -181,6 +182,14 @@ class PatternListQuerySerializer(serializers.Serializer[Any]):
         allow_blank=True,
         default="",
         help_text="Only meshes that fit this printer (see docs/findings.md)",
+    )
+    sort = serializers.ChoiceField(
+        choices=list(SORTS),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Order: relevance (the default with q; newest without), newest, price_asc, price_desc, "
+        "best_selling (paid order items)",
     )
     page = serializers.IntegerField(required=False, min_value=1, max_value=10**9, help_text="Page number")
 

@@ -71,6 +71,7 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             price_max=filters["price_max"],
             validated=filters["validated"],
             printer_bed=filters["printer_bed"],
+            sort=filters["sort"],
         )
 
     @extend_schema(parameters=[PatternListQuerySerializer])

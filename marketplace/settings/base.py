@@ -578,3 +578,8 @@ MIDDLEWARE.insert(
 # Opening a pattern in the console leases it to that moderator for this long; the queue hands everyone
 # else the next one, and a lease nobody renews lapses.
 TESSERA_REVIEW_CLAIM_MINUTES = env_int("TESSERA_REVIEW_CLAIM_MINUTES", 10)
+
+# --- Search: "tell us what you wanted" (issue 10) ---------------------------------------------------
+# Posts per client (account when signed in) per window; the query and words are stored as analytics events.
+TESSERA_SEARCH_REQUEST_RATE = env_int("TESSERA_SEARCH_REQUEST_RATE", 5)
+TESSERA_SEARCH_REQUEST_WINDOW_SECONDS = env_int("TESSERA_SEARCH_REQUEST_WINDOW_SECONDS", 3600)

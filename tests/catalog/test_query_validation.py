@@ -13,8 +13,8 @@ from tests.factories import PatternFactory
 pytestmark = pytest.mark.django_db
 
 API_PARAMETERS = ["q", "format", "category", "tag", "licence", "price_min", "price_max", "validated", "printer_bed"]
-API_PARAMETERS_WITH_PAGE = [*API_PARAMETERS, "page"]
-SEARCH_PAGE_PARAMETERS = ["q", "format", "category", "tag", "page"]
+API_PARAMETERS_WITH_PAGE = [*API_PARAMETERS, "sort", "page"]
+SEARCH_PAGE_PARAMETERS = API_PARAMETERS_WITH_PAGE
 
 
 @pytest.mark.parametrize("parameter", API_PARAMETERS_WITH_PAGE)
@@ -89,7 +89,7 @@ def test_search_page_keeps_working_filters(client) -> None:  # type: ignore[no-u
     response = client.get("/search/", {"q": " cube ", "format": "STL", "category": "3d-printing", "page": "1"})
     assert response.status_code == 200
     assert list(response.context["page"]) == [cube]
-    assert response.context["format"] == "stl"
+    assert response.context["filters"].file_format == "stl"
 
 
 @pytest.mark.parametrize("value", ["\x00", "2\x00", "-1", "x" * 20])

@@ -41,7 +41,7 @@ def test_filters_by_format_category_and_tag(api_client) -> None:  # type: ignore
 def test_zero_result_search_page_is_recorded(client) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/search/", {"q": "submarine"})
     assert response.status_code == 200
-    assert "No pattern matches" in response.content.decode()
+    assert "No exact matches for “submarine”" in response.content.decode()
     event = Event.objects.get(kind="search")
     assert (event.query, event.result_count) == ("submarine", 0)
 

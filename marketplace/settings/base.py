@@ -573,3 +573,8 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
     "marketplace.middleware.DatabaseUnavailableMiddleware",
 )
+
+# --- Cold start (issue 10) ---
+# Load the text (MiniLM) and image (EfficientNet) models when a web worker (marketplace.wsgi, i.e. gunicorn)
+# or a Celery pool process that consumes the gpu queue starts, instead of inside the first search or task.
+TESSERA_WARM_MODELS = env_bool("TESSERA_WARM_MODELS", True)

@@ -23,11 +23,13 @@ def page_responses(
 
     sizes: list[tuple[str, int]] = []
 
-    def record(response: Any) -> None:
+    def record(request: Any) -> None:
+        response = request.response()
         try:
-            sizes.append((response.url, len(response.body())))
-        except Error:  # redirects and aborted requests have no body; they count 0
-            sizes.append((response.url, 0))
+            size = len(response.body()) if response is not None else 0
+        except Error:  # a body Chromium no longer holds (module scripts): the bytes that arrived
+            size = request.sizes()["responseBodySize"]
+        sizes.append((request.url, size))
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -39,7 +41,7 @@ def page_responses(
             session = context.new_cdp_session(page)
             session.send("Network.enable")
             session.send("Network.setCacheDisabled", {"cacheDisabled": True})
-            page.on("response", record)
+            page.on("requestfinished", record)
             page.goto(url, wait_until="networkidle")
             if open_viewer and page.locator("[data-viewer-open]").count():
                 page.locator("[data-viewer-open]").first.click()

@@ -278,7 +278,8 @@ def _sample_png() -> bytes:
 def _timed_request(request: urllib.request.Request) -> float:
     """Seconds until ``request`` answered 200 (raises on any other answer or no answer)."""
     started = time.monotonic()
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - our own loopback server
+    # A generous timeout: a first search that loads a model in the request is measured, not abandoned.
+    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310 - our own loopback server
         response.read()
         if response.status != 200:
             raise urllib.error.HTTPError(request.full_url, response.status, "not ready", response.headers, None)

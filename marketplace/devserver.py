@@ -321,10 +321,16 @@ def wait_until_searches_answer(
     first: dict[str, float] = {}
     started = time.monotonic()
     last_note = started
+    up = False
     while True:
         if supervisor is not None:
             supervisor.check()
         try:
+            if not up:
+                # A web worker answers only once it has started (models loaded): time the searches from then on,
+                # not the wait for the first worker.
+                _timed_request(urllib.request.Request(f"{base_url}/healthz"))  # noqa: S310
+                up = True
             timings = {name: _timed_request(request) for name, request in search_requests(base_url=base_url).items()}
         except (urllib.error.URLError, OSError) as exc:  # HTTPError is a URLError: not up yet, or not ready
             if time.monotonic() - last_note > 30:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-image-search clean-var
+.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-image-search clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -56,3 +56,17 @@ bench-image-search: $(VENV)/.installed
 
 clean-var:
 	rm -rf var
+
+# The 3D viewer's minified bundle (viewer code + the parts of three.js it uses), committed under
+# marketplace/static/tessera/. Rebuild after changing marketplace/static_src/viewer/ or the three.js version there.
+# Node tools are installed outside the repository, in NODE_TOOLS. Not part of `make test` or `make run`.
+NODE_TOOLS ?= $(CURDIR)/var/node-tools
+VIEWER_SRC := marketplace/static_src/viewer
+viewer-bundle:
+	mkdir -p $(NODE_TOOLS)
+	cp $(VIEWER_SRC)/package.json $(NODE_TOOLS)/package.json
+	npm --prefix $(NODE_TOOLS) install --no-audit --no-fund
+	NODE_PATH=$(NODE_TOOLS)/node_modules $(NODE_TOOLS)/node_modules/.bin/esbuild $(VIEWER_SRC)/viewer.js \
+		--bundle --format=esm --minify --target=es2020 --legal-comments=eof \
+		--outfile=marketplace/static/tessera/viewer.bundle.js
+	cp $(NODE_TOOLS)/node_modules/three/LICENSE marketplace/static/tessera/viewer.bundle.LICENSE.txt

@@ -9,7 +9,8 @@ on demand are not counted, as for a visitor who only looks. Reusable from other 
     result = page_weight("http://127.0.0.1:8000/p/ocean-waves-repeat/", width=390, height=844)
     result.transferred, result.by_type  # bytes; {"image": ..., "script": ...}
 
-Run directly: ``python bench/page_weight.py URL [URL ...] [--width 1366 --height 900]``.
+Run directly: ``python bench/page_weight.py URL [URL ...] [--width 1366 --height 900] [--open-viewer] [--list]``
+(``--open-viewer`` presses "View in 3D" first and counts the viewer bundle and mesh too).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class PageWeight:
         )
 
 
-def _measure(page: Any, url: str, width: int) -> PageWeight:
+def _measure(page: Any, url: str, width: int, open_viewer: bool = False) -> PageWeight:
     session = page.context.new_cdp_session(page)
     session.send("Network.enable")
     session.send("Network.setCacheDisabled", {"cacheDisabled": True})
@@ -65,6 +66,11 @@ def _measure(page: Any, url: str, width: int) -> PageWeight:
     session.on("Network.loadingFinished", on_finished)
     page.goto(url, wait_until="load")
     page.wait_for_load_state("networkidle")
+    if open_viewer and page.locator("[data-viewer-open]").count():
+        # What a visitor who presses "View in 3D" transfers: the viewer bundle and the mesh as well.
+        page.locator("[data-viewer-open]").first.click()
+        page.wait_for_selector("[data-viewer-ready=true]", timeout=60_000)
+        page.wait_for_load_state("networkidle")
     result = PageWeight(url=url, width=width)
     by_type: dict[str, int] = defaultdict(int)
     for request_id, size in finished.items():
@@ -81,7 +87,9 @@ def _measure(page: Any, url: str, width: int) -> PageWeight:
     return result
 
 
-def page_weight(url: str, *, width: int = 1366, height: int = 900, browser: Any = None) -> PageWeight:
+def page_weight(
+    url: str, *, width: int = 1366, height: int = 900, browser: Any = None, open_viewer: bool = False
+) -> PageWeight:
     """Load ``url`` cold in a fresh browser context of ``width`` x ``height`` CSS px and weigh what it transferred.
 
     Pass a Playwright ``browser`` to reuse one; otherwise headless Chromium is started and closed here.
@@ -89,15 +97,17 @@ def page_weight(url: str, *, width: int = 1366, height: int = 900, browser: Any 
     if browser is not None:
         context = browser.new_context(viewport={"width": width, "height": height})
         try:
-            return _measure(context.new_page(), url, width)
+            return _measure(context.new_page(), url, width, open_viewer)
         finally:
             context.close()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+        )
         try:
-            return page_weight(url, width=width, height=height, browser=launched)
+            return page_weight(url, width=width, height=height, browser=launched, open_viewer=open_viewer)
         finally:
             launched.close()
 
@@ -107,10 +117,11 @@ def main() -> None:
     parser.add_argument("urls", nargs="+")
     parser.add_argument("--width", type=int, default=1366)
     parser.add_argument("--height", type=int, default=900)
+    parser.add_argument("--open-viewer", action="store_true", help="press 'View in 3D' and count what it loads")
     parser.add_argument("--list", action="store_true", help="also list every response")
     args = parser.parse_args()
     for url in args.urls:
-        result = page_weight(url, width=args.width, height=args.height)
+        result = page_weight(url, width=args.width, height=args.height, open_viewer=args.open_viewer)
         print(result.summary())
         if args.list:
             for kind, resource_url, size in sorted(result.resources, key=lambda r: -r[2]):

@@ -14,8 +14,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +23,6 @@ from catalog import moderation
 from catalog.models import Pattern, RejectionReason
 from catalog.permissions import MODERATE_PATTERNS, staff_has_perm
 
-VIEWER_TEMPLATE = "catalog/_viewer.html"
 
 
 def _require_moderator(request: HttpRequest) -> None:
@@ -48,14 +45,6 @@ def _to_next(request: HttpRequest, after: Pattern | None) -> HttpResponseRedirec
         return redirect(_queue_url())
     return redirect(_item_url(following.pk))
 
-
-def _viewer_template() -> str:
-    """The 3D viewer partial when the storefront provides one (issue 10's viewer), else nothing."""
-    try:
-        get_template(VIEWER_TEMPLATE)
-    except TemplateDoesNotExist:
-        return ""
-    return VIEWER_TEMPLATE
 
 
 @require_GET
@@ -115,7 +104,6 @@ def item(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: int) -> H
         "claim": opened.claim,
         "lead_preview": review.previews[0] if review.previews else None,
         "flags": [(flag, moderation.flag_similarity(flag)) for flag in review.flags],
-        "viewer_template": _viewer_template() if viewer_file is not None else "",
         "viewer_file": viewer_file,
         "viewer_model": viewer_file.viewer_model if viewer_file is not None else None,
         "now": timezone.now(),

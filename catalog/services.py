@@ -65,8 +65,14 @@ def pattern_create(
     category: Category | None = None,
     commercial_price: int | None = None,
     tags: Sequence[str] = (),
+    enqueue: bool = True,
 ) -> Pattern:
     """Create a pattern from uploaded files, with the creator's ``tags``, and start its ingestion.
+
+    ``enqueue=False``: the caller runs the pipeline itself, synchronously (``pattern_process_now``: demo
+    seeding), so nothing is queued for the workers; were it queued too, the pattern would be processed twice.
+    Should the caller stop half-way, the pattern stays in processing without ``enqueued_at`` and the sweeper
+    queues it.
 
     Every file is inspected (content-detected format, size, a parse check) before anything is stored,
     so a rejected upload leaves nothing behind; the pattern, its files and its tags are saved in one
@@ -132,7 +138,8 @@ def pattern_create(
                 pattern_tags_add(pattern=pattern, names=tags, source="creator")
             else:
                 pattern_refresh_search_vector(pattern=pattern)
-            ingestion_services.pipeline_enqueue(pattern=pattern)
+            if enqueue:
+                ingestion_services.pipeline_enqueue(pattern=pattern)
     except BaseException:
         for pattern_file in stored:
             pattern_file.original.delete(save=False)

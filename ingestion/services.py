@@ -285,8 +285,11 @@ def preview_renditions_ensure(*, preview_id: int) -> int:
             return _renditions_store(preview=preview, image=image)
 
 
-def pattern_finalize(*, pattern_id: int) -> Pattern | None:
-    """After every file is processed: fail with reasons, or tag and hand over to moderators."""
+def pattern_finalize(*, pattern_id: int, enqueue_models: bool = True) -> Pattern | None:
+    """After every file is processed: fail with reasons, or tag and hand over to moderators.
+
+    ``enqueue_models=False``: the caller runs the model work (tags, embeddings) itself, so none is queued.
+    """
     from catalog import services as catalog_services
 
     with transaction.atomic():
@@ -318,7 +321,8 @@ def pattern_finalize(*, pattern_id: int) -> Pattern | None:
         pattern.status = Pattern.Status.NEEDS_REVIEW
         pattern.status_reason = ""
         pattern.save(update_fields=["processing_step", "status", "status_reason", "updated_at"])
-        embeddings_enqueue(pattern_id=pattern.pk)
+        if enqueue_models:
+            embeddings_enqueue(pattern_id=pattern.pk)
         return pattern
 
 
@@ -505,10 +509,14 @@ def pattern_reprocess(*, pattern: Pattern) -> Pattern:
 
 
 def pattern_process_now(*, pattern_id: int) -> Pattern | None:
-    """Run the pipeline synchronously in this process (demo seeding, management commands)."""
+    """Run the pipeline synchronously in this process (demo seeding, management commands).
+
+    The model work runs here too, so none is queued for the workers (create the pattern with
+    ``enqueue=False`` so the file pipeline is not queued either).
+    """
     for file_id in PatternFile.objects.filter(pattern_id=pattern_id).values_list("id", flat=True):
         pattern_file_process(pattern_file_id=file_id)
-    pattern = pattern_finalize(pattern_id=pattern_id)
+    pattern = pattern_finalize(pattern_id=pattern_id, enqueue_models=False)
     if pattern is not None and pattern.status == Pattern.Status.NEEDS_REVIEW:
         from ingestion.tagging.service import pattern_tag
 

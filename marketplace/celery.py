@@ -4,7 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_failure, task_retry, task_success, worker_ready
+from celery.signals import task_failure, task_retry, task_success, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.local")
 
@@ -53,3 +53,22 @@ def _serve_worker_metrics(**_: Any) -> None:
     from marketplace.metrics_export import metrics_registry
 
     start_http_server(int(port), registry=metrics_registry())
+
+
+# Cold start: a pool process that runs model tasks (the gpu queue) loads the models as it starts, in a thread so
+# the pool's start-up timeout is not spent on it (a task that needs a model meanwhile waits on the model's lock).
+MODEL_QUEUES = {"gpu"}
+
+
+@worker_process_init.connect
+def _warm_models(**_: Any) -> None:
+    import threading
+
+    from django.conf import settings
+
+    consumed = set(app.amqp.queues.consume_from or ())
+    if not settings.TESSERA_WARM_MODELS or not consumed & MODEL_QUEUES:
+        return
+    from ingestion.warmup import models_warm
+
+    threading.Thread(target=models_warm, name="models-warm", daemon=True).start()

@@ -217,27 +217,120 @@ def test_creator_upload_form_shows_progress_then_live_status(
 
 
 def test_pattern_page_3d_viewer_loads_the_preview_mesh(live_server: Any, page: Any, user: Any) -> None:
+    """The viewer's code reaches only mesh pages, and only once the viewer is scrolled to or opened; then it draws
+    the mesh framed, states its size, and answers the keyboard."""
+    import io
+
+    import numpy as np
+    import trimesh
+    from django.core.files.base import ContentFile
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
 
     from catalog import services as catalog_services
-    from catalog.models import Licence, ViewerModel
-    from ingestion.services import pattern_process_now
+    from catalog.models import Licence, PatternFile, Preview, ViewerModel
+    from ingestion.services import pattern_file_process
 
+    block = trimesh.creation.box(extents=[40, 20, 10])
     pattern = catalog_services.pattern_create(
         creator=user,
-        title="Viewer cube",
+        title="Viewer block",
         description="",
         price=0,
         currency="USD",
         licence=Licence.objects.get(code="cc0"),
-        uploads=[SimpleUploadedFile("cube.stl", samples.stl_cube())],
+        uploads=[SimpleUploadedFile("block.stl", block.export(file_type="stl"))],
+        enqueue=False,
     )
-    pattern_process_now(pattern_id=pattern.pk)
+    pattern_file_process(pattern_file_id=pattern.files.get().pk)  # validation and viewer mesh; no tagging needed
     Pattern.objects.filter(pk=pattern.pk).update(status="published")
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_server.url}{pattern.get_absolute_url()}")
-    page.wait_for_selector("[data-viewer-ready=true]", timeout=20_000)
-    assert page.locator(".viewer canvas").count() == 1
-    assert errors == []
     assert ViewerModel.objects.get().face_count == 12
+    assert pattern.files.get().validation["properties"]["bounding_box_mm"] == [40.0, 20.0, 10.0]
+    image_pattern = PatternFactory.create(title="Flat tile", with_file=False)
+    tile = samples.png_tile(64)
+    image_file = PatternFile.objects.create(
+        pattern=image_pattern,
+        original_name="tile.png",
+        sha256=hashlib.sha256(tile).hexdigest(),
+        size=len(tile),
+        format="png",
+        status=PatternFile.Status.VALID,
+    )
+    preview = Preview(pattern=image_pattern, pattern_file=image_file, label="Tile", width=64, height=64)
+    preview.image.save("tile.png", ContentFile(tile))
+
+    requested: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def viewer_requests() -> list[str]:
+        return [url for url in requested if "/static/tessera/viewer" in url]
+
+    # An image pattern's page loads none of the viewer (no loader, no CSS, no three.js bundle).
+    page.goto(f"{live_server.url}{image_pattern.get_absolute_url()}", wait_until="networkidle")
+    assert viewer_requests() == []
+    assert page.locator("[data-viewer]").count() == 0
+
+    # A mesh page: the light loader and the poster, but no bundle while the viewer is out of sight.
+    page.set_viewport_size({"width": 1366, "height": 160})
+    url = f"{live_server.url}{pattern.get_absolute_url()}"
+    page.goto(url, wait_until="networkidle")
+    assert any(u.endswith("/static/tessera/viewer-loader.js") for u in viewer_requests())
+    assert not any("viewer.bundle.js" in u for u in viewer_requests())
+    assert page.locator("[data-viewer-stage] canvas").count() == 0
+    # Scrolled into view: it loads and draws.
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.locator("[data-viewer]").scroll_into_view_if_needed()
+    page.wait_for_selector("[data-viewer-ready=true]", timeout=30_000)
+    assert sum("viewer.bundle.js" in u for u in viewer_requests()) == 1
+
+    # Opened with the button instead (a fresh load, still out of sight): same result, focus in the view.
+    requested.clear()
+    page.set_viewport_size({"width": 1366, "height": 160})
+    page.goto(url, wait_until="networkidle")
+    assert not any("viewer.bundle.js" in u for u in viewer_requests())
+    page.click("[data-viewer-open]")
+    page.wait_for_selector("[data-viewer-ready=true]", timeout=30_000)
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.locator("[data-viewer]").scroll_into_view_if_needed()
+    page.wait_for_function("document.activeElement && document.activeElement.matches('[data-viewer-stage]')")
+    figure = page.locator("[data-viewer]")
+
+    # The size stated is the validation report's, and the same as the mesh drawn.
+    assert page.locator("[data-viewer-dimensions]").inner_text() == "40 × 20 × 10 mm"
+    assert figure.get_attribute("data-viewer-measured") == "40 × 20 × 10"
+    assert "12 triangles" in page.locator("figcaption").inner_text()
+    assert page.locator("[data-viewer-fit]").inner_text() == "Fits the Bambu Lab X1/P1 bed."
+
+    # It drew the model: the canvas is not one flat colour.
+    page.wait_for_timeout(300)
+    shot = Image.open(io.BytesIO(page.locator("[data-viewer-stage] canvas").screenshot())).convert("RGB")
+    pixels = np.asarray(shot, dtype=np.int16)
+    differing = int((np.abs(pixels - pixels[2, 2]).sum(axis=2) > 30).sum())
+    assert differing > pixels.shape[0] * pixels.shape[1] * 0.03
+
+    # Rendered on demand: nothing is drawn while the view is still.
+    renders = figure.get_attribute("data-viewer-renders")
+    page.wait_for_timeout(500)
+    assert figure.get_attribute("data-viewer-renders") == renders
+
+    # Keyboard: arrows turn it, + zooms, R resets to the framed view.
+    start = (figure.get_attribute("data-viewer-azimuth"), figure.get_attribute("data-viewer-distance"))
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("+")
+    page.wait_for_function(
+        "([a, d]) => { const f = document.querySelector('[data-viewer]');"
+        " return f.dataset.viewerAzimuth !== a && Number(f.dataset.viewerDistance) < Number(d); }",
+        arg=list(start),
+    )
+    turned = int(figure.get_attribute("data-viewer-azimuth") or 0)
+    assert (int(start[0] or 0) - turned) % 360 == 30
+    page.keyboard.press("r")
+    page.wait_for_function(
+        "([a, d]) => { const f = document.querySelector('[data-viewer]');"
+        " return f.dataset.viewerAzimuth === a && f.dataset.viewerDistance === d; }",
+        arg=list(start),
+    )
+    assert errors == []

@@ -97,3 +97,34 @@ def file_report(pattern_file: Any) -> dict[str, Any]:
         "findings": findings,
         "facts": _facts(validation.get("properties", {})),
     }
+
+
+# The bed the 3D viewer outlines first: a common 256 × 256 mm bed.
+VIEWER_DEFAULT_BED = "Bambu Lab X1/P1 (256×256×256)"
+
+
+@register.simple_tag
+def viewer_facts(pattern: Any, pattern_file: Any) -> dict[str, Any]:
+    """What the 3D viewer partial shows of a mesh file: its size and triangle count from the validation report,
+    the preview picture it shows until opened, and the printer beds it can outline."""
+    from ingestion.printers import PRINTER_BEDS
+
+    properties = (pattern_file.validation or {}).get("properties", {})
+    box = properties.get("bounding_box_mm") or []
+    faces = properties.get("face_count")
+    view_faces = pattern_file.viewer_model.face_count
+    # pattern.previews is prefetched by the page's selector: no query per file.
+    poster = next((p for p in pattern.previews.all() if p.pattern_file_id == pattern_file.pk), None)
+    beds = properties.get("fits_printer_beds")
+    return {
+        "size": " × ".join(f"{round(float(v), 1):g}" for v in box) if len(box) == 3 else "",
+        "faces": faces,
+        "view_faces": view_faces,
+        "simplified": bool(faces) and faces != view_faces,
+        "poster": poster,
+        "fits": ", ".join(name.split(" (")[0] for name in beds) if beds else "",
+        "beds": [
+            {"name": name, "value": ",".join(f"{v:g}" for v in bed), "default": name == VIEWER_DEFAULT_BED}
+            for name, bed in PRINTER_BEDS.items()
+        ],
+    }

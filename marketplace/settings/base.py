@@ -583,3 +583,8 @@ TESSERA_REVIEW_CLAIM_MINUTES = env_int("TESSERA_REVIEW_CLAIM_MINUTES", 10)
 # Posts per client (account when signed in) per window; the query and words are stored as analytics events.
 TESSERA_SEARCH_REQUEST_RATE = env_int("TESSERA_SEARCH_REQUEST_RATE", 5)
 TESSERA_SEARCH_REQUEST_WINDOW_SECONDS = env_int("TESSERA_SEARCH_REQUEST_WINDOW_SECONDS", 3600)
+
+# --- Cold start (issue 10) ---
+# Load the text (MiniLM) and image (EfficientNet) models when a web worker (marketplace.wsgi, i.e. gunicorn)
+# or a Celery pool process that consumes the gpu queue starts, instead of inside the first search or task.
+TESSERA_WARM_MODELS = env_bool("TESSERA_WARM_MODELS", True)

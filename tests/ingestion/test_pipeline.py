@@ -171,4 +171,5 @@ def test_mesh_gets_a_simplified_public_viewer_mesh(user, client) -> None:  # typ
     Pattern.objects.filter(pk=pattern.pk).update(status="published")
     html = client.get(Pattern.objects.get().get_absolute_url()).content.decode()
     assert f'data-viewer-src="{viewer.url}"' in html
-    assert "vendor/three-0.187.0/three.module.js" in html
+    assert 'data-viewer-bundle="/static/tessera/viewer.bundle.js"' in html  # imported when opened, not on load
+    assert '<script type="module" src="/static/tessera/viewer-loader.js"></script>' in html

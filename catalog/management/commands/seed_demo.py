@@ -52,6 +52,8 @@ class Command(BaseCommand):
                 licence=Licence.objects.get(code=licence_code),
                 category=Category.objects.get(slug=category_slug),
                 uploads=[SimpleUploadedFile(name, content) for name, content in files],
+                # Processed right here, once: nothing is queued for the workers to process again.
+                enqueue=False,
             )
             processed = pattern_process_now(pattern_id=pattern.pk)
             if processed is None or processed.status != Pattern.Status.NEEDS_REVIEW:

@@ -24,7 +24,6 @@ from catalog.models import Pattern, RejectionReason
 from catalog.permissions import MODERATE_PATTERNS, staff_has_perm
 
 
-
 def _require_moderator(request: HttpRequest) -> None:
     if not staff_has_perm(request.user, MODERATE_PATTERNS):
         raise PermissionDenied("The moderation console needs the catalog.change_pattern permission.")
@@ -44,7 +43,6 @@ def _to_next(request: HttpRequest, after: Pattern | None) -> HttpResponseRedirec
         messages.info(request, "The queue is clear: nothing else is waiting for you.")
         return redirect(_queue_url())
     return redirect(_item_url(following.pk))
-
 
 
 @require_GET

@@ -573,3 +573,13 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
     "marketplace.middleware.DatabaseUnavailableMiddleware",
 )
+
+# --- Design, policy pages, sitemap (issue 10) ---
+INSTALLED_APPS.append("django.contrib.sitemaps")
+# site_url and canonical_url for every page's <link rel=canonical> and OpenGraph tags.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("marketplace.pages.site_meta")  # type: ignore[index]
+# Where the contact and policy pages send people (support, privacy requests, takedown notices).
+TESSERA_CONTACT_EMAIL = env("TESSERA_CONTACT_EMAIL", "help@tessera.example")
+# The refund policy's window: a buyer may ask for a refund this many days after paying (staff refund through
+# the admin; Stripe's charge.refunded revokes the downloads of a full refund).
+TESSERA_REFUND_WINDOW_DAYS = env_int("TESSERA_REFUND_WINDOW_DAYS", 14)

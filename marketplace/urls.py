@@ -44,4 +44,3 @@ if settings.TESSERA_SERVE_MEDIA and not settings.AWS_STORAGE_BUCKET_NAME:
             {"document_root": settings.MEDIA_ROOT},
         )
     )
-

@@ -58,6 +58,17 @@ LICENCES = [
 # What each licence lets a buyer do, in plain words (the licence cards on the listing form, pattern pages and
 # /licences/). The Creative Commons texts on creativecommons.org are the legal code for the open licences.
 LICENCE_TERMS: dict[str, dict[str, list[str]]] = {
+    "personal": {
+        "can": ["Make the pattern for yourself, your home and as gifts", "Change it for your own use"],
+        "cannot": ["Sell what you make", "Share, upload or resell the files"],
+    },
+    "commercial": {
+        "can": [
+            "Everything Personal allows",
+            "Make and sell physical items from the pattern, in any quantity",
+        ],
+        "cannot": ["Share, upload or resell the files, changed or not"],
+    },
     "cc0": {
         "can": ["Use, change, share and sell the files and what you make", "No credit needed"],
         "cannot": ["Claim the creator endorses you"],
@@ -73,17 +84,6 @@ LICENCE_TERMS: dict[str, dict[str, list[str]]] = {
     "cc-by-nc": {
         "can": ["Use, change and share the files with credit", "Make things for yourself and as gifts"],
         "cannot": ["Sell the files or what you make", "Use them in paid work"],
-    },
-    "personal": {
-        "can": ["Make the pattern for yourself, your home and as gifts", "Change it for your own use"],
-        "cannot": ["Sell what you make", "Share, upload or resell the files"],
-    },
-    "commercial": {
-        "can": [
-            "Everything Personal allows",
-            "Make and sell physical items from the pattern, in any quantity",
-        ],
-        "cannot": ["Share, upload or resell the files, changed or not"],
     },
 }
 

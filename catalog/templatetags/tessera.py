@@ -110,8 +110,10 @@ def licence_cards(pattern: Any = None, heading_level: int = 3) -> dict[str, Any]
     codes = None
     if pattern is not None:
         codes = [pattern.licence.code] + (["commercial"] if pattern.commercial_price is not None else [])
+    order = list(LICENCE_TERMS)
+    found = sorted(selectors.licence_list(codes=codes), key=lambda lic: (order + [lic.code]).index(lic.code))
     licences = []
-    for licence in selectors.licence_list(codes=codes):
+    for licence in found:
         price = None
         if pattern is not None:
             price = pattern.price if licence.code == pattern.licence.code else pattern.commercial_price

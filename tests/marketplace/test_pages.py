@@ -218,7 +218,7 @@ def test_licence_cards_for_a_pattern_show_only_its_tiers_with_prices() -> None:
 
     pattern = PatternFactory.create(price=800, commercial_price=2500)
     html = Template("{% load tessera %}{% licence_cards pattern=pattern %}").render(Context({"pattern": pattern}))
-    assert re.findall(r'id="licence-([a-z0-9-]+)"', html) == ["commercial", "personal"]
+    assert re.findall(r'id="licence-([a-z0-9-]+)"', html) == ["personal", "commercial"]
     assert "USD 8.00" in html
     assert "USD 25.00" in html
 

@@ -61,20 +61,25 @@ def _axe_source() -> str:
 
 
 def axe_violations(
-    page: Any, impacts: Sequence[str] = ("critical", "serious"), *, exclude: Sequence[str] = ()
+    page: Any,
+    impacts: Sequence[str] = ("critical", "serious"),
+    *,
+    exclude: Sequence[str] = (),
+    only: Sequence[str] = (),
 ) -> list[str]:
     """axe-core's violations of the given impacts on the page as it is now, one readable line per node.
 
     ``exclude``: CSS selectors of third-party frames or widgets to leave out (e.g. a payment iframe).
+    ``only``: run just these axe rules (e.g. ``("color-contrast",)`` for a second colour scheme).
     """
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         # Evaluated through the DevTools protocol, which the page's Content-Security-Policy does not govern
         # (add_script_tag inserts an inline <script> that the policy blocks).
         page.evaluate(_axe_source())
     result = page.evaluate(
-        "(exclude) => axe.run(exclude.length ? {exclude: exclude.map((s) => [s])} : document,"
-        " {resultTypes: ['violations']})",
-        list(exclude),
+        "([exclude, only]) => axe.run(exclude.length ? {exclude: exclude.map((s) => [s])} : document,"
+        " Object.assign({resultTypes: ['violations']}, only.length ? {runOnly: {type: 'rule', values: only}} : {}))",
+        [list(exclude), list(only)],
     )
     lines = []
     for violation in result["violations"]:

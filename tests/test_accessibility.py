@@ -140,6 +140,7 @@ def test_every_page_has_no_serious_axe_violations_and_never_scrolls_sideways(liv
         page.click(".search-toggle")
         assert page.evaluate("document.activeElement.id") == "site-q"
         assert page.locator(".search-toggle").get_attribute("aria-expanded") == "true"
+        screenshot(page, "header-search-open-390")
         page.keyboard.type("planter")
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/search/?q=planter")
@@ -158,6 +159,7 @@ def test_every_page_has_no_serious_axe_violations_and_never_scrolls_sideways(liv
         page.set_viewport_size({"width": 360, "height": 800})
         page.click("header.site details.menu > summary")
         assert page.locator("header.site .menu-panel").is_visible()
+        screenshot(page, "account-menu-360")
         assert_no_sideways_scroll(page)
         page.keyboard.press("Escape")
         signed_in = [

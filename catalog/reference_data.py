@@ -55,6 +55,38 @@ LICENCES = [
     ),
 ]
 
+# What each licence lets a buyer do, in plain words (the licence cards on the listing form, pattern pages and
+# /licences/). The Creative Commons texts on creativecommons.org are the legal code for the open licences.
+LICENCE_TERMS: dict[str, dict[str, list[str]]] = {
+    "personal": {
+        "can": ["Make the pattern for yourself, your home and as gifts", "Change it for your own use"],
+        "cannot": ["Sell what you make", "Share, upload or resell the files"],
+    },
+    "commercial": {
+        "can": [
+            "Everything Personal allows",
+            "Make and sell physical items from the pattern, in any quantity",
+        ],
+        "cannot": ["Share, upload or resell the files, changed or not"],
+    },
+    "cc0": {
+        "can": ["Use, change, share and sell the files and what you make", "No credit needed"],
+        "cannot": ["Claim the creator endorses you"],
+    },
+    "cc-by": {
+        "can": ["Use, change and share the files, also commercially", "Sell what you make"],
+        "cannot": ["Leave out the credit to the creator and a link to the licence"],
+    },
+    "cc-by-sa": {
+        "can": ["Use, change and share the files, also commercially", "Sell what you make"],
+        "cannot": ["Leave out the credit", "Share changed files under another licence"],
+    },
+    "cc-by-nc": {
+        "can": ["Use, change and share the files with credit", "Make things for yourself and as gifts"],
+        "cannot": ["Sell the files or what you make", "Use them in paid work"],
+    },
+}
+
 CATEGORIES = [
     ("3D printing", "3d-printing", "Models for FDM and resin printers: STL, 3MF, OBJ, PLY."),
     ("Laser & CNC", "laser-cnc", "Cutting and engraving files: SVG and DXF."),

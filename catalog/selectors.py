@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
-from catalog.models import Category, Pattern, PatternFile, Preview, PreviewRendition, Tag, ViewerModel
+from catalog.models import Category, Licence, Pattern, PatternFile, Preview, PreviewRendition, Tag, ViewerModel
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from ingestion.printers import PRINTER_BEDS
 
@@ -513,3 +513,14 @@ def pattern_files_nearest(
         .order_by("distance")[:limit]
     )
     return [(match, float(match.distance)) for match in nearest]
+
+
+def pattern_list_for_sitemap() -> QuerySet[Pattern]:
+    """Published patterns with only what a sitemap entry needs (slug and last change), oldest first."""
+    return Pattern.objects.filter(status=Pattern.Status.PUBLISHED).only("slug", "updated_at").order_by("pk")
+
+
+def licence_list(*, codes: Sequence[str] | None = None) -> QuerySet[Licence]:
+    """The licences patterns can be offered under (all, or only ``codes``), open licences first."""
+    licences = Licence.objects.order_by("requires_payment", "code")
+    return licences if codes is None else licences.filter(code__in=list(codes))

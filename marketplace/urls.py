@@ -9,6 +9,7 @@ from catalog.models import PUBLISHED_MEDIA_PREFIX
 from marketplace.health import healthz
 from marketplace.login_paths import ThrottledAdminAuthenticationForm, throttled_login_view
 from marketplace.metrics_export import metrics
+from marketplace.pages import root_urlpatterns as page_root_urlpatterns
 from marketplace.schema_views import SchemaView
 
 # Both login pages answer 429 with Retry-After when the sign-in throttle refuses an attempt.
@@ -26,6 +27,8 @@ urlpatterns = [
     # no CSP exception.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("metrics", metrics, name="metrics"),
+    *page_root_urlpatterns,
+    path("", include("marketplace.pages")),
     path("", include("payments.urls")),
     path("", include("delivery.urls")),
     path("", include("catalog.urls")),

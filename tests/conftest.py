@@ -23,6 +23,8 @@ from marketplace import devserver, throttling
 from tests.factories import StaffFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
+# The headless-Chromium ``page`` fixture and axe-core helpers every browser test uses.
+pytest_plugins = ["tests.browser"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,7 +7,6 @@ that reason.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,37 +19,11 @@ from ingestion.models import UploadSession
 from marketplace import devserver
 from payments.models import Order, Payment
 from tests import samples
+from tests.browser import needs_chromium
 from tests.conftest import wait_for
 from tests.factories import PatternFactory, UserFactory
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
-
-
-@pytest.fixture
-def page() -> Any:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(accept_downloads=True)
-        yield context.new_page()
-        browser.close()
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 def _log_in(page: Any, base: str, username: str) -> None:

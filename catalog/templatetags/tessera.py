@@ -128,3 +128,25 @@ def viewer_facts(pattern: Any, pattern_file: Any) -> dict[str, Any]:
             for name, bed in PRINTER_BEDS.items()
         ],
     }
+
+
+@register.inclusion_tag("catalog/_licence_cards.html")
+def licence_cards(pattern: Any = None, heading_level: int = 3) -> dict[str, Any]:
+    """The licence cards: every licence, or only those ``pattern`` is offered under (its own, plus Commercial
+    when it has a Commercial tier). ``{% load tessera %}{% licence_cards %}`` or ``{% licence_cards pattern=p %}``.
+    """
+    from catalog import selectors
+    from catalog.reference_data import LICENCE_TERMS
+
+    codes = None
+    if pattern is not None:
+        codes = [pattern.licence.code] + (["commercial"] if pattern.commercial_price is not None else [])
+    order = list(LICENCE_TERMS)
+    found = sorted(selectors.licence_list(codes=codes), key=lambda lic: (order + [lic.code]).index(lic.code))
+    licences = []
+    for licence in found:
+        price = None
+        if pattern is not None:
+            price = pattern.price if licence.code == pattern.licence.code else pattern.commercial_price
+        licences.append({"licence": licence, "terms": LICENCE_TERMS.get(licence.code, {}), "price": price})
+    return {"licence_cards": licences, "heading_level": heading_level, "pattern": pattern}

@@ -588,3 +588,13 @@ TESSERA_SEARCH_REQUEST_WINDOW_SECONDS = env_int("TESSERA_SEARCH_REQUEST_WINDOW_S
 # Load the text (MiniLM) and image (EfficientNet) models when a web worker (marketplace.wsgi, i.e. gunicorn)
 # or a Celery pool process that consumes the gpu queue starts, instead of inside the first search or task.
 TESSERA_WARM_MODELS = env_bool("TESSERA_WARM_MODELS", True)
+
+# --- Design, policy pages, sitemap (issue 10) ---
+INSTALLED_APPS.append("django.contrib.sitemaps")
+# site_url and canonical_url for every page's <link rel=canonical> and OpenGraph tags.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("marketplace.pages.site_meta")  # type: ignore[index]
+# Where the contact and policy pages send people (support, privacy requests, takedown notices).
+TESSERA_CONTACT_EMAIL = env("TESSERA_CONTACT_EMAIL", "help@tessera.example")
+# The refund policy's window: a buyer may ask for a refund this many days after paying (staff refund through
+# the admin; Stripe's charge.refunded revokes the downloads of a full refund).
+TESSERA_REFUND_WINDOW_DAYS = env_int("TESSERA_REFUND_WINDOW_DAYS", 14)

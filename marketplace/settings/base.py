@@ -573,3 +573,7 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
     "marketplace.middleware.DatabaseUnavailableMiddleware",
 )
+
+# --- Page speed (issue 10) ---
+# `make bench-pages` routes a constant view at /_bench/floor (the cost of Django alone) to compare pages with.
+TESSERA_BENCH_FLOOR_VIEW = env_bool("TESSERA_BENCH_FLOOR_VIEW", False)

@@ -16,11 +16,34 @@ from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 logger = logging.getLogger(__name__)
 
 
-def _with_relations(queryset: QuerySet[Pattern]) -> QuerySet[Pattern]:
-    return queryset.select_related("creator", "creator__creator_profile", "category", "licence").prefetch_related(
-        "tags",
-        Prefetch("previews", queryset=Preview.objects.order_by("pattern_file_id", "position")),
-        Prefetch("files", queryset=PatternFile.objects.select_related("viewer_model").order_by("id")),
+# Columns no page or serializer shows: search vectors and fingerprints (a 1,280-dimension preview embedding is
+# about 10 kB of text to parse per preview). Loading them made list pages several times slower.
+PATTERN_UNSHOWN_FIELDS = ("text_embedding", "search_vector")
+PREVIEW_UNSHOWN_FIELDS = ("embedding",)
+FILE_UNSHOWN_FIELDS = ("shape_descriptor", "image_hash")
+
+
+def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -> QuerySet[Pattern]:
+    """Patterns with what pages and the API show of them, in a constant number of queries.
+
+    ``file_reports``: load each file's whole validation report (the pattern page and the API show it; cards and
+    list pages do not).
+    """
+    file_fields = FILE_UNSHOWN_FIELDS if file_reports else (*FILE_UNSHOWN_FIELDS, "validation")
+    return (
+        queryset.defer(*PATTERN_UNSHOWN_FIELDS)
+        .select_related("creator", "creator__creator_profile", "category", "licence")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "previews",
+                queryset=Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS).order_by("pattern_file_id", "position"),
+            ),
+            Prefetch(
+                "files",
+                queryset=PatternFile.objects.defer(*file_fields).select_related("viewer_model").order_by("id"),
+            ),
+        )
     )
 
 
@@ -35,11 +58,13 @@ def pattern_list_published(
     price_max: int | None = None,
     validated: bool = False,
     printer_bed: str = "",
+    file_reports: bool = False,
 ) -> QuerySet[Pattern]:
     """Published patterns with facets, ranked by hybrid relevance when ``query`` is given, newest first otherwise.
 
     ``validated``: every file passed every check without a warning. ``printer_bed``: every mesh fits that
-    printer (a name from ``ingestion.validators.mesh.PRINTER_BEDS``).
+    printer (a name from ``ingestion.validators.mesh.PRINTER_BEDS``). ``file_reports``: also load the files'
+    validation reports (the API shows them; cards do not).
     """
     patterns = Pattern.objects.filter(status=Pattern.Status.PUBLISHED)
     if file_format:
@@ -76,7 +101,7 @@ def pattern_list_published(
         patterns = Pattern.objects.filter(pk__in=ranked_ids).order_by(order) if ranked_ids else patterns.none()
     else:
         patterns = patterns.order_by("-published_at", "-id")
-    return _with_relations(patterns)
+    return _with_relations(patterns, file_reports=file_reports)
 
 
 # Reciprocal rank fusion (Cormack et al., 2009): score = Σ 1 / (RRF_K + rank) over the two rankings.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -27,12 +28,20 @@ from delivery.selectors import entitled_pattern_ids
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 from marketplace.middleware import validates_query_string
+from marketplace.page_cache import cacheable_page, page_cache_remember_event
 
 FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
 
 
+def _record(request: HttpRequest, *, pattern: Pattern | None = None, **event: Any) -> None:
+    """An analytics event of this request, recorded again whenever the page cache serves the same page."""
+    event_record(user=request.user, pattern=pattern, **event)
+    page_cache_remember_event(request, pattern_id=pattern.pk if pattern is not None else None, **event)
+
+
+@cacheable_page
 def home(request: HttpRequest) -> HttpResponse:
-    event_record(kind="page_view", user=request.user, path=request.path)
+    _record(request, kind="page_view", path=request.path)
     return render(
         request,
         "catalog/home.html",
@@ -49,6 +58,7 @@ def _query_errors(form: PageForm) -> list[str]:
     return [f"{name}: {messages[0]}" for name, messages in form.errors.items()]
 
 
+@cacheable_page
 @validates_query_string
 def category(request: HttpRequest, slug: str) -> HttpResponse:
     current = get_object_or_404(Category, slug=slug)
@@ -57,11 +67,12 @@ def category(request: HttpRequest, slug: str) -> HttpResponse:
         page = Paginator(Pattern.objects.none(), 24).get_page(1)
         context = {"category": current, "page": page, "query_errors": _query_errors(form)}
         return render(request, "catalog/category.html", context, status=400)
-    event_record(kind="page_view", user=request.user, path=request.path)
+    _record(request, kind="page_view", path=request.path)
     page = Paginator(selectors.pattern_list_published(category=slug), 24).get_page(form.cleaned_data["page"])
     return render(request, "catalog/category.html", {"category": current, "page": page})
 
 
+@cacheable_page
 @validates_query_string
 def search(request: HttpRequest) -> HttpResponse:
     form = PatternSearchForm(request.GET)
@@ -80,13 +91,7 @@ def search(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(results, 24).get_page(form.cleaned_data["page"])
     if query:
-        event_record(
-            kind="search",
-            user=request.user,
-            query=query,
-            result_count=page.paginator.count,
-            path=request.path,
-        )
+        _record(request, kind="search", query=query, result_count=page.paginator.count, path=request.path)
     return render(
         request,
         "catalog/search.html",
@@ -124,11 +129,12 @@ def search_by_image(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@cacheable_page
 def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
     pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
     if pattern is None:
         raise Http404("No such pattern.")
-    event_record(kind="page_view", user=request.user, pattern=pattern, path=request.path)
+    _record(request, kind="page_view", pattern=pattern, path=request.path)
     owned = pattern.pk in entitled_pattern_ids(buyer=request.user, pattern_ids=[pattern.pk])
     return render(
         request,

@@ -28,7 +28,7 @@ from delivery.selectors import entitled_pattern_ids
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 from marketplace.middleware import validates_query_string
-from marketplace.page_cache import cacheable_page, page_cache_remember_event
+from marketplace.page_cache import cacheable_page, catalogue_cached, page_cache_remember_event
 
 FORMAT_CHOICES = [(value, label) for value, label in PatternFile.Format.choices]
 
@@ -42,15 +42,16 @@ def _record(request: HttpRequest, *, pattern: Pattern | None = None, **event: An
 @cacheable_page
 def home(request: HttpRequest) -> HttpResponse:
     _record(request, kind="page_view", path=request.path)
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "categories": selectors.category_list(),
-            "latest": selectors.pattern_list_published()[:12],
-            "tags": selectors.tag_list_popular(),
-        },
-    )
+    return render(request, "catalog/home.html", catalogue_cached("home", _home_context))
+
+
+def _home_context() -> dict[str, Any]:
+    """What home shows: the same for everyone until the catalogue changes."""
+    return {
+        "categories": list(selectors.category_list()),
+        "latest": list(selectors.pattern_list_published()[:12]),
+        "tags": selectors.tag_list_popular(),
+    }
 
 
 def _query_errors(form: PageForm) -> list[str]:
@@ -143,7 +144,9 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pattern": pattern,
             "owned": owned,
             "is_owner": request.user == pattern.creator,
-            "similar": selectors.pattern_similar(pattern=pattern),
+            # Two nearest-neighbour searches over the embeddings: the same for every visitor until the catalogue
+            # changes.
+            "similar": catalogue_cached(f"similar:{pattern.pk}", lambda: selectors.pattern_similar(pattern=pattern)),
         },
     )
 

@@ -43,6 +43,7 @@ from django.utils.cache import patch_vary_headers
 logger = logging.getLogger(__name__)
 
 View = TypeVar("View", bound=Callable[..., Any])
+Value = TypeVar("Value")
 
 VERSION_KEY = "page-cache:catalogue-version"
 CSRF_PLACEHOLDER = "__tessera_csrf_token__"
@@ -83,6 +84,26 @@ def _current_version() -> int:
     return int(version)
 
 
+def catalogue_cached(name: str, compute: Callable[[], Value]) -> Value:
+    """A value derived from the published catalogue (model instances with their prefetched relations pickle
+    whole), kept until the catalogue changes or for TESSERA_PAGE_CACHE_SECONDS. Signed-in visitors' pages, which
+    the page cache never serves, use it for what is the same for everyone (home's newest patterns, popular tags,
+    "more like this")."""
+    if not settings.TESSERA_PAGE_CACHE:
+        return compute()
+    key = f"catalogue-data:{name}"
+    found = cache.get_many([VERSION_KEY, key])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = _current_version()
+    entry = found.get(key)
+    if entry is not None and entry["version"] == version:
+        return entry["value"]  # type: ignore[no-any-return]
+    value = compute()
+    cache.set(key, {"version": version, "value": value}, timeout=settings.TESSERA_PAGE_CACHE_SECONDS)
+    return value
+
+
 def page_cache_remember_event(request: HttpRequest, **event: Any) -> None:
     """Note an analytics event the view recorded, so that serving this page from the cache records it too.
 
@@ -104,7 +125,7 @@ def _impersonal(request: HttpRequest) -> bool:
     return "HTTP_AUTHORIZATION" not in request.META
 
 
-def _key(request: HttpRequest, version: int) -> str:
+def _key(request: HttpRequest) -> str:
     raw = "\n".join(
         [
             request.scheme or "",
@@ -113,7 +134,7 @@ def _key(request: HttpRequest, version: int) -> str:
             request.headers.get("Accept", ""),
         ]
     )
-    return f"page-cache:{version}:{hashlib.sha256(raw.encode()).hexdigest()}"
+    return f"page-cache:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 
 def _public_cache_control() -> str:
@@ -155,10 +176,16 @@ class AnonymousPageCacheMiddleware:
         request._page_cache_marked = True  # type: ignore[attr-defined]
         if not (settings.TESSERA_PAGE_CACHE and _impersonal(request)):
             return None
-        key = _key(request, _current_version())
-        entry = cache.get(key)
-        if entry is None:
+        key = _key(request)
+        # One round trip for the catalogue version and the page: a page stored under an older version is stale.
+        found = cache.get_many([VERSION_KEY, key])
+        version = found.get(VERSION_KEY)
+        if version is None:
+            version = _current_version()
+        entry = found.get(key)
+        if entry is None or entry["version"] != version:
             request._page_cache_key = key  # type: ignore[attr-defined]
+            request._page_cache_version = version  # type: ignore[attr-defined]
             request._page_cache_events = []  # type: ignore[attr-defined]
             return None
         return self._serve(request, entry)
@@ -206,6 +233,9 @@ class AnonymousPageCacheMiddleware:
         if isinstance(nonce, str) and nonce:
             content = content.replace(nonce.encode(), NONCE_PLACEHOLDER.encode())
         entry = {
+            # The version read before the view queried the database: a change committed meanwhile bumped it
+            # past this, so the page is never served as current.
+            "version": request._page_cache_version,  # type: ignore[attr-defined]
             "status": response.status_code,
             "content": content,
             "headers": {name: response[name] for name in _KEPT_HEADERS if response.has_header(name)},

@@ -16,15 +16,15 @@ from tests.factories import PatternFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 # Per page: (anonymous, signed in), with the page cache off (as in every test but tests/test_page_cache.py).
-# Signed in adds the session and the user, and on the pattern page the entitlement check. Search has a text
+# Signed in adds the user (the session comes from Redis), and on the pattern page the entitlement check. Search has a text
 # query (full-text and semantic ranking in a savepoint). Each list page: the analytics event, the patterns, and
 # one query each for their tags, previews and files; home adds categories and popular tags.
 EXPECTED_QUERIES = {
-    "home": (7, 9),
-    "search": (11, 13),
-    "category": (7, 9),
-    "pattern": (12, 15),
-    "api_list": (5, 7),
+    "home": (7, 8),
+    "search": (11, 12),
+    "category": (7, 8),
+    "pattern": (12, 14),
+    "api_list": (5, 6),
 }
 
 

@@ -160,3 +160,36 @@ def test_a_refused_query_is_not_cached() -> None:
     assert bad["Cache-Control"] == PRIVATE
     assert Client().get("/search/", {"page": "zero"}).status_code == 400
     assert not Client().get("/search/", {"page": "zero"}).has_header("X-Page-Cache")
+
+
+def test_signed_in_home_reuses_catalogue_data_until_the_catalogue_changes(
+    django_capture_on_commit_callbacks: Callable[..., Any], django_assert_num_queries: Callable[..., Any]
+) -> None:
+    shown = PatternFactory.create(title="Signed-in lantern")
+    waiting = PatternFactory.create(
+        title="Signed-in teapot", status=Pattern.Status.NEEDS_REVIEW, published_at=None, with_file=False
+    )
+    signed_in = Client()
+    signed_in.force_login(UserFactory.create())
+    assert b"Signed-in lantern" in signed_in.get("/").content
+    # Warm: the user and the page-view event; the session comes from Redis, the catalogue data too.
+    with django_assert_num_queries(2):
+        signed_in.get("/")
+    moderator = StaffFactory.create()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.pattern_moderate(pattern=shown, moderator=moderator, action="reject", reason="Not original")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.pattern_moderate(pattern=waiting, moderator=moderator, action="approve")
+    page = signed_in.get("/").content
+    assert b"Signed-in lantern" not in page
+    assert b"Signed-in teapot" in page
+
+
+@pytest.mark.parametrize(("path", "queries"), [("/", 1), ("/search/?q=lamp", 1), ("/api/v1/patterns/", 0)])
+def test_a_cached_page_costs_only_its_analytics_event(
+    path: str, queries: int, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    PatternFactory.create(title="Cheap lamp")
+    Client().get(path)
+    with django_assert_num_queries(queries):
+        assert Client().get(path)["X-Page-Cache"] == "hit"

@@ -91,7 +91,7 @@ def catalogue_cached(name: str, compute: Callable[[], Value]) -> Value:
     "more like this")."""
     if not settings.TESSERA_PAGE_CACHE:
         return compute()
-    key = f"catalogue-data:{name}"
+    key = f"catalogue-data:{settings.TESSERA_RELEASE}:{name}"
     found = cache.get_many([VERSION_KEY, key])
     version = found.get(VERSION_KEY)
     if version is None:
@@ -134,7 +134,7 @@ def _key(request: HttpRequest) -> str:
             request.headers.get("Accept", ""),
         ]
     )
-    return f"page-cache:{hashlib.sha256(raw.encode()).hexdigest()}"
+    return f"page-cache:{settings.TESSERA_RELEASE}:{hashlib.sha256(raw.encode()).hexdigest()}"
 
 
 def _public_cache_control() -> str:

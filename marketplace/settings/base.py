@@ -585,6 +585,9 @@ TESSERA_PAGE_CACHE = env_bool("TESSERA_PAGE_CACHE", True)
 TESSERA_PAGE_CACHE_SECONDS = env_int("TESSERA_PAGE_CACHE_SECONDS", 60)
 TESSERA_PAGE_CACHE_MAX_AGE = env_int("TESSERA_PAGE_CACHE_MAX_AGE", 30)
 TESSERA_PAGE_CACHE_STALE_WHILE_REVALIDATE = env_int("TESSERA_PAGE_CACHE_STALE_WHILE_REVALIDATE", 30)
+# A deploy sets a new TESSERA_RELEASE (e.g. the git commit) so that no page rendered by the previous code (with
+# its static file names) is served after it.
+TESSERA_RELEASE = env("TESSERA_RELEASE", "")
 # After CsrfViewMiddleware and the CSP middleware: a cached page gets this visitor's CSRF token and nonce.
 MIDDLEWARE.append("marketplace.page_cache.AnonymousPageCacheMiddleware")
 # Sessions read from Redis, written through to PostgreSQL: a signed-in page costs no session query.

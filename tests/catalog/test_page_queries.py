@@ -15,10 +15,11 @@ from tests.factories import PatternFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# Per page: (anonymous, signed in), with the page cache off (as in every test but tests/test_page_cache.py).
-# Signed in adds the user (the session comes from Redis), and on the pattern page the entitlement check. Search has a text
-# query (full-text and semantic ranking in a savepoint). Each list page: the analytics event, the patterns, and
-# one query each for their tags, previews and files; home adds categories and popular tags.
+# Per page: (anonymous, signed in), with the page cache off (as in every test but tests/marketplace/
+# test_page_cache.py). Signed in adds the user (the session comes from Redis), and on the pattern page the
+# entitlement check. Search has a text query (full-text and semantic ranking in a savepoint). Each list page: the
+# analytics event, the patterns, and one query each for their tags, previews and files; home adds categories and
+# popular tags.
 EXPECTED_QUERIES = {
     "home": (7, 8),
     "search": (11, 12),

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-image-search clean-var
+.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-pages bench-image-search clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -50,6 +50,11 @@ bench-watermark: $(VENV)/.installed
 # 150 locust users for at most 3 minutes against gunicorn with DEBUG off, on a stack of its own under var/bench.
 bench-load: $(VENV)/.installed
 	$(BIN)/python bench/bench_load.py
+
+# Requests per second of home, search, a pattern page per family, a category and the API list against a bare
+# Django view, anonymous and signed in, with their query counts; gunicorn 2 processes, wrk on loopback.
+bench-pages: $(VENV)/.installed
+	$(BIN)/python bench/bench_pages.py
 
 bench-image-search: $(VENV)/.installed
 	$(BIN)/python bench/bench_image_search_memory.py --port $${BENCH_WEB_PORT:-8138}

@@ -12,18 +12,19 @@ def event_record(
     kind: str,
     user: Any = None,
     pattern: Any = None,
+    pattern_id: int | None = None,
     path: str = "",
     query: str = "",
     result_count: int | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Event:
-    """Record one analytics event; anonymous users are stored as no user."""
+    """Record one analytics event; anonymous users are stored as no user. ``pattern`` or its ``pattern_id``."""
     if user is not None and not getattr(user, "is_authenticated", False):
         user = None
     return Event.objects.create(
         kind=kind,
         user=user,
-        pattern=pattern,
+        pattern_id=pattern.pk if pattern is not None else pattern_id,
         path=path[:255],
         query=query[:255],
         result_count=result_count,

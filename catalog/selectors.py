@@ -20,14 +20,38 @@ from ingestion.printers import PRINTER_BEDS
 logger = logging.getLogger(__name__)
 
 
-def _with_relations(queryset: QuerySet[Pattern]) -> QuerySet[Pattern]:
-    return queryset.select_related("creator", "creator__creator_profile", "category", "licence").prefetch_related(
-        "tags",
-        Prefetch(
-            "previews",
-            queryset=Preview.objects.order_by("pattern_file_id", "position").prefetch_related("renditions"),
-        ),
-        Prefetch("files", queryset=PatternFile.objects.select_related("viewer_model").order_by("id")),
+# Columns no page or serializer shows: search vectors and fingerprints (a 1,280-dimension preview embedding is
+# about 10 kB of text to parse per preview). Loading them made list pages several times slower.
+PATTERN_UNSHOWN_FIELDS = ("text_embedding", "search_vector")
+PREVIEW_UNSHOWN_FIELDS = ("embedding",)
+FILE_UNSHOWN_FIELDS = ("shape_descriptor", "image_hash")
+# Never needed by a page, and never to be kept in the page cache with the pattern it came with.
+CREATOR_UNSHOWN_FIELDS = ("creator__password",)
+
+
+def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -> QuerySet[Pattern]:
+    """Patterns with what pages and the API show of them, in a constant number of queries.
+
+    ``file_reports``: load each file's whole validation report (the pattern page and the API show it; cards and
+    list pages do not).
+    """
+    file_fields = FILE_UNSHOWN_FIELDS if file_reports else (*FILE_UNSHOWN_FIELDS, "validation")
+    return (
+        queryset.defer(*PATTERN_UNSHOWN_FIELDS, *CREATOR_UNSHOWN_FIELDS)
+        .select_related("creator", "creator__creator_profile", "category", "licence")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "previews",
+                queryset=Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS)
+                .order_by("pattern_file_id", "position")
+                .prefetch_related("renditions"),
+            ),
+            Prefetch(
+                "files",
+                queryset=PatternFile.objects.defer(*file_fields).select_related("viewer_model").order_by("id"),
+            ),
+        )
     )
 
 
@@ -123,6 +147,7 @@ def pattern_list_published(
     printer_bed: str = "",
     sort: str = "",
     ranked_ids: list[int] | None = None,
+    file_reports: bool = False,
 ) -> QuerySet[Pattern]:
     """Published patterns with facets, ranked by hybrid relevance when ``query`` is given, newest first otherwise.
 
@@ -131,6 +156,7 @@ def pattern_list_published(
     (the default with a query) means newest without one. The query is ranked over every published pattern and
     the filters narrow that ranking, so the facet counts of ``pattern_facets`` add up to these results.
     ``ranked_ids``: ``pattern_ranking(query=query)`` when the caller already has it (the search page's facets).
+    ``file_reports``: also load the files' validation reports (the API shows them; cards do not).
     """
     filters = PatternFilters(
         file_format=file_format,
@@ -146,7 +172,7 @@ def pattern_list_published(
         ranked_ids = None
     elif ranked_ids is None:
         ranked_ids = pattern_ranking(query=query)
-    return _sorted(_filtered(_published(), filters), ranked_ids=ranked_ids, sort=sort)
+    return _sorted(_filtered(_published(), filters), ranked_ids=ranked_ids, sort=sort, file_reports=file_reports)
 
 
 def pattern_ranking(*, query: str) -> list[int] | None:
@@ -157,10 +183,12 @@ def pattern_ranking(*, query: str) -> list[int] | None:
     return _hybrid_ranking(_published(), query)
 
 
-def _sorted(patterns: QuerySet[Pattern], *, ranked_ids: list[int] | None, sort: str) -> QuerySet[Pattern]:
+def _sorted(
+    patterns: QuerySet[Pattern], *, ranked_ids: list[int] | None, sort: str, file_reports: bool = False
+) -> QuerySet[Pattern]:
     if ranked_ids is not None:
         if not ranked_ids:
-            return _with_relations(patterns.none())
+            return _with_relations(patterns.none(), file_reports=file_reports)
         patterns = patterns.filter(pk__in=ranked_ids)
     if sort == "price_asc":
         patterns = patterns.order_by("price", "-published_at", "-id")
@@ -174,7 +202,7 @@ def _sorted(patterns: QuerySet[Pattern], *, ranked_ids: list[int] | None, sort: 
         patterns = patterns.order_by(order)
     else:
         patterns = patterns.order_by("-published_at", "-id")
-    return _with_relations(patterns)
+    return _with_relations(patterns, file_reports=file_reports)
 
 
 def pattern_list_popular(*, limit: int = 8, exclude_ids: Sequence[int] = ()) -> list[Pattern]:

@@ -37,6 +37,7 @@ from catalog.models import (
     is_published_media,
 )
 from catalog.permissions import DECIDE_TAG_SUGGESTIONS, MODERATE_PATTERNS, staff_has_perm
+from marketplace.page_cache import catalogue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +241,7 @@ def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool
     else:
         pattern.tags.remove(suggestion.tag)
     pattern_refresh_search_vector(pattern=pattern)
+    catalogue_changed()
     return suggestion
 
 
@@ -288,6 +290,9 @@ def pattern_moderate(
             reason=reason,
         )
         ReviewClaim.objects.filter(pattern=locked).delete()
+
+        # A published pattern appears, a rejected one disappears, on every cached catalogue page at once.
+        catalogue_changed()
     return locked
 
 
@@ -329,6 +334,8 @@ def pattern_media_publish(*, pattern_id: int) -> int:
                 # The private copy goes once the new name is committed: a rollback leaves the row pointing at it.
                 transaction.on_commit(partial(field_file.storage.delete, old_name))
                 moved += 1
+        if moved:
+            catalogue_changed()  # cached pages still link the previews' old (checked) URLs
     logger.info("Published %s media files of pattern %s", moved, pattern_id)
     return moved
 
@@ -349,6 +356,8 @@ def pattern_media_hide(*, pattern: Pattern) -> int:
             # pattern shows a missing picture rather than a rejected one keeping a public URL.
             field_file.storage.delete(old_name)
             moved += 1
+    # Leaving "published" (rejected, reprocessed): off every cached catalogue page once committed.
+    catalogue_changed()
     if moved:
         logger.info("Hid %s media files of pattern %s", moved, pattern.pk)
     return moved

@@ -30,20 +30,29 @@ from delivery.selectors import entitled_pattern_ids
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 from marketplace.middleware import validates_query_string
+from marketplace.page_cache import cacheable_page, catalogue_cached, page_cache_remember_event
 from marketplace.throttling import search_request_throttle
 
 
+def _record(request: HttpRequest, *, pattern: Pattern | None = None, **event: Any) -> None:
+    """An analytics event of this request, recorded again whenever the page cache serves the same page."""
+    event_record(user=request.user, pattern=pattern, **event)
+    page_cache_remember_event(request, pattern_id=pattern.pk if pattern is not None else None, **event)
+
+
+@cacheable_page
 def home(request: HttpRequest) -> HttpResponse:
-    event_record(kind="page_view", user=request.user, path=request.path)
-    return render(
-        request,
-        "catalog/home.html",
-        {
-            "categories": selectors.category_list(),
-            "latest": selectors.pattern_list_published()[:12],
-            "tags": selectors.tag_list_popular(),
-        },
-    )
+    _record(request, kind="page_view", path=request.path)
+    return render(request, "catalog/home.html", catalogue_cached("home", _home_context))
+
+
+def _home_context() -> dict[str, Any]:
+    """What home shows: the same for everyone until the catalogue changes."""
+    return {
+        "categories": list(selectors.category_list()),
+        "latest": list(selectors.pattern_list_published()[:12]),
+        "tags": selectors.tag_list_popular(),
+    }
 
 
 def _query_errors(form: PageForm) -> list[str]:
@@ -184,16 +193,16 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     close_ideas = selectors.pattern_list_close_ideas(query=query, exclude_ids=shown) if weak and query else []
     popular = selectors.pattern_list_popular(exclude_ids=shown, limit=8 if count == 0 else 4) if weak else []
     if query:
-        event_record(
+        _record(
+            request,
             kind="search",
-            user=request.user,
             query=query,
             result_count=count,
             path=request.path,
             metadata={"low_results": count < selectors.FEW_RESULTS, "did_you_mean": suggestion},
         )
     elif category is not None:
-        event_record(kind="page_view", user=request.user, path=request.path)
+        _record(request, kind="page_view", path=request.path)
     return render(
         request,
         template,
@@ -223,12 +232,14 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     )
 
 
+@cacheable_page
 @validates_query_string
 def category(request: HttpRequest, slug: str) -> HttpResponse:
     current = get_object_or_404(Category, slug=slug)
     return _search_page(request, category=current)
 
 
+@cacheable_page
 @validates_query_string
 def search(request: HttpRequest) -> HttpResponse:
     return _search_page(request)
@@ -282,11 +293,12 @@ def search_by_image(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@cacheable_page
 def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
     pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
     if pattern is None:
         raise Http404("No such pattern.")
-    event_record(kind="page_view", user=request.user, pattern=pattern, path=request.path)
+    _record(request, kind="page_view", pattern=pattern, path=request.path)
     owned = pattern.pk in entitled_pattern_ids(buyer=request.user, pattern_ids=[pattern.pk])
     return render(
         request,
@@ -295,7 +307,9 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "pattern": pattern,
             "owned": owned,
             "is_owner": request.user == pattern.creator,
-            "similar": selectors.pattern_similar(pattern=pattern),
+            # Two nearest-neighbour searches over the embeddings: the same for every visitor until the catalogue
+            # changes.
+            "similar": catalogue_cached(f"similar:{pattern.pk}", lambda: selectors.pattern_similar(pattern=pattern)),
         },
     )
 

@@ -34,6 +34,11 @@ urlpatterns = [
     path("", include("catalog.urls")),
 ]
 
+if settings.TESSERA_BENCH_FLOOR_VIEW:
+    from marketplace.bench_views import floor
+
+    urlpatterns.insert(0, path("_bench/floor", floor, name="bench-floor"))
+
 if settings.TESSERA_SERVE_MEDIA and not settings.AWS_STORAGE_BUCKET_NAME:
     # make run and the tests only (production: nginx or S3). Only published previews live under
     # MEDIA_ROOT/published/; unpublished ones are sent by catalog's checked views, originals never.

@@ -38,6 +38,7 @@ from catalog.permissions import (
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
+from marketplace.page_cache import page_cache_remember_event
 
 
 def raise_drf(exc: DjangoValidationError) -> None:
@@ -50,6 +51,7 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     filter_backends: list[Any] = []
     validates_query_string = True  # PatternListQuerySerializer; see marketplace.middleware
+    anonymous_page_cache = True  # the same list for every anonymous client; see marketplace.page_cache
 
     def query_filters(self) -> dict[str, Any]:
         """The validated query string; any invalid parameter answers 400 naming it."""
@@ -72,6 +74,7 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             validated=filters["validated"],
             printer_bed=filters["printer_bed"],
             sort=filters["sort"],
+            file_reports=True,  # PatternFileSerializer shows them
         )
 
     @extend_schema(parameters=[PatternListQuerySerializer])
@@ -80,14 +83,15 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
         query = self.query_filters()["q"].strip()
         if query:
             count = response.data.get("count") if isinstance(response.data, dict) else None
-            event_record(
-                kind="search",
-                user=request.user,
-                query=query,
-                result_count=count,
-                path=request.path,
-                metadata={"low_results": count is not None and count < LOW_RESULT_COUNT},
-            )
+            search_event: dict[str, Any] = {
+                "kind": "search",
+                "query": query,
+                "result_count": count,
+                "path": request.path,
+                "metadata": {"low_results": count is not None and count < LOW_RESULT_COUNT},
+            }
+            event_record(user=request.user, **search_event)
+            page_cache_remember_event(request, **search_event)
         return response
 
     @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer, **UPLOAD_REFUSALS})

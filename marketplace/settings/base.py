@@ -598,3 +598,22 @@ TESSERA_CONTACT_EMAIL = env("TESSERA_CONTACT_EMAIL", "help@tessera.example")
 # The refund policy's window: a buyer may ask for a refund this many days after paying (staff refund through
 # the admin; Stripe's charge.refunded revokes the downloads of a full refund).
 TESSERA_REFUND_WINDOW_DAYS = env_int("TESSERA_REFUND_WINDOW_DAYS", 14)
+
+# --- Page speed (issue 10) ---
+# `make bench-pages` routes a constant view at /_bench/floor (the cost of Django alone) to compare pages with.
+TESSERA_BENCH_FLOOR_VIEW = env_bool("TESSERA_BENCH_FLOOR_VIEW", False)
+# Whole catalogue pages (home, search, categories, pattern pages, the API list) for visitors without a session,
+# in the Redis cache (marketplace.page_cache); a publish, rejection or re-tag shows at once, other edits within
+# TESSERA_PAGE_CACHE_SECONDS. Shared caches (a CDN) may keep such a page MAX_AGE seconds and serve it stale
+# for STALE_WHILE_REVALIDATE more while they fetch a fresh one.
+TESSERA_PAGE_CACHE = env_bool("TESSERA_PAGE_CACHE", True)
+TESSERA_PAGE_CACHE_SECONDS = env_int("TESSERA_PAGE_CACHE_SECONDS", 60)
+TESSERA_PAGE_CACHE_MAX_AGE = env_int("TESSERA_PAGE_CACHE_MAX_AGE", 30)
+TESSERA_PAGE_CACHE_STALE_WHILE_REVALIDATE = env_int("TESSERA_PAGE_CACHE_STALE_WHILE_REVALIDATE", 30)
+# A deploy sets a new TESSERA_RELEASE (e.g. the git commit) so that no page rendered by the previous code (with
+# its static file names) is served after it.
+TESSERA_RELEASE = env("TESSERA_RELEASE", "")
+# After CsrfViewMiddleware and the CSP middleware: a cached page gets this visitor's CSRF token and nonce.
+MIDDLEWARE.append("marketplace.page_cache.AnonymousPageCacheMiddleware")
+# Sessions read from Redis, written through to PostgreSQL: a signed-in page costs no session query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

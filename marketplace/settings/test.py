@@ -43,3 +43,8 @@ if os.environ.get("TESSERA_TEST_WORKER_DB"):
 TESSERA_INGEST_QUEUE_HIGH_WATERMARK = 1_000_000
 TESSERA_INGEST_BULK_QUEUE_HIGH_WATERMARK = 1_000_000
 TESSERA_UPLOADS_PER_HOUR = 1_000_000
+
+# --- Page speed (issue 10) ---
+# Tests build catalogues with factories, which do not bump the page cache's catalogue version, and the test
+# Redis outlives each test's database: the page cache is off unless a test turns it on (tests/test_page_cache.py).
+TESSERA_PAGE_CACHE = False

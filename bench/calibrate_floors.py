@@ -271,7 +271,8 @@ def image_calibration(entries: list[dict]) -> None:  # type: ignore[type-arg]
     print(f"  -> photos matched {matched}/{len(to_own)}; negatives matched {leaked}/{len(worst) + len(held_out_best)}")
 
     print("\n## More like this (preview to preview, best pair per pattern pair)")
-    same, cross = [], []
+    same: list[float] = []
+    cross: list[float] = []
     for a, first in enumerate(entries):
         for b, second in enumerate(entries):
             if b <= a or not first["previews"] or not second["previews"]:

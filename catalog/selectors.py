@@ -202,7 +202,8 @@ def tag_list_popular(*, limit: int = 20) -> list[Tag]:
     from django.db.models import Count
 
     return list(
-        Tag.objects.filter(patterns__status=Pattern.Status.PUBLISHED)
+        # Subjects only: file formats, colours and rendering types are attributes, not things to discover.
+        Tag.objects.filter(kind=Tag.Kind.SUBJECT, patterns__status=Pattern.Status.PUBLISHED)
         .annotate(uses=Count("patterns"))
         .order_by("-uses", "name")[:limit]
     )

@@ -573,3 +573,8 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
     "marketplace.middleware.DatabaseUnavailableMiddleware",
 )
+
+# --- Tags (issue 10) ---
+# A creator's own tags: at most this many characters each, and this many subject tags on a pattern.
+TESSERA_TAG_MAX_LENGTH = env_int("TESSERA_TAG_MAX_LENGTH", 40)
+TESSERA_CREATOR_TAG_LIMIT = env_int("TESSERA_CREATOR_TAG_LIMIT", 20)

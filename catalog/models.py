@@ -212,6 +212,16 @@ class Pattern(models.Model):
     def is_free(self) -> bool:
         return self.price == 0
 
+    @property
+    def subject_tags(self) -> list[Tag]:
+        """Tags for discovery (uses the prefetched ``tags``)."""
+        return [tag for tag in self.tags.all() if tag.kind == Tag.Kind.SUBJECT]
+
+    @property
+    def attribute_tags(self) -> list[Tag]:
+        """Colour, rendering and format attributes: shown apart from the tags, still filterable."""
+        return [tag for tag in self.tags.all() if tag.kind != Tag.Kind.SUBJECT]
+
 
 class ReviewQueue(Pattern):
     """Patterns waiting for a moderator (a proxy so the queue has its own admin page)."""

@@ -39,6 +39,11 @@ def test_popular_tags_never_show_formats_colours_or_renderings(client) -> None: 
     assert "?tag=vase" in popular
     for noise in ("stl", "3mf", "red", "sky-blue", "photo", "line-art"):
         assert f"?tag={noise}" not in popular
+    # The pattern page lists formats as attributes (still a filter link), not as discovery tags.
+    detail = client.get(vase.get_absolute_url()).content.decode()
+    assert '<a class="pill" href="/search/?tag=vase">vase</a>' in detail
+    assert '<a class="pill" href="/search/?tag=stl">' not in detail
+    assert 'File format: <a href="/search/?tag=stl">stl</a>' in detail
 
 
 def test_only_confident_subject_tags_are_applied_attributes_always(settings) -> None:  # type: ignore[no-untyped-def]

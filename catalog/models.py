@@ -57,16 +57,42 @@ class Category(models.Model):
 
 
 class Tag(models.Model):
-    """A free-form descriptive label attached to patterns."""
+    """A free-form descriptive label attached to patterns.
+
+    Subject tags ("vase", "mandala") are for discovery: popular-tag lists and tag pages. Attributes (a colour, a
+    rendering type, a file format) describe a pattern and can be filtered on, but are never offered as things to
+    discover (issue 10: "Popular tags" showed "stl", "png", "red" and "photo").
+    """
+
+    class Kind(models.TextChoices):
+        SUBJECT = "subject", "Subject"
+        COLOUR = "colour", "Colour"
+        RENDERING = "rendering", "Rendering"
+        FORMAT = "format", "File format"
 
     name = models.CharField(max_length=60, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SUBJECT, db_index=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+# Words that are attributes whoever types them: the tagger's colour names and rendering types, and file formats.
+_COLOUR_WORDS = "black white grey gray red orange yellow green mint teal blue navy sky-blue purple pink magenta brown"
+ATTRIBUTE_WORDS: dict[str, str] = {
+    **dict.fromkeys([*_COLOUR_WORDS.split(), "beige", "gold"], Tag.Kind.COLOUR),
+    **dict.fromkeys(["line-art", "render", "photo", "flat-graphic"], Tag.Kind.RENDERING),
+    **dict.fromkeys("stl 3mf obj ply svg dxf pdf png jpg jpeg webp tiff zip".split(), Tag.Kind.FORMAT),
+}
+
+
+def tag_kind_for(slug: str) -> str:
+    """The kind a tag with this slug has: an attribute for colour, rendering and format words, else a subject."""
+    return ATTRIBUTE_WORDS.get(slug, Tag.Kind.SUBJECT)
 
 
 class TaxonomyTerm(models.Model):
@@ -185,6 +211,16 @@ class Pattern(models.Model):
     @property
     def is_free(self) -> bool:
         return self.price == 0
+
+    @property
+    def subject_tags(self) -> list[Tag]:
+        """Tags for discovery (uses the prefetched ``tags``)."""
+        return [tag for tag in self.tags.all() if tag.kind == Tag.Kind.SUBJECT]
+
+    @property
+    def attribute_tags(self) -> list[Tag]:
+        """Colour, rendering and format attributes: shown apart from the tags, still filterable."""
+        return [tag for tag in self.tags.all() if tag.kind != Tag.Kind.SUBJECT]
 
 
 class ReviewQueue(Pattern):

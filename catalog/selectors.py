@@ -13,7 +13,17 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
-from catalog.models import Category, Licence, Pattern, PatternFile, Preview, PreviewRendition, Tag, ViewerModel
+from catalog.models import (
+    FORMAT_FAMILIES,
+    Category,
+    Licence,
+    Pattern,
+    PatternFile,
+    Preview,
+    PreviewRendition,
+    Tag,
+    ViewerModel,
+)
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from ingestion.printers import PRINTER_BEDS
 
@@ -210,15 +220,6 @@ def pattern_list_popular(*, limit: int = 8, exclude_ids: Sequence[int] = ()) -> 
     return list(_sorted(_published().exclude(pk__in=list(exclude_ids)), ranked_ids=None, sort="best_selling")[:limit])
 
 
-def pattern_list_close_ideas(*, query: str, exclude_ids: Sequence[int] = (), limit: int = 8) -> list[Pattern]:
-    """Patterns near ``query`` but below the relevance floor, shown as "close ideas" on a weak search page.
-
-    A stub until the relevance floor decides what counts as close (issue 10, ``relevance``); the search page
-    renders whatever this returns.
-    """
-    return []
-
-
 @dataclass
 class FacetOption:
     value: str
@@ -364,8 +365,28 @@ MAX_SUGGESTION_WORDS = 8
 # Reciprocal rank fusion (Cormack et al., 2009): score = Σ 1 / (RRF_K + rank) over the two rankings.
 RRF_K = 60
 CANDIDATES = 200
-# Below this cosine similarity a semantic neighbour is noise, not a match (MiniLM, measured on the demo set).
-SEMANTIC_FLOOR = 0.28
+# Relevance floors, measured by bench/calibrate_floors.py on the demo catalogue with held-out queries and images
+# (figures in docs/benchmarks.md, "Relevance floors"). Cosine similarity of MiniLM text embeddings: relevant
+# buyer queries score 0.25-0.64 against their pattern (median 0.40), queries for things the catalogue does not
+# have score at most 0.37 against any pattern (median 0.25; "dragon" 0.307 against the traffic cone). 0.32 makes
+# the fewest mistakes on the calibration set (3 of 12 relevant queries fall to "close ideas", 1 of 16 unrelated
+# ones passes); a full-text hit is always a match whatever its semantic score.
+SEMANTIC_FLOOR = 0.32
+# Below the match floor but above this, a semantic neighbour is offered as a "close idea" on the empty-results
+# page, never as a match (every relevant calibration query but one scores above it).
+SEMANTIC_CLOSE_FLOOR = 0.22
+# EfficientNet-Lite0 cosine similarity, best preview per pattern. Photos of demo previews (cropped, turned,
+# recoloured, JPEG) score 0.46-0.95 against their own pattern (median 0.78); unrelated photographs 0.21-0.39; random
+# noise 0.47-0.65 (mesh renders attract it), which overlaps the photos. So a match needs both: at least IMAGE_FLOOR
+# (above every unrelated photograph), and IMAGE_NOISE_MARGIN more than the query's similarity to fixed noise images
+# (ingestion.vision.noise_reference_images): photos of patterns lead by 0.13-0.74, noise trails by 0.15-0.45.
+IMAGE_FLOOR = 0.45
+IMAGE_NOISE_MARGIN = 0.10
+# "More like this": demo patterns of the same family are 0.27-0.93 alike (median 0.50), of different families
+# 0.12-0.74 (median 0.28). A same-family neighbour needs 0.45 (above every unrelated photograph); one of another
+# family must look nearly the same (0.75, above every cross-family pair of the demo catalogue).
+SIMILAR_FLOOR = 0.45
+SIMILAR_CROSS_FAMILY_FLOOR = 0.75
 HNSW_EF_SEARCH = 100
 
 
@@ -388,29 +409,51 @@ def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
         corrected = search_suggestion(query=query)
         if corrected:
             lexical += [pk for pk in _full_text_ranking(patterns, corrected) if pk not in lexical]
-    semantic: list[int] = []
+    semantic = [pk for pk, _ in _semantic_neighbours(patterns, query, floor=SEMANTIC_FLOOR)]
+    scores: dict[int, float] = {}
+    for ranking in (lexical, semantic):
+        for position, pk in enumerate(dict.fromkeys(ranking)):
+            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + position + 1)
+    return sorted(scores, key=lambda pk: (-scores[pk], pk))
+
+
+def _semantic_neighbours(patterns: QuerySet[Pattern], query: str, *, floor: float) -> list[tuple[int, float]]:
+    """(id, cosine similarity) of ``patterns`` whose text embedding is at least ``floor`` like the query's."""
     try:
         from ingestion.embeddings import embed_query
 
         vector = embed_query(query)
     except (ImportError, OSError, RuntimeError):
         logger.exception("semantic search unavailable; using full-text ranking only")
-    else:
-        with transaction.atomic(), connection.cursor() as cursor:
-            # pgvector's default (40) gave recall@10 of 0.84 in make bench-search; 100 gives 0.92.
-            cursor.execute("SET LOCAL hnsw.ef_search = %s", [HNSW_EF_SEARCH])
-            semantic = list(
-                patterns.filter(text_embedding__isnull=False)
-                .annotate(distance=CosineDistance("text_embedding", vector))
-                .filter(distance__lte=1 - SEMANTIC_FLOOR)
-                .order_by("distance", "id")
-                .values_list("id", flat=True)[:CANDIDATES]
-            )
-    scores: dict[int, float] = {}
-    for ranking in (lexical, semantic):
-        for position, pk in enumerate(dict.fromkeys(ranking)):
-            scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + position + 1)
-    return sorted(scores, key=lambda pk: (-scores[pk], pk))
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        # pgvector's default (40) gave recall@10 of 0.84 in make bench-search; 100 gives 0.92.
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [HNSW_EF_SEARCH])
+        nearest = (
+            patterns.filter(text_embedding__isnull=False)
+            .annotate(distance=CosineDistance("text_embedding", vector))
+            .filter(distance__lte=1 - floor)
+            .order_by("distance", "id")
+            .values_list("id", "distance")[:CANDIDATES]
+        )
+        return [(pk, 1.0 - float(distance)) for pk, distance in nearest]
+
+
+def pattern_close_ideas(
+    *, query: str, limit: int = 8, exclude_ids: Sequence[int] = (), ranked_ids: list[int] | None = None
+) -> list[Pattern]:
+    """Published patterns semantically near ``query`` but below the match floor: "close ideas" for a search
+    that found no matches. Patterns that do match (full text or above the floor) are not repeated here, nor
+    ``exclude_ids``. ``ranked_ids``: ``pattern_ranking(query=query)`` when the caller already has it."""
+    query = query.strip()
+    if not query:
+        return []
+    published = Pattern.objects.filter(status=Pattern.Status.PUBLISHED)
+    near = _semantic_neighbours(published, query, floor=SEMANTIC_CLOSE_FLOOR)
+    matching = set(ranked_ids if ranked_ids is not None else _hybrid_ranking(published, query)) | set(exclude_ids)
+    ordered = [pk for pk, similarity in near if similarity < SEMANTIC_FLOOR and pk not in matching][:limit]
+    patterns = {p.pk: p for p in _with_relations(Pattern.objects.filter(pk__in=ordered), file_reports=False)}
+    return [patterns[pk] for pk in ordered if pk in patterns]
 
 
 def pattern_visible_to(*, user: Any) -> QuerySet[Pattern]:
@@ -461,7 +504,8 @@ def tag_list_popular(*, limit: int = 20) -> list[Tag]:
     from django.db.models import Count
 
     return list(
-        Tag.objects.filter(patterns__status=Pattern.Status.PUBLISHED)
+        # Subjects only: file formats, colours and rendering types are attributes, not things to discover.
+        Tag.objects.filter(kind=Tag.Kind.SUBJECT, patterns__status=Pattern.Status.PUBLISHED)
         .annotate(uses=Count("patterns"))
         .order_by("-uses", "name")[:limit]
     )
@@ -484,25 +528,55 @@ def _rank_patterns_by_previews(vector: Any, *, exclude_pattern_id: int | None, l
 
 
 def pattern_search_by_image(*, image: Any, limit: int = 24) -> list[tuple[Pattern, float]]:
-    """Published patterns that look like ``image`` (a PIL image), best first, with their similarity."""
-    from ingestion.vision import image_embeddings
+    """Published patterns that look like ``image`` (a PIL image), best first, with their similarity.
+
+    Only matches: at least ``IMAGE_FLOOR`` alike, and clearly more like the pattern than like random noise."""
+    from ingestion.vision import image_embeddings, noise_reference_embeddings
 
     vector = image_embeddings([image])[0]
-    ranked = _rank_patterns_by_previews(vector, exclude_pattern_id=None, limit=limit)
+    like_noise = float((noise_reference_embeddings() @ vector).max())
+    floor = max(IMAGE_FLOOR, like_noise + IMAGE_NOISE_MARGIN)
+    ranked = [
+        (pk, similarity)
+        for pk, similarity in _rank_patterns_by_previews(vector, exclude_pattern_id=None, limit=limit)
+        if similarity >= floor
+    ]
     patterns = {p.pk: p for p in _with_relations(Pattern.objects.filter(pk__in=[pk for pk, _ in ranked]))}
     return [(patterns[pk], similarity) for pk, similarity in ranked if pk in patterns]
 
 
+def _pattern_families(pattern_ids: Any) -> dict[int, set[str]]:
+    """Each pattern's families (mesh, vector, document, image, bundle), from its files' formats."""
+    families: dict[int, set[str]] = {}
+    for pattern_id, file_format in PatternFile.objects.filter(pattern_id__in=pattern_ids).values_list(
+        "pattern_id", "format"
+    ):
+        families.setdefault(pattern_id, set()).add(FORMAT_FAMILIES.get(file_format, "bundle"))
+    return families
+
+
 def pattern_similar(*, pattern: Pattern, limit: int = 8) -> list[Pattern]:
-    """ "More like this": neighbours by appearance (preview embeddings) and, for meshes, by 3D shape, fused by RRF."""
+    """ "More like this": neighbours by appearance (preview embeddings) and, for meshes, by 3D shape, fused by RRF.
+
+    Only neighbours that look alike: ``SIMILAR_FLOOR`` for patterns of the same family (a mesh for a mesh),
+    ``SIMILAR_CROSS_FAMILY_FLOOR`` for another family, so a PDF sewing pattern does not fill a vase's page.
+    """
     import numpy as np
 
-    rankings: list[list[int]] = []
     vectors = [np.asarray(v) for v in pattern.previews.exclude(embedding=None).values_list("embedding", flat=True)]
-    if vectors:
-        mean = np.mean(vectors, axis=0)
-        mean = mean / (np.linalg.norm(mean) or 1.0)
-        rankings.append([pk for pk, _ in _rank_patterns_by_previews(mean, exclude_pattern_id=pattern.pk, limit=50)])
+    if not vectors:
+        return []
+    mean = np.mean(vectors, axis=0)
+    mean = mean / (np.linalg.norm(mean) or 1.0)
+    looks = dict(_rank_patterns_by_previews(mean, exclude_pattern_id=pattern.pk, limit=50))
+    own = _pattern_families([pattern.pk]).get(pattern.pk, set())
+    families = _pattern_families(list(looks))
+    alike = {
+        pk
+        for pk, similarity in looks.items()
+        if similarity >= (SIMILAR_FLOOR if families.get(pk, set()) & own else SIMILAR_CROSS_FAMILY_FLOOR)
+    }
+    rankings: list[list[int]] = [[pk for pk in looks if pk in alike]]
     shapes = [s for s in pattern.files.exclude(shape_descriptor=None).values_list("shape_descriptor", flat=True)]
     if shapes:
         nearest = (
@@ -512,7 +586,8 @@ def pattern_similar(*, pattern: Pattern, limit: int = 8) -> list[Pattern]:
             .order_by("distance")
             .values_list("pattern_id", flat=True)[:50]
         )
-        rankings.append(list(dict.fromkeys(nearest)))
+        # Shape orders the neighbours that look alike; it does not admit one the floor left out.
+        rankings.append([pk for pk in dict.fromkeys(nearest) if pk in alike])
     scores: dict[int, float] = {}
     for ranking in rankings:
         for position, pk in enumerate(ranking):

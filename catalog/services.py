@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -35,6 +36,7 @@ from catalog.models import (
     User,
     ViewerModel,
     is_published_media,
+    tag_kind_for,
 )
 from catalog.permissions import DECIDE_TAG_SUGGESTIONS, MODERATE_PATTERNS, staff_has_perm
 from marketplace.page_cache import catalogue_changed
@@ -180,7 +182,7 @@ def _tag_for(name: str) -> Tag | None:
             return tag
         try:
             with transaction.atomic():
-                return Tag.objects.create(slug=slug, name=name)
+                return Tag.objects.create(slug=slug, name=name, kind=tag_kind_for(slug))
         except IntegrityError:
             continue  # created meanwhile by another request: read it back
     raise ValidationError({"tags": [f"The tag “{name}” could not be saved; try again."]})
@@ -218,7 +220,9 @@ def pattern_suggestions_record(
                 "kind": kind,
                 "source": source,
                 "confidence": confidence,
-                "state": "accepted" if confidence >= auto_accept else "suggested",
+                # Colour, rendering and format attributes describe the preview and are applied (never offered
+                # for discovery); a subject tag is applied without asking only when the model is confident.
+                "state": "accepted" if tag.kind != Tag.Kind.SUBJECT or confidence >= auto_accept else "suggested",
             },
         )
         if created and suggestion.state == "accepted":
@@ -226,6 +230,42 @@ def pattern_suggestions_record(
         recorded.append(suggestion)
     pattern_refresh_search_vector(pattern=pattern)
     return recorded
+
+
+def pattern_tags_add_by_creator(*, pattern: Pattern, user: User, text: str) -> list[Tag]:
+    """The creator adds their own tags, comma-separated. Validated before anything is saved: each tag at most
+    ``TESSERA_TAG_MAX_LENGTH`` characters and made of letters or digits (it is slugified), at most
+    ``TESSERA_CREATOR_TAG_LIMIT`` tags on the pattern in all, no tag the pattern already has. Raises
+    ``ValidationError`` keyed ``tags``; ``PermissionDenied`` for anyone but the creator."""
+    if user.pk != pattern.creator_id:
+        raise PermissionDenied("Only the pattern's creator can add tags to it.")
+    max_length = settings.TESSERA_TAG_MAX_LENGTH
+    limit = settings.TESSERA_CREATOR_TAG_LIMIT
+    names = [" ".join(name.split()) for name in text.split(",")]
+    names = [name for name in names if name]
+    errors: list[str] = []
+    if not names:
+        errors.append("Type at least one tag; separate tags with commas.")
+    seen: set[str] = set()
+    existing = set(pattern.tags.values_list("slug", flat=True))
+    for name in names:
+        slug = slugify(name)
+        if len(name) > max_length:
+            errors.append(f"“{name[:max_length]}…” is longer than {max_length} characters.")
+        elif not slug:
+            errors.append(f"“{name}” has no letters or digits.")
+        elif slug in existing:
+            errors.append(f"The pattern already has the tag “{name}”.")
+        elif slug in seen:
+            errors.append(f"“{name}” is in the list twice.")
+        seen.add(slug)
+    subject_count = pattern.tags.filter(kind=Tag.Kind.SUBJECT).count()
+    if subject_count + len(seen) > limit:
+        room = max(0, limit - subject_count)
+        errors.append(f"A pattern has at most {limit} tags; it has {subject_count}, so add at most {room}.")
+    if errors:
+        raise ValidationError({"tags": errors})
+    return pattern_tags_add(pattern=pattern, names=names, source=TagSuggestion.Source.CREATOR)
 
 
 def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool) -> TagSuggestion:

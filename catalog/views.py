@@ -24,7 +24,7 @@ from analytics.services import event_record, search_request_record
 from catalog import selectors, services
 from catalog.forms import PageForm, PatternForm, PatternSearchForm, SearchRequestForm
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
-from catalog.models import Category, Pattern, TagSuggestion
+from catalog.models import Category, Pattern, Tag, TagSuggestion
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from delivery.selectors import entitled_pattern_ids
 from ingestion.admission import UploadRefused, upload_admit
@@ -190,7 +190,9 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     # filters' doing: the chips say so). A weak page offers close ideas, popular patterns and "tell us".
     weak = count == 0 or (few and not chips)
     shown = [pattern.pk for pattern in page]
-    close_ideas = selectors.pattern_list_close_ideas(query=query, exclude_ids=shown) if weak and query else []
+    close_ideas = (
+        selectors.pattern_close_ideas(query=query, exclude_ids=shown, ranked_ids=ranked_ids) if weak and query else []
+    )
     popular = selectors.pattern_list_popular(exclude_ids=shown, limit=8 if count == 0 else 4) if weak else []
     if query:
         _record(
@@ -431,12 +433,46 @@ def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
 @login_required
 def pattern_status(request: HttpRequest, pk: int) -> HttpResponse:
     pattern = _own_pattern(request, pk)
+    return _render_status(request, pattern)
+
+
+def _render_status(
+    request: HttpRequest,
+    pattern: Pattern,
+    *,
+    tag_errors: list[str] | None = None,
+    tag_text: str = "",
+    status: int = 200,
+) -> HttpResponse:
     suggestions = pattern.tag_suggestions.select_related("tag").order_by("state", "-confidence")
     return render(
         request,
         "catalog/pattern_status.html",
-        {"pattern": pattern, "steps": Pattern.Step.choices, "suggestions": suggestions},
+        {
+            "pattern": pattern,
+            "steps": Pattern.Step.choices,
+            "suggestions": [s for s in suggestions if s.tag.kind == Tag.Kind.SUBJECT],
+            "attributes": [s for s in suggestions if s.tag.kind != Tag.Kind.SUBJECT and s.state == "accepted"],
+            "tag_errors": tag_errors or [],
+            "tag_text": tag_text,
+            "tag_max_length": settings.TESSERA_TAG_MAX_LENGTH,
+            "tag_limit": settings.TESSERA_CREATOR_TAG_LIMIT,
+        },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def pattern_tags_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """The creator adds their own tags from the status page; bad input re-renders it with the reasons (400)."""
+    pattern = _own_pattern(request, pk)
+    text = request.POST.get("tags", "")[:2000]
+    try:
+        services.pattern_tags_add_by_creator(pattern=pattern, user=request.user, text=text)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return _render_status(request, pattern, tag_errors=exc.message_dict["tags"], tag_text=text, status=400)
+    return redirect("catalog:pattern-status", pk=pattern.pk)
 
 
 @login_required
@@ -455,6 +491,17 @@ def tag_suggestion_decide(request: HttpRequest, pk: int, suggestion_id: int) -> 
 @login_required
 def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
     pattern = _own_pattern(request, pk)
+    tags, attributes, suggested = [], [], []
+    for suggestion in pattern.tag_suggestions.select_related("tag").order_by("-confidence", "tag__name"):
+        if suggestion.state == "rejected":
+            continue
+        if suggestion.tag.kind != Tag.Kind.SUBJECT:
+            if suggestion.state == "accepted":
+                attributes.append({"name": suggestion.tag.name, "kind": suggestion.tag.get_kind_display()})
+        elif suggestion.state == "accepted":
+            tags.append(suggestion.tag.name)
+        else:
+            suggested.append(suggestion.tag.name)
     return JsonResponse(
         {
             "status": pattern.status,
@@ -471,7 +518,12 @@ def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
                 for f in pattern.files.all()
             ],
             "previews": [p.url for p in pattern.previews.all()],
-            "done": pattern.status != Pattern.Status.PROCESSING,
+            "tags": tags,
+            "attributes": attributes,
+            "suggested": suggested,
+            # Done when nothing more will arrive: failed or decided, or past tagging (tags are a step too).
+            "done": pattern.status not in (Pattern.Status.PROCESSING, Pattern.Status.NEEDS_REVIEW)
+            or pattern.processing_step == Pattern.Step.READY,
         }
     )
 

@@ -317,7 +317,8 @@ def pattern_finalize(*, pattern_id: int, enqueue_models: bool = True) -> Pattern
         names = [tag for family in families for tag in FAMILY_TAGS[family]]
         names += sorted({f.format for f in files})
         catalog_services.pattern_tags_add(pattern=pattern, names=names)
-        pattern.processing_step = Pattern.Step.READY
+        # Still tagging: the model pipeline (ingestion.tagging.service.pattern_tag) marks the pattern ready.
+        pattern.processing_step = Pattern.Step.TAGGING
         pattern.status = Pattern.Status.NEEDS_REVIEW
         pattern.status_reason = ""
         pattern.save(update_fields=["processing_step", "status", "status_reason", "updated_at"])
@@ -523,4 +524,5 @@ def pattern_process_now(*, pattern_id: int) -> Pattern | None:
         pattern_tag(pattern_id=pattern_id)
         pattern_embed_images(pattern_id=pattern_id)
         pattern_embed_text(pattern_id=pattern_id)
+        pattern.refresh_from_db()
     return pattern

@@ -151,3 +151,36 @@ def forward(images: Sequence[Image.Image] | np.ndarray) -> tuple[np.ndarray, np.
 def image_embeddings(images: Sequence[Image.Image], *, batch_size: int = 32) -> np.ndarray:
     parts = [forward(images[start : start + batch_size])[0] for start in range(0, len(images), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, IMAGE_DIMENSIONS), np.float32)
+
+
+_noise_lock = threading.Lock()
+_noise_embeddings: np.ndarray | None = None
+
+
+def noise_reference_images() -> list[Image.Image]:
+    """Fixed random-noise images (uniform, grey Gaussian, blocky; square, wide and tall once letterboxed).
+
+    A query image that is as close to these as to a pattern is noise to the model, not a match: random pixels
+    land 0.53-0.65 from mesh renders, which no absolute floor separates from real photos (bench/calibrate_floors.py).
+    """
+    rng = np.random.default_rng(99)
+    images = [Image.fromarray(rng.integers(0, 256, (INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)) for _ in range(3)]
+    for _ in range(2):
+        grey = np.clip(rng.normal(128, 60, (INPUT_SIZE, INPUT_SIZE, 1)), 0, 255).astype(np.uint8)
+        images.append(Image.fromarray(grey.repeat(3, axis=2)))
+    for _ in range(2):
+        blocks = Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+        images.append(blocks.resize((INPUT_SIZE, INPUT_SIZE), Image.Resampling.NEAREST))
+    for shape in ((112, 224), (224, 112), (150, 224), (224, 150)):
+        images.append(Image.fromarray(rng.integers(0, 256, (*shape, 3), dtype=np.uint8)))
+    return images
+
+
+def noise_reference_embeddings() -> np.ndarray:
+    """Embeddings of ``noise_reference_images``, computed once per process."""
+    global _noise_embeddings
+    if _noise_embeddings is None:
+        with _noise_lock:
+            if _noise_embeddings is None:
+                _noise_embeddings = image_embeddings(noise_reference_images())
+    return _noise_embeddings

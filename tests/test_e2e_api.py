@@ -68,9 +68,11 @@ def test_upload_moderate_search_buy_download(live_server: Any, celery_worker_pro
 
     def reviewed() -> dict[str, Any] | None:
         body = requests.get(f"{base}/api/v1/patterns/{pattern_id}/", headers=creator_auth, timeout=10).json()
-        return body if body["status"] != "processing" else None
+        # Done when validated and tagged: "ready" comes only after the tagger (issue 10), not with the review state.
+        finished = body["status"] not in ("processing", "needs_review") or body["processing_step"] == "ready"
+        return body if finished else None
 
-    detail = wait_for(reviewed, what="the worker to process the upload")
+    detail = wait_for(reviewed, timeout=180, what="the worker to process and tag the upload")
     assert detail["status"] == "needs_review", detail["status_reason"]
     assert detail["processing_step"] == "ready"
     assert [f["status"] for f in detail["files"]] == ["valid", "valid"]

@@ -43,6 +43,13 @@ def probe_suggestions(previews: list[Preview]) -> list[Suggestion]:
     return found
 
 
+def _tagging_finished(pattern_id: int) -> None:
+    """Tagging was the last step the creator waits for: the status page may say "Ready" now, not before."""
+    Pattern.objects.filter(pk=pattern_id, processing_step=Pattern.Step.TAGGING).update(
+        processing_step=Pattern.Step.READY
+    )
+
+
 def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
     """Suggest tags from the previews (model + pixel features + learned probes). Idempotent: decisions
     already made (by the creator, a moderator or an earlier run) are kept."""
@@ -53,6 +60,7 @@ def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
         return []
     images, previews = _images(pattern_id)
     if not images:
+        _tagging_finished(pattern_id)
         return []
     terms = [(t.name, t.kind, t.description) for t in TaxonomyTerm.objects.filter(active=True).exclude(kind="colour")]
     merged: dict[str, tuple[Suggestion, str]] = {}
@@ -92,5 +100,6 @@ def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
             suggestions=[(s.name, s.kind, s.confidence, source) for s, source in merged.values()],
             auto_accept=settings.TESSERA_TAG_AUTO_ACCEPT,
         )
+        _tagging_finished(pattern_id)
     logger.info("pattern %s: %s tag suggestions", pattern_id, len(recorded))
     return recorded

@@ -617,3 +617,8 @@ TESSERA_RELEASE = env("TESSERA_RELEASE", "")
 MIDDLEWARE.append("marketplace.page_cache.AnonymousPageCacheMiddleware")
 # Sessions read from Redis, written through to PostgreSQL: a signed-in page costs no session query.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Tags (issue 10) ---
+# A creator's own tags: at most this many characters each, and this many subject tags on a pattern.
+TESSERA_TAG_MAX_LENGTH = env_int("TESSERA_TAG_MAX_LENGTH", 40)
+TESSERA_CREATOR_TAG_LIMIT = env_int("TESSERA_CREATOR_TAG_LIMIT", 20)

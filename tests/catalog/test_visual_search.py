@@ -55,8 +55,9 @@ def test_search_by_image_finds_the_pattern_from_a_resized_photo(api_client) -> N
     )
     assert response.status_code == 200
     results = response.json()
-    assert results[0]["pattern"]["id"] == stripes.pk
-    assert results[0]["similarity"] > results[1]["similarity"]
+    # Only the stripes are a match: the grey ramp and the cube are below the relevance floor (issue 10).
+    assert [result["pattern"]["id"] for result in results] == [stripes.pk]
+    assert results[0]["similarity"] >= 0.45
     assert Event.objects.get(kind="search").query == "[image]"
 
 

@@ -3,11 +3,31 @@
   const order = Array.from(document.querySelectorAll("#steps li"), function (li) { return li.dataset.step; });
   function paint(data) {
     const index = order.indexOf(data.step);
+    // Tagging is a step: "Ready" only once the tags are in (data.step === "ready").
+    const finished = data.step === "ready" || (data.done && data.status !== "failed");
     document.querySelectorAll("#steps li").forEach(function (li, i) {
-      li.className = (data.status !== "processing" && data.status !== "failed") || i < index ? "done" : (i === index ? "current" : "");
+      li.className = finished || i < index ? "done" : (i === index && data.status !== "failed" ? "current" : "");
     });
     const status = document.getElementById("status");
-    status.textContent = data.status_display; status.className = "status-" + data.status;
+    status.textContent = data.status_display + (data.status === "needs_review" && data.step !== "ready" ? " · still tagging" : "");
+    status.className = "status-" + data.status;
+    const live = document.getElementById("tags-live");
+    if (live) {
+      live.textContent = "";
+      data.tags.forEach(function (name) {
+        const badge = document.createElement("span"); badge.className = "badge ok"; badge.textContent = name; live.appendChild(badge);
+      });
+      data.suggested.forEach(function (name) {
+        const badge = document.createElement("span"); badge.className = "badge"; badge.textContent = name + " (suggested)"; live.appendChild(badge);
+      });
+    }
+    const attributes = document.getElementById("attributes");
+    if (attributes && data.attributes.length) {
+      attributes.textContent = "";
+      data.attributes.forEach(function (a) {
+        const badge = document.createElement("span"); badge.className = "badge info"; badge.textContent = a.kind + ": " + a.name; attributes.appendChild(badge);
+      });
+    }
     document.getElementById("reason").textContent = data.status_reason || "";
     const table = document.getElementById("files");
     table.textContent = "";

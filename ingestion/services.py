@@ -480,6 +480,47 @@ def patterns_requeue_stuck(*, older_than: timedelta | None = None) -> dict[str, 
     return outcome
 
 
+TAGGING_GAVE_UP_NOTE = "automatic tags unavailable"
+
+
+def patterns_tagging_requeue_stuck(*, older_than: timedelta | None = None) -> dict[str, int]:
+    """The reaper of the model pipeline: a pattern whose tagging made no progress for ``older_than`` (its worker
+    died, its task raised, its message was lost) gets its model work queued again, up to
+    ``TESSERA_PROCESSING_MAX_ATTEMPTS`` attempts in all (counted on the row with the ingestion requeues); after
+    that its step becomes "ready" without the automatic tags, so the creator's status page never waits forever.
+    Skipped while model jobs still wait in the broker (late, not lost) or the broker cannot be asked.
+    """
+    cutoff = timezone.now() - (older_than or timedelta(seconds=settings.TESSERA_PROCESSING_TIMEOUT_SECONDS))
+    outcome = {"tagging_requeued": 0, "tagging_given_up": 0}
+    stalled = Pattern.objects.filter(processing_step=Pattern.Step.TAGGING, updated_at__lt=cutoff).exclude(
+        status__in=[Pattern.Status.PROCESSING, Pattern.Status.FAILED]
+    )
+    if not stalled.exists():
+        return outcome
+    waiting = queued_jobs(["gpu"])
+    if waiting is None or waiting:
+        logger.info("model jobs still queued (%s) or broker unreachable; stalled tagging waits", waiting)
+        return outcome
+    for pattern_id in list(stalled.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            pattern = stalled.select_for_update(skip_locked=True).filter(pk=pattern_id).first()
+            if pattern is None:
+                continue
+            if pattern.processing_attempts >= settings.TESSERA_PROCESSING_MAX_ATTEMPTS:
+                pattern.processing_step = Pattern.Step.READY
+                pattern.save(update_fields=["processing_step", "updated_at"])
+                logger.warning(
+                    "pattern %s: %s after %s attempts", pattern.pk, TAGGING_GAVE_UP_NOTE, pattern.processing_attempts
+                )
+                outcome["tagging_given_up"] += 1
+                continue
+            pattern.processing_attempts += 1
+            pattern.save(update_fields=["processing_attempts", "updated_at"])
+            embeddings_enqueue(pattern_id=pattern.pk)
+            outcome["tagging_requeued"] += 1
+    return outcome
+
+
 def pattern_reprocess(*, pattern: Pattern) -> Pattern:
     """Run the whole pipeline again from the stored originals (admin action)."""
     from catalog import services as catalog_services

@@ -17,11 +17,12 @@ def models_warm() -> float:
     from PIL import Image
 
     from ingestion.embeddings import embed_texts
-    from ingestion.vision import forward
+    from ingestion.vision import forward, noise_reference_embeddings
 
     started = time.monotonic()
     embed_texts(["warm up"])
     forward([Image.new("RGB", (64, 64), "white")])
+    noise_reference_embeddings()  # the image search's noise yardstick, embedded once per process
     elapsed = time.monotonic() - started
     logger.info("text and image models ready in %.1f s", elapsed)
     return elapsed

@@ -173,3 +173,37 @@ def test_mesh_gets_a_simplified_public_viewer_mesh(user, client) -> None:  # typ
     assert f'data-viewer-src="{viewer.url}"' in html
     assert 'data-viewer-bundle="/static/tessera/viewer.bundle.js"' in html  # imported when opened, not on load
     assert '<script type="module" src="/static/tessera/viewer-loader.js"></script>' in html
+
+
+def test_stalled_tagging_is_requeued_then_finished_without_automatic_tags(  # type: ignore[no-untyped-def]
+    user, settings, django_capture_on_commit_callbacks
+) -> None:
+    """A model pipeline that died leaves the step at "tagging": the reaper queues it again, and after the last
+    attempt marks the step ready, so the creator's status page never polls forever."""
+    from marketplace.broker import broker_client, queue_keys
+
+    broker_client().delete(*queue_keys("gpu"))  # a job some other test left would make the reaper wait
+    settings.TESSERA_PROCESSING_MAX_ATTEMPTS = 2
+    pattern = _create(user, [("cube.stl", samples.stl_cube())])
+    fresh = _create(user, [("cube.stl", samples.stl_cube())], title="fresh")
+    Pattern.objects.update(status="needs_review", processing_step="tagging", processing_attempts=1)
+    Pattern.objects.filter(pk=pattern.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.patterns_tagging_requeue_stuck(older_than=timedelta(minutes=30)) == {
+            "tagging_requeued": 1,
+            "tagging_given_up": 0,
+        }
+    assert len(callbacks) == 1  # the model pipeline, queued after commit
+    stalled = Pattern.objects.get(pk=pattern.pk)
+    assert (stalled.processing_step, stalled.processing_attempts) == ("tagging", 2)
+    Pattern.objects.filter(pk=pattern.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.patterns_tagging_requeue_stuck(older_than=timedelta(minutes=30)) == {
+            "tagging_requeued": 0,
+            "tagging_given_up": 1,
+        }
+    assert callbacks == []
+    given_up = Pattern.objects.get(pk=pattern.pk)
+    assert (given_up.status, given_up.processing_step) == ("needs_review", "ready")
+    untouched = Pattern.objects.get(pk=fresh.pk)
+    assert (untouched.processing_step, untouched.processing_attempts) == ("tagging", 1)

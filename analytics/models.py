@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Event(models.Model):
@@ -29,7 +30,9 @@ class Event(models.Model):
     query = models.CharField(max_length=255, blank=True)
     result_count = models.PositiveIntegerField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When it happened: page views and searches are buffered (analytics.services.event_track) and written in
+    # batches a few seconds later, keeping the time of the request.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -20,7 +20,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 
-from analytics.services import event_record, search_request_record
+from analytics.services import event_record, event_track, search_request_record
 from catalog import selectors, services
 from catalog.forms import PageForm, PatternForm, PatternSearchForm, SearchRequestForm
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
@@ -36,7 +36,7 @@ from marketplace.throttling import search_request_throttle
 
 def _record(request: HttpRequest, *, pattern: Pattern | None = None, **event: Any) -> None:
     """An analytics event of this request, recorded again whenever the page cache serves the same page."""
-    event_record(user=request.user, pattern=pattern, **event)
+    event_track(user=request.user, pattern=pattern, **event)
     page_cache_remember_event(request, pattern_id=pattern.pk if pattern is not None else None, **event)
 
 

@@ -35,6 +35,11 @@ celery_tasks_total = Counter(
     "Celery tasks finished by state (succeeded, failed, retried), counted in the worker.",
     ["task", "state"],
 )
+analytics_events_lost_total = Counter(
+    "tessera_analytics_events_lost",
+    "Buffered page views and searches lost: broker_unreachable, buffer_full, unreadable.",
+    ["reason"],
+)
 
 for _verdict in UPLOAD_VERDICTS:
     uploads_total.labels(verdict=_verdict)

@@ -107,7 +107,7 @@ def catalogue_cached(name: str, compute: Callable[[], Value]) -> Value:
 def page_cache_remember_event(request: HttpRequest, **event: Any) -> None:
     """Note an analytics event the view recorded, so that serving this page from the cache records it too.
 
-    ``event``: the keyword arguments of ``analytics.services.event_record`` other than ``user`` (the page
+    ``event``: the keyword arguments of ``analytics.services.event_track`` other than ``user`` (the page
     cache only serves visitors who are not signed in), with ``pattern_id`` instead of ``pattern``.
     """
     events = getattr(request, "_page_cache_events", None)
@@ -203,10 +203,10 @@ class AnonymousPageCacheMiddleware:
             response[header] = value
         response["X-Page-Cache"] = "hit"
         if entry["events"]:
-            from analytics.services import event_record
+            from analytics.services import event_track
 
             for event in entry["events"]:
-                event_record(user=None, **event)
+                event_track(user=None, **event)
         return response
 
     def _store(self, request: HttpRequest, response: HttpResponseBase, key: str) -> None:

@@ -165,3 +165,14 @@ def _fresh_throttles(_redis: redis.Redis) -> None:
     keys = list(_redis.scan_iter(match=f"*{throttling.KEY_PREFIX}*", count=1000))
     if keys:
         _redis.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _empty_event_buffer(_redis: redis.Redis) -> None:
+    """Buffered analytics events (analytics.services.event_track) live in Redis too: none left from another test.
+
+    A test that reads page views or searches calls ``analytics.services.events_drain()`` first, as the beat
+    task does every few seconds in production."""
+    from analytics.services import BUFFER_KEY
+
+    _redis.delete(BUFFER_KEY)

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.services import event_record
+from analytics.services import event_record, event_track
 from catalog import selectors, services
 from catalog.api.serializers import (
     ModerationInputSerializer,
@@ -90,7 +90,7 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
                 "path": request.path,
                 "metadata": {"low_results": count is not None and count < LOW_RESULT_COUNT},
             }
-            event_record(user=request.user, **search_event)
+            event_track(user=request.user, **search_event)
             page_cache_remember_event(request, **search_event)
         return response
 

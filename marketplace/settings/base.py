@@ -622,3 +622,16 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # A creator's own tags: at most this many characters each, and this many subject tags on a pattern.
 TESSERA_TAG_MAX_LENGTH = env_int("TESSERA_TAG_MAX_LENGTH", 40)
 TESSERA_CREATOR_TAG_LIMIT = env_int("TESSERA_CREATOR_TAG_LIMIT", 20)
+
+# --- Analytics event buffer (issue 10, speed) ---
+# Page views and searches go to a Redis list in the request (waiting at most TIMEOUT seconds for Redis; lost and
+# counted when it is unreachable) and are written in batches every DRAIN_SECONDS by analytics.tasks.events_drain.
+# At most MAX events wait (about 300 bytes each); past that the oldest are lost (counted).
+TESSERA_EVENTS_BUFFER_TIMEOUT = float(env("TESSERA_EVENTS_BUFFER_TIMEOUT", "0.05"))
+TESSERA_EVENTS_BUFFER_MAX = env_int("TESSERA_EVENTS_BUFFER_MAX", 200_000)
+TESSERA_EVENTS_DRAIN_SECONDS = env_int("TESSERA_EVENTS_DRAIN_SECONDS", 5)
+CELERY_BEAT_SCHEDULE["analytics-events-drain"] = {
+    "task": "analytics.tasks.events_drain",
+    "schedule": float(TESSERA_EVENTS_DRAIN_SECONDS),
+    "options": {"expires": float(TESSERA_EVENTS_DRAIN_SECONDS)},
+}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from analytics.models import Event
+from analytics.services import events_drain
 from catalog import selectors
 from catalog.models import Pattern
 from tests.factories import PatternFactory
@@ -21,6 +22,7 @@ def test_full_text_search_ranks_title_matches_first(api_client) -> None:  # type
     assert found == [in_title, in_description]  # stemming: "lamps" matches "lamp"
     response = api_client.get("/api/v1/patterns/", {"q": "lamp"})
     assert [p["id"] for p in response.json()["results"]] == [in_title.pk, in_description.pk]
+    events_drain()  # as the beat task does every few seconds
     event = Event.objects.get(kind="search")
     assert (event.query, event.result_count) == ("lamp", 2)
 
@@ -42,6 +44,7 @@ def test_zero_result_search_page_is_recorded(client) -> None:  # type: ignore[no
     response = client.get("/search/", {"q": "submarine"})
     assert response.status_code == 200
     assert "No exact matches for “submarine”" in response.content.decode()
+    events_drain()  # as the beat task does every few seconds
     event = Event.objects.get(kind="search")
     assert (event.query, event.result_count) == ("submarine", 0)
 
@@ -63,6 +66,7 @@ def test_public_pages_render(client) -> None:  # type: ignore[no-untyped-def]
     assert "Spiral vase" in client.get("/search/?q=vase").content.decode()
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/p/does-not-exist/").status_code == 404
+    events_drain()  # as the beat task does every few seconds
     assert Event.objects.filter(kind="page_view", pattern=pattern).count() == 1
 
 

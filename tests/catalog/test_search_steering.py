@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analytics.models import Event
+from analytics.services import events_drain
 from catalog import selectors
 from catalog.models import Category, Licence, Pattern, PatternFile
 from catalog.services import pattern_tags_add
@@ -205,6 +206,7 @@ def test_a_weak_search_is_never_a_dead_end(client, shop) -> None:  # type: ignor
     assert 'action="/search/request/"' in html
     assert 'name="csrfmiddlewaretoken"' in html
     assert '<label for="id_wanted">Tell us what you wanted</label>' in html
+    events_drain()  # as the beat task does every few seconds
     event = Event.objects.get(kind="search")
     assert (event.query, event.result_count, event.metadata["low_results"]) == ("submarine", 0, True)
     # Plenty of results: none of it.

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from analytics.models import Event
+from analytics.services import events_drain
 from catalog import selectors
 from catalog.models import Category, Pattern
 from ingestion import services
@@ -69,6 +70,7 @@ def test_exact_words_still_rank_first_and_unrelated_queries_find_nothing(
     assert list(selectors.pattern_list_published(query="xyzzy")) == []
     response = api_client.get("/api/v1/patterns/", {"q": "submarine periscope"})
     assert response.json()["count"] == 0
+    events_drain()  # as the beat task does every few seconds
     event = Event.objects.get(kind="search")
     assert (event.query, event.result_count) == ("submarine periscope", 0)
 

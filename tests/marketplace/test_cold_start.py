@@ -40,6 +40,7 @@ def test_a_web_worker_loads_both_models_before_its_first_request() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_readiness_check_sends_a_real_search_and_image_search(live_server: Any) -> None:
     from analytics.models import Event
+    from analytics.services import events_drain
     from ingestion.warmup import models_warm
 
     models_warm()  # as the web worker does at start
@@ -49,6 +50,7 @@ def test_readiness_check_sends_a_real_search_and_image_search(live_server: Any) 
     assert all(0 < seconds < devserver.READY_WITHIN_S for seconds in timings.values()), timings
     assert notes == []
     # Both really reached the search code (each records its search event).
+    events_drain()  # as the beat task does every few seconds
     queries = sorted(Event.objects.filter(kind="search").values_list("query", flat=True))
     assert len(queries) == 2
     assert queries[0] == "[image]"

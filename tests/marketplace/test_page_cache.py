@@ -12,6 +12,7 @@ from django.middleware.csrf import _unmask_cipher_token  # type: ignore[attr-def
 from django.test import Client
 
 from analytics.models import Event
+from analytics.services import events_drain
 from catalog import services
 from catalog.models import Pattern
 from marketplace import page_cache
@@ -121,6 +122,7 @@ def test_page_views_and_searches_served_from_the_cache_are_still_recorded() -> N
     for _ in range(3):
         Client().get(pattern.get_absolute_url())
         Client().get("/search/", {"q": "counted"})
+    events_drain()  # as the beat task does every few seconds
     assert Event.objects.filter(kind="page_view", pattern=pattern, user=None).count() == 3
     searches = Event.objects.filter(kind="search", query="counted")
     assert [(e.result_count, e.user_id) for e in searches] == [(1, None)] * 3

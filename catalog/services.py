@@ -197,6 +197,8 @@ def pattern_tags_add(*, pattern: Pattern, names: Sequence[str], source: str = "s
         )
     pattern.tags.add(*tags)
     pattern_refresh_search_vector(pattern=pattern)
+    if pattern.status == Pattern.Status.PUBLISHED:
+        catalogue_changed()  # cached pages and pattern data show the new tags at once
     return tags
 
 

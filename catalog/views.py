@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +31,12 @@ from delivery.selectors import entitled_pattern_ids
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 from marketplace.middleware import validates_query_string
-from marketplace.page_cache import cacheable_page, catalogue_cached, page_cache_remember_event
+from marketplace.page_cache import (
+    cacheable_page,
+    catalogue_cached,
+    catalogue_fragment_key,
+    page_cache_remember_event,
+)
 from marketplace.throttling import search_request_throttle
 
 
@@ -165,35 +171,58 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
         printer_bed=data["printer_bed"],
     )
     sort = data["sort"] or ("relevance" if query else "newest")
-    ranked_ids = selectors.pattern_ranking(query=query)
-    results = selectors.pattern_list_published(
-        query=query,
-        file_format=filters.file_format,
-        category=filters.category,
-        tag=filters.tag,
-        licence=filters.licence,
-        price_min=filters.price_min,
-        price_max=filters.price_max,
-        validated=filters.validated,
-        printer_bed=filters.printer_bed,
-        sort=sort,
-        ranked_ids=ranked_ids,
-    )
-    page = Paginator(results, 24).get_page(data["page"])
-    count = page.paginator.count
-    facets = selectors.pattern_facets(ranked_ids=ranked_ids, filters=filters)
-    _facet_links(request, facets)
-    chips = _chips(request, data, facets, {"category"} if category else set())
-    few = bool(query) and count < selectors.FEW_RESULTS
-    suggestion = selectors.search_suggestion(query=query) if few else ""
-    # Weak: nothing found, or a query that finds little by itself (few results because of filters are the
-    # filters' doing: the chips say so). A weak page offers close ideas, popular patterns and "tell us".
-    weak = count == 0 or (few and not chips)
-    shown = [pattern.pk for pattern in page]
-    close_ideas = (
-        selectors.pattern_close_ideas(query=query, exclude_ids=shown, ranked_ids=ranked_ids) if weak and query else []
-    )
-    popular = selectors.pattern_list_popular(exclude_ids=shown, limit=8 if count == 0 else 4) if weak else []
+
+    def compute() -> dict[str, Any]:
+        """Everything the results show, the same for every visitor of this address until the catalogue changes."""
+        ranked_ids = selectors.pattern_ranking(query=query)
+        results = selectors.pattern_list_published(
+            query=query,
+            file_format=filters.file_format,
+            category=filters.category,
+            tag=filters.tag,
+            licence=filters.licence,
+            price_min=filters.price_min,
+            price_max=filters.price_max,
+            validated=filters.validated,
+            printer_bed=filters.printer_bed,
+            sort=sort,
+            ranked_ids=ranked_ids,
+        )
+        page = Paginator(results, 24).get_page(data["page"])
+        count = page.paginator.count
+        facets = selectors.pattern_facets(ranked_ids=ranked_ids, filters=filters)
+        _facet_links(request, facets)
+        chips = _chips(request, data, facets, {"category"} if category else set())
+        few = bool(query) and count < selectors.FEW_RESULTS
+        suggestion = selectors.search_suggestion(query=query) if few else ""
+        # Weak: nothing found, or a query that finds little by itself (few results because of filters are the
+        # filters' doing: the chips say so). A weak page offers close ideas, popular patterns and "tell us".
+        weak = count == 0 or (few and not chips)
+        shown = [pattern.pk for pattern in page]
+        close_ideas = (
+            selectors.pattern_close_ideas(query=query, exclude_ids=shown, ranked_ids=ranked_ids)
+            if weak and query
+            else []
+        )
+        popular = selectors.pattern_list_popular(exclude_ids=shown, limit=8 if count == 0 else 4) if weak else []
+        page.object_list = list(page.object_list)
+        page.paginator.num_pages  # noqa: B018 (computed now: the cached page keeps no query to count with)
+        page.paginator.object_list = []
+        return {
+            "page": page,
+            "count": count,
+            "facets": facets,
+            "chips": chips,
+            "suggestion": suggestion,
+            "weak": weak,
+            "close_ideas": list(close_ideas),
+            "popular": list(popular),
+        }
+
+    # Kept for signed-in visitors (and a page-cache miss) by the address, as the page cache keys whole pages.
+    found = catalogue_cached(f"search:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}", compute)
+    page, count, facets, chips = found["page"], found["count"], found["facets"], found["chips"]
+    suggestion, weak, close_ideas, popular = found["suggestion"], found["weak"], found["close_ideas"], found["popular"]
     if query:
         _record(
             request,
@@ -297,7 +326,10 @@ def search_by_image(request: HttpRequest) -> HttpResponse:
 
 @cacheable_page
 def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
+    fragment_key = catalogue_fragment_key() if settings.TESSERA_PAGE_CACHE else ""
+    pattern = _published_pattern(slug)
+    if pattern is None:  # not published (or no such slug): a creator's own or staff's, read as it is now
+        pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
     if pattern is None:
         raise Http404("No such pattern.")
     _record(request, kind="page_view", pattern=pattern, path=request.path)
@@ -312,7 +344,23 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
             # Two nearest-neighbour searches over the embeddings: the same for every visitor until the catalogue
             # changes.
             "similar": catalogue_cached(f"similar:{pattern.pk}", lambda: selectors.pattern_similar(pattern=pattern)),
+            # The page less its buy box, kept as two fragments for a published pattern (pattern_detail.html).
+            "fragment_seconds": settings.TESSERA_PAGE_CACHE_SECONDS
+            if fragment_key and pattern.status == Pattern.Status.PUBLISHED
+            else 0,
+            "catalogue_version": fragment_key,
         },
+    )
+
+
+def _published_pattern(slug: str) -> Pattern | None:
+    """A published pattern with what its page shows, the same for every visitor: kept with the catalogue data
+    (``catalogue_cached``) for signed-in visitors, whose pages the page cache never serves. A slug that matches
+    no published pattern is not kept (no cache entry per made-up address)."""
+    return catalogue_cached(
+        f"pattern:{slug}",
+        lambda: selectors.pattern_visible_to(user=None).filter(slug=slug).first(),
+        keep_none=False,
     )
 
 

@@ -84,11 +84,12 @@ def _current_version() -> int:
     return int(version)
 
 
-def catalogue_cached(name: str, compute: Callable[[], Value]) -> Value:
+def catalogue_cached(name: str, compute: Callable[[], Value], *, keep_none: bool = True) -> Value:
     """A value derived from the published catalogue (model instances with their prefetched relations pickle
     whole), kept until the catalogue changes or for TESSERA_PAGE_CACHE_SECONDS. Signed-in visitors' pages, which
     the page cache never serves, use it for what is the same for everyone (home's newest patterns, popular tags,
-    "more like this")."""
+    "more like this", a published pattern with its relations). ``keep_none=False``: a None is not kept (a lookup
+    by a visitor-chosen key that found nothing)."""
     if not settings.TESSERA_PAGE_CACHE:
         return compute()
     key = f"catalogue-data:{settings.TESSERA_RELEASE}:{name}"
@@ -100,8 +101,15 @@ def catalogue_cached(name: str, compute: Callable[[], Value]) -> Value:
     if entry is not None and entry["version"] == version:
         return entry["value"]  # type: ignore[no-any-return]
     value = compute()
-    cache.set(key, {"version": version, "value": value}, timeout=settings.TESSERA_PAGE_CACHE_SECONDS)
+    if value is not None or keep_none:
+        cache.set(key, {"version": version, "value": value}, timeout=settings.TESSERA_PAGE_CACHE_SECONDS)
     return value
+
+
+def catalogue_fragment_key() -> str:
+    """What a cached template fragment of catalogue data is keyed on (``{% cache ... catalogue_version %}``):
+    the release and the catalogue version, read before the data the fragment shows."""
+    return f"{settings.TESSERA_RELEASE}:{_current_version()}"
 
 
 def page_cache_remember_event(request: HttpRequest, **event: Any) -> None:

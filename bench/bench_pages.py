@@ -7,6 +7,8 @@ time, anonymous and signed in. The floor is a constant Django view (/_bench/floo
 measured in the same run, first and last. Query counts come from Django's test client in this process with
 CaptureQueriesContext: the render (page cache off) and the response a visitor gets (page cache on, warm).
 Ends with the cold page weight of an image and a mesh pattern page in headless Chromium (bench/page_weight.py).
+Page views and searches are buffered in Redis by the requests; a thread here drains them into PostgreSQL every
+TESSERA_EVENTS_DRAIN_SECONDS, as the Celery beat task does in production, so their writing is in the figures.
 
 Environment: BENCH_WEB_PORT (8680), BENCH_WORKERS (2), BENCH_THREADS (4), BENCH_SECONDS per page (8),
 BENCH_CONNECTIONS (16), BENCH_PAGE_CACHE (1: the anonymous page cache on; 0 to measure without it).
@@ -21,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -148,6 +151,28 @@ def wait_http(url: str, *, timeout: float, process: subprocess.Popen[bytes]) -> 
     raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
+class Drainer(threading.Thread):
+    """The analytics drain (analytics.tasks.events_drain) every few seconds while the pages are measured."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+        self.written = 0
+
+    def run(self) -> None:
+        from django.conf import settings
+        from django.db import connection
+
+        from analytics.services import events_drain
+
+        try:
+            while not self.stop.wait(settings.TESSERA_EVENTS_DRAIN_SECONDS):
+                self.written += events_drain()
+            self.written += events_drain()
+        finally:
+            connection.close()
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -187,6 +212,7 @@ def main() -> int:
 
     started = time.monotonic()
     web: subprocess.Popen[bytes] | None = None
+    drainer = Drainer()
     try:
         embedded.ensure_postgres("tessera_bench_pages")
         embedded.ensure_redis()
@@ -208,6 +234,7 @@ def main() -> int:
                 stderr=subprocess.STDOUT,
             )
         wait_http(BASE + "/_bench/floor", timeout=90, process=web)
+        drainer.start()
         for page in pages:  # every process loads its templates and models before the clock starts
             for _ in range(WORKERS * 3):
                 wait_http(BASE + page.path, timeout=120, process=web)
@@ -225,7 +252,11 @@ def main() -> int:
                 log(f"{page.name} {variant}: {rate:.0f} rps, {bad} failed; floor just before {adjacent_floor:.0f}")
         floor_after, floor_bad_after, _ = wrk("/_bench/floor")
         weights = page_weights(pages)
+        drainer.stop.set()
+        drainer.join(timeout=60)
+        log(f"{drainer.written} analytics events drained into PostgreSQL during the run")
     finally:
+        drainer.stop.set()
         if web is not None and web.poll() is None:
             web.send_signal(signal.SIGTERM)
             try:

@@ -46,10 +46,20 @@ def _record(request: HttpRequest, *, pattern: Pattern | None = None, **event: An
     page_cache_remember_event(request, pattern_id=pattern.pk if pattern is not None else None, **event)
 
 
+def _fragments() -> dict[str, Any]:
+    """What a page's ``{% cache fragment_seconds ... catalogue_version %}`` fragments need: kept until the
+    catalogue changes (or TESSERA_PAGE_CACHE_SECONDS); with the page cache off, 0 seconds (nothing kept). Read
+    before the data the fragments show."""
+    if not settings.TESSERA_PAGE_CACHE:
+        return {"fragment_seconds": 0, "catalogue_version": ""}
+    return {"fragment_seconds": settings.TESSERA_PAGE_CACHE_SECONDS, "catalogue_version": catalogue_fragment_key()}
+
+
 @cacheable_page
 def home(request: HttpRequest) -> HttpResponse:
     _record(request, kind="page_view", path=request.path)
-    return render(request, "catalog/home.html", catalogue_cached("home", _home_context))
+    fragments = _fragments()
+    return render(request, "catalog/home.html", {**catalogue_cached("home", _home_context), **fragments})
 
 
 def _home_context() -> dict[str, Any]:
@@ -219,7 +229,9 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
             "popular": list(popular),
         }
 
-    # Kept for signed-in visitors (and a page-cache miss) by the address, as the page cache keys whole pages.
+    # Kept for signed-in visitors (and a page-cache miss) by the address, as the page cache keys whole pages; the
+    # page's results and filters as a template fragment by the address too (_search_body.html).
+    fragments = _fragments()
     found = catalogue_cached(f"search:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}", compute)
     page, count, facets, chips = found["page"], found["count"], found["facets"], found["chips"]
     suggestion, weak, close_ideas, popular = found["suggestion"], found["weak"], found["close_ideas"], found["popular"]
@@ -259,6 +271,7 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
             "kept_for_sort": _kept_params(request, "sort"),
             "kept_for_price": _kept_params(request, "price_min", "price_max"),
             "request_form": SearchRequestForm(initial={"q": query}),
+            **fragments,
         },
     )
 
@@ -326,7 +339,7 @@ def search_by_image(request: HttpRequest) -> HttpResponse:
 
 @cacheable_page
 def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    fragment_key = catalogue_fragment_key() if settings.TESSERA_PAGE_CACHE else ""
+    fragments = _fragments()
     pattern = _published_pattern(slug)
     if pattern is None:  # not published (or no such slug): a creator's own or staff's, read as it is now
         pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
@@ -345,10 +358,8 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
             # changes.
             "similar": catalogue_cached(f"similar:{pattern.pk}", lambda: selectors.pattern_similar(pattern=pattern)),
             # The page less its buy box, kept as two fragments for a published pattern (pattern_detail.html).
-            "fragment_seconds": settings.TESSERA_PAGE_CACHE_SECONDS
-            if fragment_key and pattern.status == Pattern.Status.PUBLISHED
-            else 0,
-            "catalogue_version": fragment_key,
+            **fragments,
+            "fragment_seconds": fragments["fragment_seconds"] if pattern.status == Pattern.Status.PUBLISHED else 0,
         },
     )
 

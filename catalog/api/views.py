@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -38,7 +39,7 @@ from catalog.permissions import (
 from ingestion.admission import UploadRefused, upload_admit
 from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
-from marketplace.page_cache import page_cache_remember_event
+from marketplace.page_cache import catalogue_cached, page_cache_remember_event
 
 
 def raise_drf(exc: DjangoValidationError) -> None:
@@ -79,7 +80,14 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
 
     @extend_schema(parameters=[PatternListQuerySerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        response = self.list(request, *args, **kwargs)
+        # The same for every client at this address (absolute URLs: scheme and host too) until the catalogue
+        # changes: kept for signed-in and token clients, whom the page cache never serves.
+        address = f"{request.scheme}\n{request.get_host()}\n{request.get_full_path()}"
+        data = catalogue_cached(
+            f"api-list:{hashlib.sha256(address.encode()).hexdigest()}",
+            lambda: self.list(request, *args, **kwargs).data,
+        )
+        response = Response(data)
         query = self.query_filters()["q"].strip()
         if query:
             count = response.data.get("count") if isinstance(response.data, dict) else None

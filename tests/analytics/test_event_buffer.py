@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -14,6 +16,7 @@ from analytics.models import Event
 from analytics.services import BUFFER_KEY, event_track, events_drain
 from marketplace.broker import broker_client
 from marketplace.metrics import analytics_events_lost_total
+from tests.conftest import wait_for
 from tests.factories import PatternFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +96,18 @@ def test_a_full_buffer_keeps_the_newest_and_counts_the_oldest_as_lost() -> None:
     assert _lost("buffer_full") == lost + 2
     assert events_drain() == 3
     assert list(Event.objects.order_by("id").values_list("query", flat=True)) == ["q2", "q3", "q4"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_task_drains_the_buffer_in_a_real_worker(celery_worker_process: subprocess.Popen[bytes]) -> None:
+    from analytics.tasks import events_drain as drain_task
+
+    entry = settings.CELERY_BEAT_SCHEDULE["analytics-events-drain"]
+    assert (entry["task"], entry["schedule"]) == ("analytics.tasks.events_drain", settings.TESSERA_EVENTS_DRAIN_SECONDS)
+    pattern = PatternFactory.create(title="Drained lamp")
+    assert Client().get(pattern.get_absolute_url()).status_code == 200
+    assert Event.objects.count() == 0
+    drain_task.delay()  # as beat sends it
+    wait_for(lambda: Event.objects.filter(kind="page_view", pattern=pattern).exists(), what="the drained page view")
+    assert broker_client().llen(BUFFER_KEY) == 0
+    assert Event.objects.count() == 1

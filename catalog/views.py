@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from typing import Any
@@ -16,6 +17,7 @@ from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, throttle_classes
@@ -59,7 +61,12 @@ def _fragments() -> dict[str, Any]:
 def home(request: HttpRequest) -> HttpResponse:
     _record(request, kind="page_view", path=request.path)
     fragments = _fragments()
-    return render(request, "catalog/home.html", {**catalogue_cached("home", _home_context), **fragments})
+    # Read only when the page's fragment is not cached (lazily).
+    data = SimpleLazyObject(lambda: catalogue_cached("home", _home_context))
+    lazy = {
+        name: SimpleLazyObject(functools.partial(data.__getitem__, name)) for name in ("categories", "latest", "tags")
+    }
+    return render(request, "catalog/home.html", {**lazy, **fragments})
 
 
 def _home_context() -> dict[str, Any]:
@@ -232,8 +239,20 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     # Kept for signed-in visitors (and a page-cache miss) by the address, as the page cache keys whole pages; the
     # page's results and filters as a template fragment by the address too (_search_body.html).
     fragments = _fragments()
-    found = catalogue_cached(f"search:{hashlib.sha256(request.get_full_path().encode()).hexdigest()}", compute)
-    page, count, facets, chips = found["page"], found["count"], found["facets"], found["chips"]
+    # Two entries: what the view and the rest of the page need (small), and the results and facets, read only
+    # when the template's fragment is not cached (lazily).
+    address = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+    computed = functools.cache(compute)
+    heavy = ("page", "facets")
+    found = catalogue_cached(
+        f"search-summary:{address}", lambda: {k: v for k, v in computed().items() if k not in heavy}
+    )
+    results: Any = SimpleLazyObject(
+        lambda: catalogue_cached(f"search:{address}", lambda: {k: computed()[k] for k in heavy})
+    )
+    results_page: Any = SimpleLazyObject(functools.partial(results.__getitem__, "page"))
+    results_facets: Any = SimpleLazyObject(functools.partial(results.__getitem__, "facets"))
+    count, chips = found["count"], found["chips"]
     suggestion, weak, close_ideas, popular = found["suggestion"], found["weak"], found["close_ideas"], found["popular"]
     if query:
         _record(
@@ -252,9 +271,9 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
         {
             **base_context,
             "query": query,
-            "page": page,
+            "page": results_page,
             "filters": filters,
-            "facets": facets,
+            "facets": results_facets,
             "sort": sort,
             "chips": chips,
             "suggestion": suggestion,
@@ -356,7 +375,10 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "is_owner": request.user == pattern.creator,
             # Two nearest-neighbour searches over the embeddings: the same for every visitor until the catalogue
             # changes.
-            "similar": catalogue_cached(f"similar:{pattern.pk}", lambda: selectors.pattern_similar(pattern=pattern)),
+            # Read only when the page's fragment is not cached (lazily).
+            "similar": SimpleLazyObject(
+                lambda: catalogue_cached(f"similar:{pattern.pk}", lambda: selectors.pattern_similar(pattern=pattern))
+            ),
             # The page less its buy box, kept as two fragments for a published pattern (pattern_detail.html).
             **fragments,
             "fragment_seconds": fragments["fragment_seconds"] if pattern.status == Pattern.Status.PUBLISHED else 0,

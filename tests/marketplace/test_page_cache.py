@@ -260,3 +260,25 @@ def test_signed_in_search_reuses_results_until_the_catalogue_changes(
     after = second.get("/search/", {"q": "reused lamp"})
     assert after.context["page"].paginator.count == 4
     assert b"Reused lamp waiting" in after.content
+
+
+def test_api_list_data_is_shared_by_address_for_signed_in_clients_until_the_catalogue_changes(
+    django_capture_on_commit_callbacks: Callable[..., Any], django_assert_num_queries: Callable[..., Any]
+) -> None:
+    PatternFactory.create(title="Listed lamp")
+    waiting = PatternFactory.create(title="Listed teapot", status=Pattern.Status.NEEDS_REVIEW, published_at=None)
+    first, second = Client(), Client()
+    first.force_login(UserFactory.create())
+    second.force_login(UserFactory.create())
+    assert [p["title"] for p in first.get("/api/v1/patterns/").json()["results"]] == ["Listed lamp"]
+    with django_assert_num_queries(1):  # the user; the list comes from Redis
+        listed = second.get("/api/v1/patterns/").json()
+    assert [p["title"] for p in listed["results"]] == ["Listed lamp"]
+    assert listed["results"][0]["url"].startswith("http://testserver/")
+    # Another host gets its own absolute URLs, never the first host's.
+    other = second.get("/api/v1/patterns/", HTTP_HOST="127.0.0.1").json()
+    assert other["results"][0]["url"].startswith("http://127.0.0.1/")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.pattern_moderate(pattern=waiting, moderator=StaffFactory.create(), action="approve")
+    titles = {p["title"] for p in second.get("/api/v1/patterns/").json()["results"]}
+    assert titles == {"Listed lamp", "Listed teapot"}

@@ -1,0 +1,199 @@
+"""Typo correction gives the same answers whichever way the server computes it (issue 10, "Typo tolerance").
+
+Production has pg_trgm (pgvector/pgvector image) and corrects typos in SQL through GIN trigram indexes; the embedded
+PostgreSQL of tests and ``make run`` has no contrib, so there the Python scorer runs (tests/catalog/
+test_search_steering.py exercises it end to end). The parity test runs the SQL path on a throwaway cluster of any
+locally installed PostgreSQL that has pg_trgm (Debian's postgresql package), and is skipped where there is none.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+
+from catalog import selectors, typos
+
+migration = importlib.import_module("catalog.migrations.0016_trigram_indexes")
+
+# A private socket directory, so the port cannot collide with anything; from this session's range.
+PORT = 8719
+
+TITLES = [
+    ("Axolotl planter", "published"),
+    ("Flower pot", "published"),
+    ("Rose garland", "published"),
+    ("Hexagon tile coaster", "published"),
+    ("T-rex skull bookend", "published"),
+    ("Moon lamp", "published"),
+    ("Gear wheel keychain", "published"),
+    ("Mandala wall art", "published"),
+    ("Cable organiser clip", "published"),
+    ("Flowery drafty teapot", "draft"),  # not published: not part of the vocabulary
+]
+TAGS = ["flower", "hexagonal", "mandala", "sky-blue", "planter", "garden", "geometric", "lamp", "aaa"]
+
+TYPOS = [
+    "axolotll",
+    "flowr",
+    "hexagonn",
+    "qwzx",
+    "planterr",
+    "mandla",
+    "gaer",
+    "moon",
+    "lamps",
+    "trex",
+    "skyblue",
+    "teapot",  # only in a draft title
+    "drafty",
+    "ab",
+    "1234",
+    "aaaa",  # the same trigrams as the tag "aaa": similarity 1 but not the same word
+    "organizer",
+    "coster",
+    "keychian",
+]
+
+
+def _edits(word: str) -> set[str]:
+    """Every single deletion, adjacent transposition and doubling of ``word``: a few hundred realistic typos."""
+    edits = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    edits |= {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
+    edits |= {word[:i] + word[i] + word[i:] for i in range(len(word))}
+    return edits
+
+
+def _postgres_with_pg_trgm() -> Path | None:
+    for postgres in sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), reverse=True):
+        root = Path(postgres).parent.parent
+        if (root / "lib" / "pg_trgm.so").exists() and shutil.which("pg_ctl", path=str(root / "bin")):
+            return root / "bin"
+    return None
+
+
+@pytest.fixture(scope="module")
+def trgm_cursor() -> Iterator[Any]:
+    """A cursor on a throwaway cluster with pg_trgm and the two catalogue tables the corrections read."""
+    bin_dir = _postgres_with_pg_trgm()
+    if bin_dir is None:
+        pytest.skip("no local PostgreSQL with pg_trgm (/usr/lib/postgresql/*/lib/pg_trgm.so): SQL path not tested")
+    run_as: dict[str, Any] = {}
+    directory = Path(tempfile.mkdtemp(prefix="tessera-trgm-"))
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        owner = pwd.getpwnam("postgres")
+        os.chown(directory, owner.pw_uid, owner.pw_gid)
+        run_as = {"user": owner.pw_uid, "group": owner.pw_gid}
+    data = directory / "data"
+    subprocess.run(
+        [bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
+        check=True,
+        capture_output=True,
+        **run_as,
+    )
+    options = f"-c listen_addresses='' -k {directory} -p {PORT} -c fsync=off"
+    subprocess.run(
+        [bin_dir / "pg_ctl", "-D", data, "-o", options, "-l", directory / "log", "-w", "start"],
+        check=True,
+        capture_output=True,
+        **run_as,
+    )
+    try:
+        conn = psycopg2.connect(host=str(directory), port=PORT, user="postgres", dbname="postgres")
+        with conn.cursor() as cursor:
+            cursor.execute("CREATE EXTENSION pg_trgm")
+            cursor.execute("CREATE TABLE catalog_pattern (id serial PRIMARY KEY, title varchar(200), status text)")
+            cursor.execute("CREATE TABLE catalog_tag (id serial PRIMARY KEY, name varchar(60) UNIQUE)")
+            cursor.executemany("INSERT INTO catalog_pattern (title, status) VALUES (%s, %s)", TITLES)
+            cursor.executemany("INSERT INTO catalog_tag (name) VALUES (%s)", [(tag,) for tag in TAGS])
+            for name, table, column in migration.INDEXES:
+                cursor.execute(f"CREATE INDEX {name} ON {table} USING gin ({column} gin_trgm_ops)")
+            yield cursor
+        conn.close()
+    finally:
+        subprocess.run(
+            [bin_dir / "pg_ctl", "-D", data, "-m", "fast", "stop"], check=False, capture_output=True, **run_as
+        )
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_sql_corrections_match_the_python_scorer(trgm_cursor) -> None:  # type: ignore[no-untyped-def]
+    cursor = trgm_cursor
+    assert typos.has_pg_trgm(cursor)
+    expected = {
+        "axolotll": "axolotl",
+        "flowr": "flower",
+        "hexagonn": "hexagon",
+        "planterr": "planter",
+        "mandla": "mandala",
+        "lamps": "lamp",
+        "coster": "coaster",
+    }
+    assert {word: typos.sql_corrections(cursor, [word]).get(word, word) for word in expected} == expected
+    # Nonsense, known words, short words, digits and words of unpublished patterns are not corrected.
+    for word in ("qwzx", "moon", "ab", "1234", "teapot", "drafty"):
+        assert typos.sql_corrections(cursor, [word]) == {}, word
+        assert typos.python_corrections_from(cursor, [word]) == {}, word
+
+    # Word by word, then as multi-word queries, then a few hundred systematic typos of every vocabulary word.
+    for word in TYPOS:
+        assert typos.sql_corrections(cursor, [word]) == typos.python_corrections_from(cursor, [word]), word
+    for query in (["axolotll", "planter"], ["flowr", "pott", "qwzx"], ["moon", "lamp"], TYPOS):
+        assert typos.sql_corrections(cursor, query) == typos.python_corrections_from(cursor, query), query
+    cursor.execute(typos.VOCABULARY_SQL)
+    vocabulary = sorted(word for (word,) in cursor.fetchall())
+    edits = sorted(set().union(*(_edits(word) for word in vocabulary)))
+    assert len(edits) > 300
+    sql, python = typos.sql_corrections(cursor, edits), typos.python_corrections_from(cursor, edits)
+    assert len(python) > 150  # most single-letter typos are corrected
+    assert sql == python
+
+
+def test_pg_trgm_and_the_python_scorer_agree_on_similarity(trgm_cursor) -> None:  # type: ignore[no-untyped-def]
+    pairs = [("axolotll", "axolotl"), ("trex", "t-rex"), ("skyblue", "sky-blue"), ("aaaa", "aaa"), ("qwzx", "moon")]
+    for a, b in pairs:
+        trgm_cursor.execute("SELECT similarity(%s, %s)", [a, b])
+        assert trgm_cursor.fetchone()[0] == pytest.approx(typos.similarity(a, b), abs=1e-6), (a, b)
+
+
+def test_the_sql_path_uses_the_trigram_indexes(trgm_cursor) -> None:  # type: ignore[no-untyped-def]
+    trgm_cursor.execute("SET enable_seqscan = off")
+    trgm_cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.4', true)")
+    trgm_cursor.execute(
+        "EXPLAIN " + typos._CORRECTION_SQL, {"words": ["flowr"], "length": 3, "limit": typos.SIMILARITY}
+    )
+    plan = "\n".join(row for (row,) in trgm_cursor.fetchall())
+    trgm_cursor.execute("RESET enable_seqscan")
+    assert "catalog_pattern_title_trgm" in plan
+    assert "catalog_tag_name_trgm" in plan
+
+
+@pytest.mark.django_db
+def test_without_pg_trgm_the_migration_is_a_no_op_and_search_scores_in_python() -> None:
+    """The embedded server has no contrib: migration 0016 is applied and created nothing; the Python path runs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm'")
+        if cursor.fetchone()[0]:
+            pytest.skip("this PostgreSQL offers pg_trgm: the no-op path does not apply")
+        assert MigrationRecorder(connection).migration_qs.filter(app="catalog", name="0016_trigram_indexes").exists()
+        with connection.schema_editor() as editor:
+            migration.create_trigram_indexes(None, editor)  # again: still nothing, no error
+            migration.drop_trigram_indexes(None, editor)
+            migration.create_trigram_indexes(None, editor)
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%%_trgm'")
+        assert cursor.fetchone()[0] == 0
+    assert selectors._server_has_pg_trgm() is False

@@ -5,7 +5,8 @@ and ``make run`` ships without contrib) this does nothing and search corrects ty
 
 import logging
 
-from django.db import DatabaseError, migrations, transaction
+import psycopg2
+from django.db import DatabaseError, migrations
 
 logger = logging.getLogger(__name__)
 
@@ -15,26 +16,40 @@ INDEXES = (
 )
 
 
+def install(cursor) -> bool:  # type: ignore[no-untyped-def]
+    """pg_trgm and the indexes, if the server offers the extension and the role may create it; whether it did.
+    Takes any DB-API cursor inside a transaction (a failed CREATE EXTENSION is rolled back to a savepoint)."""
+    cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
+    if cursor.fetchone() is None:
+        logger.info("%s", "pg_trgm is not available on this server: typo correction runs in Python")
+        return False
+    cursor.execute("SAVEPOINT tessera_pg_trgm")
+    try:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except (DatabaseError, psycopg2.Error) as error:  # e.g. a role without CREATE on the database
+        cursor.execute("ROLLBACK TO SAVEPOINT tessera_pg_trgm")
+        logger.warning("pg_trgm could not be installed (%s): typo correction runs in Python", error)
+        return False
+    cursor.execute("RELEASE SAVEPOINT tessera_pg_trgm")
+    for name, table, column in INDEXES:
+        cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({column} gin_trgm_ops)")
+    return True
+
+
+def uninstall(cursor) -> None:  # type: ignore[no-untyped-def]
+    """Drop the indexes (the extension stays: other things may use it)."""
+    for name, _table, _column in INDEXES:
+        cursor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 def create_trigram_indexes(apps, schema_editor):  # type: ignore[no-untyped-def]
     with schema_editor.connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
-        if cursor.fetchone() is None:
-            logger.info("%s", "pg_trgm is not available on this server: typo correction runs in Python")
-            return
-        try:
-            with transaction.atomic(using=schema_editor.connection.alias):
-                cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except DatabaseError as error:  # e.g. a role without CREATE on the database
-            logger.warning("pg_trgm could not be installed (%s): typo correction runs in Python", error)
-            return
-        for name, table, column in INDEXES:
-            cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({column} gin_trgm_ops)")
+        install(cursor)
 
 
 def drop_trigram_indexes(apps, schema_editor):  # type: ignore[no-untyped-def]
     with schema_editor.connection.cursor() as cursor:
-        for name, _table, _column in INDEXES:
-            cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        uninstall(cursor)
 
 
 class Migration(migrations.Migration):

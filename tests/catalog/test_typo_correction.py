@@ -113,13 +113,11 @@ def trgm_cursor() -> Iterator[Any]:
     try:
         conn = psycopg2.connect(host=str(directory), port=PORT, user="postgres", dbname="postgres")
         with conn.cursor() as cursor:
-            cursor.execute("CREATE EXTENSION pg_trgm")
             cursor.execute("CREATE TABLE catalog_pattern (id serial PRIMARY KEY, title varchar(200), status text)")
             cursor.execute("CREATE TABLE catalog_tag (id serial PRIMARY KEY, name varchar(60) UNIQUE)")
             cursor.executemany("INSERT INTO catalog_pattern (title, status) VALUES (%s, %s)", TITLES)
             cursor.executemany("INSERT INTO catalog_tag (name) VALUES (%s)", [(tag,) for tag in TAGS])
-            for name, table, column in migration.INDEXES:
-                cursor.execute(f"CREATE INDEX {name} ON {table} USING gin ({column} gin_trgm_ops)")
+            assert migration.install(cursor) is True
             yield cursor
         conn.close()
     finally:
@@ -178,6 +176,54 @@ def test_the_sql_path_uses_the_trigram_indexes(trgm_cursor) -> None:  # type: ig
     trgm_cursor.execute("RESET enable_seqscan")
     assert "catalog_pattern_title_trgm" in plan
     assert "catalog_tag_name_trgm" in plan
+
+
+def _trigram_indexes(cursor: Any) -> list[str]:
+    cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%%_trgm' ORDER BY indexname")
+    return [name for (name,) in cursor.fetchall()]
+
+
+def test_the_migration_installs_pg_trgm_and_the_indexes_and_reverses(trgm_cursor) -> None:  # type: ignore[no-untyped-def]
+    cursor = trgm_cursor
+    assert _trigram_indexes(cursor) == ["catalog_pattern_title_trgm", "catalog_tag_name_trgm"]
+    migration.uninstall(cursor)
+    assert _trigram_indexes(cursor) == []
+    assert migration.install(cursor) is True
+    assert migration.install(cursor) is True  # again: nothing new, no error
+    assert _trigram_indexes(cursor) == ["catalog_pattern_title_trgm", "catalog_tag_name_trgm"]
+    assert typos.has_pg_trgm(cursor)
+
+
+def test_a_role_that_may_not_create_the_extension_gets_no_indexes_and_no_error(trgm_cursor, caplog) -> None:  # type: ignore[no-untyped-def]
+    server = trgm_cursor.connection.get_dsn_parameters()
+
+    def connect(user: str, dbname: str) -> Any:
+        conn = psycopg2.connect(host=server["host"], port=server["port"], user=user, dbname=dbname)
+        conn.autocommit = True
+        return conn
+
+    admin = connect("postgres", "postgres")
+    with admin.cursor() as cursor:
+        cursor.execute("CREATE DATABASE tessera_no_create")
+        cursor.execute("CREATE ROLE tessera_app LOGIN")
+    owner = connect("postgres", "tessera_no_create")
+    with owner.cursor() as cursor:
+        cursor.execute("REVOKE CREATE ON DATABASE tessera_no_create FROM PUBLIC")
+        cursor.execute("CREATE TABLE catalog_pattern (id serial PRIMARY KEY, title text, status text)")
+        cursor.execute("CREATE TABLE catalog_tag (id serial PRIMARY KEY, name text)")
+        cursor.execute("GRANT SELECT ON catalog_pattern, catalog_tag TO tessera_app")
+    app = psycopg2.connect(host=server["host"], port=server["port"], user="tessera_app", dbname="tessera_no_create")
+    try:
+        with app.cursor() as cursor:
+            assert migration.install(cursor) is False
+            assert "pg_trgm could not be installed" in caplog.text  # available, but refused
+            assert _trigram_indexes(cursor) == []
+            assert typos.has_pg_trgm(cursor) is False
+            cursor.execute("SELECT count(*) FROM catalog_pattern")  # the transaction is still usable
+            assert cursor.fetchone()[0] == 0
+    finally:
+        for conn in (app, owner, admin):
+            conn.close()
 
 
 @pytest.mark.django_db

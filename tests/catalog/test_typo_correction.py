@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import glob
 import importlib
+import json
 import os
 import pwd
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -176,6 +178,55 @@ def test_the_sql_path_uses_the_trigram_indexes(trgm_cursor) -> None:  # type: ig
     trgm_cursor.execute("RESET enable_seqscan")
     assert "catalog_pattern_title_trgm" in plan
     assert "catalog_tag_name_trgm" in plan
+
+
+# Run in a separate process whose default database is the pg_trgm cluster (the test process's is the embedded one).
+_SELECTOR_SCRIPT = """
+import json
+import django
+django.setup()
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from catalog import selectors
+with CaptureQueriesContext(connection) as captured:
+    answers = {query: selectors.search_suggestion(query=query) for query in QUERIES}
+sql = " ".join(query["sql"] for query in captured.captured_queries)
+print(json.dumps({"answers": answers, "sql_path": "similarity(" in sql, "ts_stat": "ts_stat" in sql}))
+"""
+
+
+def test_search_suggestion_takes_the_sql_path_where_pg_trgm_is_installed(trgm_cursor) -> None:  # type: ignore[no-untyped-def]
+    trgm_cursor.connection.commit()  # the tables, rows and indexes, visible to the other process
+    server = trgm_cursor.connection.get_dsn_parameters()
+    queries = ["axolotll planter", "flowr", "hexagonn pott", "qwzx", "moon lamp", "ab 1234"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.local",
+        "DATABASE_URL": f"postgres://postgres@/postgres?host={server['host']}&port={server['port']}",
+        "REDIS_URL": "redis://127.0.0.1:8717/0",  # nothing listens: no embedded Redis is started; unused here
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", f"QUERIES = {queries!r}\n{_SELECTOR_SCRIPT}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome == {
+        "answers": {
+            "axolotll planter": "axolotl planter",
+            "flowr": "flower",
+            "hexagonn pott": "hexagon pot",
+            "qwzx": "",
+            "moon lamp": "",
+            "ab 1234": "",
+        },
+        "sql_path": True,
+        "ts_stat": False,
+    }
 
 
 def _trigram_indexes(cursor: Any) -> list[str]:

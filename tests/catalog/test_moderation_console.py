@@ -302,7 +302,8 @@ def test_the_console_page_runs_the_same_queries_however_many_findings_and_flags(
         assert page.count('class="mod-flag"') == flags
         assert page.count("Thin ") == flags
         counts.append(len(queries))
-    assert counts[0] == counts[1] == 23
+    # 22: the session comes from Redis (SESSION_ENGINE cached_db) once the first request has warmed it
+    assert counts[0] == counts[1] == 22
     assert "similarity <strong>1.00</strong>" in page  # distance 0: identical shape
     assert "similarity <strong>0.85</strong>" in page  # 0.003 of a 0.01 threshold
 

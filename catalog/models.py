@@ -219,8 +219,13 @@ class Pattern(models.Model):
 
     @property
     def attribute_tags(self) -> list[Tag]:
-        """Colour, rendering and format attributes: shown apart from the tags, still filterable."""
-        return [tag for tag in self.tags.all() if tag.kind != Tag.Kind.SUBJECT]
+        """Colour, rendering and format attributes: shown apart from the tags, still filterable.
+
+        Sorted by kind, then name, so a page can group them ("Colour: brown, gold · File format: jpg").
+        """
+        return sorted(
+            (tag for tag in self.tags.all() if tag.kind != Tag.Kind.SUBJECT), key=lambda tag: (tag.kind, tag.name)
+        )
 
 
 class ReviewQueue(Pattern):

@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
+from catalog import typos
 from catalog.models import (
     FORMAT_FAMILIES,
     Category,
@@ -311,54 +312,44 @@ def pattern_facets(*, ranked_ids: list[int] | None, filters: PatternFilters, tag
     )
 
 
-def _trigrams(word: str) -> set[str]:
-    """pg_trgm's trigrams of one lower-case word: padded with two spaces in front and one behind."""
-    padded = f"  {word} "
-    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+_PG_TRGM: dict[tuple[str, str, str], bool] = {}
 
 
-# The words of published titles and of tag names ('simple': lower-cased, not stemmed), one row per word.
-_VOCABULARY_SQL = (
-    "SELECT word FROM ts_stat($$"
-    "SELECT to_tsvector('simple', title) FROM catalog_pattern WHERE status = 'published' "
-    "UNION ALL SELECT to_tsvector('simple', name) FROM catalog_tag$$)"
-)
+def _server_has_pg_trgm() -> bool:
+    """Whether the database has pg_trgm installed; asked once per database and process (migration catalog 0016
+    installs it where the server offers it)."""
+    settings_dict = connection.settings_dict
+    key = (str(settings_dict.get("HOST")), str(settings_dict.get("PORT")), str(settings_dict.get("NAME")))
+    if key not in _PG_TRGM:
+        with connection.cursor() as cursor:
+            _PG_TRGM[key] = typos.has_pg_trgm(cursor)
+    return _PG_TRGM[key]
 
 
 def search_suggestion(*, query: str) -> str:
     """ "Did you mean": ``query`` with each word the catalogue does not have replaced by the title or tag word most
     like it (trigram similarity, as pg_trgm computes it, at least ``SUGGESTION_SIMILARITY``); "" when nothing changes.
 
-    One query, which reads the words of every published title: call it only when a search found few results.
-    (pg_trgm itself is not used: the embedded PostgreSQL that tests and ``make run`` use ships without contrib.)
+    One query (and, once per process, whether pg_trgm is installed), so call it only when a search found few
+    results. With pg_trgm installed (production) it is answered through the GIN trigram indexes on titles and tag
+    names; without it (the embedded PostgreSQL of tests and
+    ``make run`` ships without contrib) the title and tag words are read and scored in Python, with the same result
+    (catalog.typos).
     """
     words = re.findall(r"[^\W_]+", query.lower())[:MAX_SUGGESTION_WORDS]
-    if not words:
+    if not any(typos.needs_correction(word) for word in words):
         return ""
-    with connection.cursor() as cursor:
-        cursor.execute(_VOCABULARY_SQL)
-        vocabulary = {word for (word,) in cursor.fetchall()}
-    if all(word in vocabulary for word in words):
-        return ""
-    known_grams = {known: _trigrams(known) for known in sorted(vocabulary)}
-    corrected = []
-    for word in words:
-        if word in vocabulary or len(word) < 3 or word.isdigit():
-            corrected.append(word)
-            continue
-        grams = _trigrams(word)
-        best = (0.0, "")
-        for known, other in known_grams.items():
-            if abs(len(known) - len(word)) > 3:
-                continue
-            score = len(grams & other) / len(grams | other)
-            if score > best[0]:
-                best = (score, known)
-        corrected.append(best[1] if best[0] >= SUGGESTION_SIMILARITY else word)
+    if _server_has_pg_trgm():
+        with transaction.atomic(), connection.cursor() as cursor:
+            corrections = typos.sql_corrections(cursor, words)
+    else:
+        with connection.cursor() as cursor:
+            corrections = typos.python_corrections_from(cursor, words)
+    corrected = [corrections.get(word, word) for word in words]
     return " ".join(corrected) if corrected != words else ""
 
 
-SUGGESTION_SIMILARITY = 0.4
+SUGGESTION_SIMILARITY = typos.SIMILARITY
 MAX_SUGGESTION_WORDS = 8
 
 

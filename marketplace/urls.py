@@ -14,6 +14,8 @@ from marketplace.schema_views import SchemaView
 
 # Both login pages answer 429 with Retry-After when the sign-in throttle refuses an attempt.
 admin.site.login_form = ThrottledAdminAuthenticationForm
+admin.site.site_header = "Tessera administration"
+admin.site.site_title = "Tessera admin"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

@@ -83,9 +83,14 @@ def _check(page: Any, base: str, path: str, name: str, problems: list[str]) -> N
     """Open ``path`` and check it at each width: axe (critical, serious), no sideways scroll; dark: contrast."""
     page.goto(f"{base}{path}")
     page.wait_for_load_state("load")
+    check_current(page, name, problems)
+
+
+def check_current(page: Any, name: str, problems: list[str], *, exclude: tuple[str, ...] = ()) -> None:
+    """Check the page as it is now (e.g. the answer to a form), as ``_check`` does; ``exclude``: third-party widgets."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        problems.extend(f"{name} @{width}: {line}" for line in axe_violations(page))
+        problems.extend(f"{name} @{width}: {line}" for line in axe_violations(page, exclude=exclude))
         try:
             assert_no_sideways_scroll(page)
         except AssertionError as error:
@@ -100,7 +105,7 @@ def _check(page: Any, base: str, path: str, name: str, problems: list[str]) -> N
     # Dark mode: the same page with the dark tokens; colours are what changes, so contrast is what is checked.
     page.emulate_media(color_scheme="dark")
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
-    problems.extend(f"{name} dark: {line}" for line in axe_violations(page, only=DARK_RULES))
+    problems.extend(f"{name} dark: {line}" for line in axe_violations(page, only=DARK_RULES, exclude=exclude))
     if os.environ.get("TESSERA_SCREENSHOT_DIR"):
         screenshot(page, f"{name}-{WIDTHS[0]}-dark")
         page.set_viewport_size({"width": WIDTHS[1], "height": 900})

@@ -95,7 +95,7 @@ def test_pages_work_under_the_csp_without_violations(
     _settle(page, problems, "home")
     page.goto(f"{base}{pattern.get_absolute_url()}")
     page.wait_for_selector("[data-viewer-ready=true]", timeout=20_000)
-    assert page.locator(".viewer canvas").count() == 1
+    assert page.locator("[data-viewer] canvas").count() == 1
     _settle(page, problems, "pattern")
 
     _log_in(page, base, "csp_browser_buyer")

@@ -35,6 +35,8 @@ def test_search_filters_drawer_on_a_phone_and_beside_results_on_a_desktop(live_s
         pattern_tags_add(pattern=PatternFactory.create(title=title), names=["flowers", "garden"])
     url = f"{live_server.url}/search/?q=flower&tag=flowers"
 
+    from playwright.sync_api import expect
+
     phone = browser.new_page(viewport={"width": 390, "height": 800})
     phone.goto(url)
     assert phone.evaluate("document.documentElement.scrollWidth") == 390
@@ -42,11 +44,12 @@ def test_search_filters_drawer_on_a_phone_and_beside_results_on_a_desktop(live_s
     assert phone.evaluate(f"document.querySelector('{drawer}').open") is False
     phone.focus("summary.filters-toggle")
     phone.keyboard.press("Enter")
-    phone.wait_for_function(f"document.querySelector('{drawer}').open")
+    # expect() polls from Playwright's isolated world; wait_for_function would need 'unsafe-eval' under our CSP.
+    expect(phone.locator(drawer)).to_have_attribute("open", "")
     assert phone.evaluate("document.activeElement.hasAttribute('data-filters-close')")
     assert phone.is_visible("text=Passes all checks")
     phone.keyboard.press("Escape")
-    phone.wait_for_function(f"!document.querySelector('{drawer}').open")
+    expect(phone.locator(drawer)).not_to_have_attribute("open", "")
     assert phone.evaluate("document.activeElement.tagName") == "SUMMARY"
     # A facet link keeps the query and the tag.
     phone.keyboard.press("Enter")

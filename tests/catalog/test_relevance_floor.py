@@ -62,7 +62,13 @@ def test_dragon_matches_nothing_but_a_relevant_query_still_finds_its_pattern(
     assert list(selectors.pattern_list_published(query="cooking garment")) == [text_catalogue["apron"]]
     assert list(selectors.pattern_list_published(query="road safety cone"))[0] == text_catalogue["cone"]
     page = client.get("/search/", {"q": "dragon"}).content.decode()
-    assert "Traffic cone desk toy" not in page
+    # The page says so; the cone (0.307 like "dragon") is offered only as a close idea, never as a result.
+    assert '<p class="muted" id="result-count">0 patterns</p>' in page
+    assert "No exact matches for “dragon”" in page
+    matches, _, suggestions = page.partition('id="empty-title"')
+    assert "Traffic cone desk toy" not in matches
+    close_ideas = suggestions.split('id="close-ideas-title"', 1)[1].split("</section>", 1)[0]
+    assert "Traffic cone desk toy" in close_ideas
 
 
 def test_close_ideas_are_below_the_match_floor_only(text_catalogue: dict[str, Pattern]) -> None:

@@ -243,7 +243,7 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     # when the template's fragment is not cached (lazily).
     address = hashlib.sha256(request.get_full_path().encode()).hexdigest()
     computed = functools.cache(compute)
-    heavy = ("page", "facets")
+    heavy = ("page", "facets", "close_ideas", "popular")
     found = catalogue_cached(
         f"search-summary:{address}", lambda: {k: v for k, v in computed().items() if k not in heavy}
     )
@@ -252,8 +252,9 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     )
     results_page: Any = SimpleLazyObject(functools.partial(results.__getitem__, "page"))
     results_facets: Any = SimpleLazyObject(functools.partial(results.__getitem__, "facets"))
-    count, chips = found["count"], found["chips"]
-    suggestion, weak, close_ideas, popular = found["suggestion"], found["weak"], found["close_ideas"], found["popular"]
+    close_ideas: Any = SimpleLazyObject(functools.partial(results.__getitem__, "close_ideas"))
+    popular: Any = SimpleLazyObject(functools.partial(results.__getitem__, "popular"))
+    count, chips, suggestion, weak = found["count"], found["chips"], found["suggestion"], found["weak"]
     if query:
         _record(
             request,

@@ -89,7 +89,7 @@ def seed() -> tuple[list[Page], str]:
     call_command("migrate", "--noinput", verbosity=0)
     call_command("seed_demo")
     published = Pattern.objects.filter(status=Pattern.Status.PUBLISHED).order_by("id")
-    pages = [Page("home", "/"), Page("search", "/search/?q=lamp")]
+    pages = [Page("home", "/"), Page("search", "/search/?q=planter")]
     for family, label in (("mesh", "mesh"), ("vector", "vector"), ("document", "PDF"), ("image", "image")):
         formats = [fmt for fmt, fam in FORMAT_FAMILIES.items() if fam == family]
         pattern = published.filter(files__format__in=formats).first()

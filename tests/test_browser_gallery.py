@@ -5,9 +5,8 @@ Also weighs an image and a PDF pattern page cold (bench/page_weight.py); the fig
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,27 +17,16 @@ from catalog import services as catalog_services
 from catalog.models import Licence, Pattern, User
 from ingestion import services as ingestion_services
 from tests import samples
+from tests.browser import axe_violations, launch, needs_chromium
 from tests.factories import UserFactory
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-if not AXE.exists():
-    AXE = Path("/work/tools/node_modules/axe-core/axe.min.js")
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
-def browser() -> Any:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+def browser() -> Iterator[Any]:
+    with launch() as launched:
         yield launched
-        launched.close()
 
 
 def published_pattern(
@@ -93,16 +81,6 @@ ASPECT = """() => [...document.querySelectorAll('.gallery-slide img')].map((img)
 })"""
 
 
-def _axe(page: Any) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("axe.run()")
-    return [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("critical", "serious")
-    ]
-
-
 def test_pattern_gallery_on_a_phone_is_aspect_true_with_the_buy_button_above_the_fold(
     live_server: Any, browser: Any
 ) -> None:
@@ -128,7 +106,7 @@ def test_pattern_gallery_on_a_phone_is_aspect_true_with_the_buy_button_above_the
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.screenshot(path="/tmp/gallery-390.png")
     phone.screenshot(path="/tmp/gallery-390-full.png", full_page=True)
-    assert _axe(phone) == []
+    assert axe_violations(phone) == []
 
     # The second thumbnail shows the second picture; Enter enlarges it; Esc closes.
     phone.locator(".gallery-thumb").nth(1).click()
@@ -165,4 +143,4 @@ def test_pattern_gallery_on_a_phone_is_aspect_true_with_the_buy_button_above_the
     assert desktop.locator(".pattern-buy").evaluate("(e) => getComputedStyle(e).position") == "sticky"
     assert desktop.evaluate("document.documentElement.scrollWidth") <= 1366
     desktop.screenshot(path="/tmp/gallery-1366.png")
-    assert _axe(desktop) == []
+    assert axe_violations(desktop) == []

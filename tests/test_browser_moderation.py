@@ -5,8 +5,7 @@ Needs Debian's chromium (``/usr/bin/chromium``), like tests/test_browser.py; ski
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,33 +15,16 @@ from django.core.files.base import ContentFile
 from catalog.models import CopyFlag, Pattern, Preview, RejectionReason, User
 from catalog.reference_data import ensure_rejection_reasons
 from tests import samples
+from tests.browser import axe_violations, launch, needs_chromium
 from tests.factories import PatternFactory, UserFactory
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parent.parent
-AXE = next(
-    (
-        p
-        for p in (ROOT / "tests" / "vendor" / "axe.min.js", Path("/work/tools/node_modules/axe-core/axe.min.js"))
-        if p.exists()
-    ),
-    None,
-)
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = [pytest.mark.e2e, needs_chromium]
 
 
 @pytest.fixture
-def page() -> Any:
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--no-first-run"])
+def page() -> Iterator[Any]:
+    with launch() as browser:
         yield browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-        browser.close()
 
 
 def with_preview(pattern: Pattern, *, seed: int) -> Pattern:
@@ -130,10 +112,4 @@ def test_a_decision_takes_one_page_load_and_at_most_two_keys(live_server: Any, p
     assert Pattern.objects.get(pk=third.pk).status == Pattern.Status.NEEDS_REVIEW
 
     assert csp_errors == []
-    if AXE is not None:
-        # Served from the site's origin, so the page's Content-Security-Policy stays as it is.
-        page.route(f"{base}/__axe.min.js", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
-        page.add_script_tag(url=f"{base}/__axe.min.js")
-        result = page.evaluate("axe.run()")
-        serious = [(v["id"], v["impact"]) for v in result["violations"] if v["impact"] in ("critical", "serious")]
-        assert serious == []
+    assert axe_violations(page) == []

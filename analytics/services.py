@@ -43,17 +43,41 @@ def event_record(
     metadata: dict[str, Any] | None = None,
 ) -> Event:
     """Record one analytics event; anonymous users are stored as no user. ``pattern`` or its ``pattern_id``."""
-    if user is not None and not getattr(user, "is_authenticated", False):
-        user = None
     return Event.objects.create(
-        kind=kind,
-        user=user,
-        pattern_id=pattern.pk if pattern is not None else pattern_id,
-        path=path[:255],
-        query=query[:255],
-        result_count=result_count,
-        metadata=metadata or {},
+        **_event_fields(
+            kind=kind,
+            user=user,
+            pattern=pattern,
+            pattern_id=pattern_id,
+            path=path,
+            query=query,
+            result_count=result_count,
+            metadata=metadata,
+        )
     )
+
+
+def _event_fields(
+    *,
+    kind: str,
+    user: Any,
+    pattern: Any,
+    pattern_id: int | None,
+    path: str,
+    query: str,
+    result_count: int | None,
+    metadata: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """An event's column values, written now (``event_record``) or buffered (``event_track``) alike."""
+    return {
+        "kind": kind,
+        "user_id": user.pk if user is not None and getattr(user, "is_authenticated", False) else None,
+        "pattern_id": pattern.pk if pattern is not None else pattern_id,
+        "path": path[:255],
+        "query": query[:255],
+        "result_count": result_count,
+        "metadata": metadata or {},
+    }
 
 
 def search_request_record(*, user: Any, query: str, wanted: str, path: str = "") -> Event:
@@ -79,19 +103,17 @@ def event_track(
     metadata: dict[str, Any] | None = None,
 ) -> None:
     """Buffer one page view or search (the arguments of ``event_record``); ``events_drain`` writes it."""
-    user_id = user.pk if user is not None and getattr(user, "is_authenticated", False) else None
-    payload = json.dumps(
-        {
-            "kind": kind,
-            "user_id": user_id,
-            "pattern_id": pattern.pk if pattern is not None else pattern_id,
-            "path": path[:255],
-            "query": query[:255],
-            "result_count": result_count,
-            "metadata": metadata or {},
-            "created_at": timezone.now().isoformat(),
-        }
+    fields = _event_fields(
+        kind=kind,
+        user=user,
+        pattern=pattern,
+        pattern_id=pattern_id,
+        path=path,
+        query=query,
+        result_count=result_count,
+        metadata=metadata,
     )
+    payload = json.dumps({**fields, "created_at": timezone.now().isoformat()})
     limit = settings.TESSERA_EVENTS_BUFFER_MAX
     try:
         with broker_client(timeout=settings.TESSERA_EVENTS_BUFFER_TIMEOUT).pipeline(transaction=False) as pipe:

@@ -53,6 +53,7 @@ os.environ.update(
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_ingest import machine, write_section  # noqa: E402
+from bench.serving import wait_http  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -127,21 +128,6 @@ def seed() -> dict[str, Any]:
     }
     connections.close_all()
     return data
-
-
-def wait_http(url: str, *, timeout: float, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}; see {VAR / 'log'}")
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback)
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
 def warm_up(data: dict[str, Any]) -> None:
@@ -294,7 +280,7 @@ def main() -> int:
                 stderr=subprocess.STDOUT,
             )
         children.append(web)
-        wait_http(f"http://127.0.0.1:{WEB_PORT}/", timeout=90, process=web)
+        wait_http(f"http://127.0.0.1:{WEB_PORT}/", timeout=90, process=web, logs=VAR / "log")
         devserver.register_localstripe_webhook(
             port=STRIPE_PORT,
             url=f"http://127.0.0.1:{WEB_PORT}/api/v1/stripe/webhook/",

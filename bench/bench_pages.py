@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +61,7 @@ os.environ.update(
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_ingest import machine  # noqa: E402
+from bench.serving import wait_http  # noqa: E402
 
 
 def log(message: str) -> None:
@@ -138,21 +138,6 @@ def query_counts(pages: list[Page]) -> dict[tuple[str, str], tuple[int, int]]:
                     measured.append(len(queries))
             counts[(page.name, variant)] = (measured[0], measured[1])
     return counts
-
-
-def wait_http(url: str, *, timeout: float, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}; see {VAR / 'log'}")
-        try:
-            with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 (loopback)
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} did not answer in {timeout} s")
 
 
 class Drainer(threading.Thread):
@@ -237,11 +222,11 @@ def main() -> int:
                 stdout=web_log,
                 stderr=subprocess.STDOUT,
             )
-        wait_http(BASE + "/_bench/floor", timeout=90, process=web)
+        wait_http(BASE + "/_bench/floor", timeout=90, process=web, logs=VAR / "log", request_timeout=30)
         drainer.start()
         for page in pages:  # every process loads its templates and models before the clock starts
             for _ in range(WORKERS * 3):
-                wait_http(BASE + page.path, timeout=120, process=web)
+                wait_http(BASE + page.path, timeout=120, process=web, logs=VAR / "log", request_timeout=30)
         wrk("/_bench/floor", seconds=2)
         floor_before, floor_bad, wrk_cpu = wrk("/_bench/floor")
         log(f"floor {floor_before:.0f} rps; wrk used {wrk_cpu:.2f} CPU s per s")

@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from marketplace.broker import queue_depths
+from marketplace.events.selectors import outbox_backlog
 from payments.selectors import order_counts_by_status
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,22 @@ class ScrapeTimeCollector(Collector):
         for status, count in order_counts_by_status().items():
             orders.add_metric([status], count)
         yield orders
+        backlog = outbox_backlog()
+        pending = GaugeMetricFamily(
+            "tessera_outbox_backlog", "Outbox receipts waiting for their handler (alert when it keeps growing)."
+        )
+        pending.add_metric([], backlog.pending)
+        yield pending
+        oldest = GaugeMetricFamily(
+            "tessera_outbox_oldest_pending_seconds", "Age of the oldest outbox receipt still waiting; 0 when none."
+        )
+        oldest.add_metric([], backlog.oldest_pending_age_seconds)
+        yield oldest
+        dead = GaugeMetricFamily(
+            "tessera_outbox_dead", "Outbox receipts given up on after TESSERA_OUTBOX_MAX_ATTEMPTS failures."
+        )
+        dead.add_metric([], backlog.dead)
+        yield dead
 
 
 def metrics_registry() -> CollectorRegistry:

@@ -635,3 +635,21 @@ CELERY_BEAT_SCHEDULE["analytics-events-drain"] = {
     "schedule": float(TESSERA_EVENTS_DRAIN_SECONDS),
     "options": {"expires": float(TESSERA_EVENTS_DRAIN_SECONDS)},
 }
+
+# --- Domain events and the outbox (issue 11) ---
+INSTALLED_APPS.append("marketplace.events")
+# The registry of event consumers (marketplace/handlers.py): the kernel loads it by name so no app imports it.
+TESSERA_EVENT_REGISTRY = env("TESSERA_EVENT_REGISTRY", "marketplace.handlers.registry")
+# Outbox handlers run on their own queue, so a slow consumer never delays uploads or downloads.
+CELERY_TASK_ROUTES = {"marketplace.events.tasks.*": {"queue": "events"}, **CELERY_TASK_ROUTES}
+TESSERA_CELERY_QUEUES.append("events")
+# A failing handler is retried after 5 s, 10 s, 20 s ... (±20 % jitter) up to an hour apart, and given up on
+# (receipt "dead", counted in /metrics) after this many attempts.
+TESSERA_OUTBOX_RETRY_BASE_SECONDS = float(env("TESSERA_OUTBOX_RETRY_BASE_SECONDS", "5"))
+TESSERA_OUTBOX_RETRY_MAX_SECONDS = float(env("TESSERA_OUTBOX_RETRY_MAX_SECONDS", "3600"))
+TESSERA_OUTBOX_MAX_ATTEMPTS = env_int("TESSERA_OUTBOX_MAX_ATTEMPTS", 12)
+# Receipts whose drain was never asked for (broker down at commit) or whose retry is due.
+CELERY_BEAT_SCHEDULE["events-outbox-drain"] = {
+    "task": "marketplace.events.tasks.outbox_drain",
+    "schedule": float(env("TESSERA_OUTBOX_SWEEP_SECONDS", "15")),
+}

@@ -1,0 +1,119 @@
+"""What happens to patterns: the events catalog (and ingestion, which works on catalog's patterns) records.
+
+Each pattern event belongs to the pattern's history (``subject = ("pattern", "pattern_id")``): the creator's status
+page, the admin change page and ``GET /api/v1/patterns/{id}/history/`` show them, oldest first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from marketplace.events import DomainEvent
+
+PATTERN = ("pattern", "pattern_id")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternSubmitted(DomainEvent):
+    """A creator sent a pattern with its files for processing (actor: the creator; or staff via the API)."""
+
+    type = "pattern.submitted"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    title: str
+    file_count: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternProcessed(DomainEvent):
+    """Validation and previews finished; ``status`` is where the pattern went (needs_review or published)."""
+
+    type = "pattern.processed"
+    subject = PATTERN
+    pattern_id: int
+    status: str
+    file_count: int
+    warnings: int = 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternFailed(DomainEvent):
+    """Processing failed for a reason the creator is shown."""
+
+    type = "pattern.failed"
+    subject = PATTERN
+    pattern_id: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternPublished(DomainEvent):
+    """The pattern went on sale (actor: the moderator; none when published automatically)."""
+
+    type = "pattern.published"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternRejected(DomainEvent):
+    """A moderator refused the pattern; ``reason`` is what the creator reads, ``reason_code`` the preset used."""
+
+    type = "pattern.rejected"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    reason: str
+    reason_code: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternUpdated(DomainEvent):
+    """Someone changed the pattern's fields: ``changes`` maps field name → {"from": old, "to": new}
+    (public fields only; long text as its length)."""
+
+    type = "pattern.updated"
+    subject = PATTERN
+    pattern_id: int
+    changes: dict[str, dict[str, object]]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CopyFlagged(DomainEvent):
+    """Ingestion found that a file of this pattern looks like another creator's file."""
+
+    type = "copy.flagged"
+    subject = PATTERN
+    pattern_id: int
+    flag_id: int
+    kind: str
+    matched_pattern_id: int
+    distance: float
+    threshold: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CopyDecided(DomainEvent):
+    """A moderator decided a copy flag: ``decision`` is "confirmed" or "dismissed"."""
+
+    type = "copy.decided"
+    subject = PATTERN
+    pattern_id: int
+    flag_id: int
+    decision: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TagDecided(DomainEvent):
+    """A tag was accepted, rejected, added or removed (``decision``), by the creator, a moderator or the
+    tagger (``source``: "creator", "staff", "model")."""
+
+    type = "tag.decided"
+    subject = PATTERN
+    pattern_id: int
+    tag: str
+    decision: str
+    source: str

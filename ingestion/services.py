@@ -25,6 +25,7 @@ from django.utils import timezone
 from PIL import Image
 
 from catalog import selectors as catalog_selectors
+from catalog.formatting import human_size
 from catalog.models import (
     FORMAT_FAMILIES,
     PUBLISHED_MEDIA_PREFIX,
@@ -53,15 +54,6 @@ FAMILY_TAGS = {
     "image": ["surface pattern"],
     "bundle": ["bundle"],
 }
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 @dataclass
@@ -376,7 +368,7 @@ def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFla
 
 def pattern_embed_text(*, pattern_id: int) -> Pattern | None:
     """Compute the pattern's text embedding from its current title, tags and description. Idempotent."""
-    from ingestion.embeddings import embed_texts, pattern_document
+    from catalog.embeddings import embed_texts, pattern_document
 
     pattern = Pattern.objects.select_related("category").filter(pk=pattern_id).first()
     if pattern is None:
@@ -395,7 +387,7 @@ def pattern_embed_text(*, pattern_id: int) -> Pattern | None:
 
 def pattern_embed_images(*, pattern_id: int) -> int:
     """Embed every preview of the pattern that has no embedding yet (batched). Idempotent; returns how many."""
-    from ingestion.vision import image_embeddings
+    from catalog.vision import image_embeddings
 
     previews = list(Preview.objects.filter(pattern_id=pattern_id, embedding__isnull=True).order_by("id"))
     if not previews:

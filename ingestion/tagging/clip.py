@@ -36,7 +36,7 @@ class ClipTagger:
     ) -> None:
         import torch
 
-        from ingestion.embeddings import device
+        from catalog.embeddings import device
 
         self.torch = torch
         self.device = device()

@@ -10,7 +10,7 @@ from django.db import transaction
 from PIL import Image
 
 from catalog.models import Pattern, Preview, TagProbe, TagSuggestion, TaxonomyTerm
-from ingestion.vision import forward, letterbox
+from catalog.vision import forward, letterbox
 
 from .base import Suggestion, tagger
 from .conse import ConseTagger

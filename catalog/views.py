@@ -28,7 +28,6 @@ from catalog.forms import PageForm, PatternSearchForm, SearchRequestForm
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Pattern, Tag, TagSuggestion
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
-from delivery.selectors import entitled_pattern_ids
 from marketplace.middleware import validates_query_string
 from marketplace.page_cache import (
     cacheable_page,
@@ -363,13 +362,11 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if pattern is None:
         raise Http404("No such pattern.")
     _record(request, kind="page_view", pattern=pattern, path=request.path)
-    owned = pattern.pk in entitled_pattern_ids(buyer=request.user, pattern_ids=[pattern.pk])
     return render(
         request,
         "catalog/pattern_detail.html",
         {
             "pattern": pattern,
-            "owned": owned,
             "is_owner": request.user == pattern.creator,
             # Two nearest-neighbour searches over the embeddings: the same for every visitor until the catalogue
             # changes.

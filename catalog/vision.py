@@ -3,6 +3,9 @@
 Loaded once per process from the package's file, never from the network, on CUDA when torch sees a device.
 The 1,280-d pooled features are the image embeddings for visual search; the 1,000 ImageNet logits feed the
 ConSE tagger.
+
+The image search's vector space, so it lives with search in catalog; ingestion (above catalog) imports it to embed
+previews and to tag, and its image validator shares ``open_within``.
 """
 
 from __future__ import annotations

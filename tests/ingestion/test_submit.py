@@ -177,3 +177,21 @@ def test_the_event_is_part_of_the_submission_transaction(settings: Any, user: Us
         )
     assert Pattern.objects.count() == 0
     assert not EventRecord.objects.exists()
+
+
+@pytest.mark.parametrize("changelist", ["/admin/catalog/pattern/", "/admin/catalog/reviewqueue/"])
+def test_the_admin_reprocess_action_is_ingestions_and_still_on_the_pattern_admin(
+    client: Any, changelist: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """catalog's admin no longer calls ingestion; ingestion/admin.py adds "reprocess" to catalog's pattern admins."""
+    from tests.factories import PatternFactory, StaffFactory
+
+    pattern = PatternFactory.create(status=Pattern.Status.NEEDS_REVIEW, published_at=None)
+    client.force_login(StaffFactory.create())
+    page = client.get(changelist).content.decode()
+    assert 'value="reprocess"' in page
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(changelist, {"action": "reprocess", "_selected_action": [pattern.pk]})
+    assert response.status_code == 302
+    pattern.refresh_from_db()
+    assert (pattern.status, pattern.processing_step) == ("processing", "received")

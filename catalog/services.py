@@ -1,4 +1,4 @@
-"""Writes to the catalog: creating, moderating and indexing patterns."""
+"""Writes to the catalog: moderating, tagging and indexing patterns (submitting one is ingestion.submit)."""
 
 from __future__ import annotations
 

@@ -31,8 +31,8 @@ from django.utils import timezone  # noqa: E402
 
 from bench.bench_ingest import machine, write_section  # noqa: E402
 from catalog import selectors  # noqa: E402
+from catalog.embeddings import embed_query, embed_texts  # noqa: E402
 from catalog.models import Category, Licence, Pattern, User  # noqa: E402
-from ingestion.embeddings import embed_query, embed_texts  # noqa: E402
 
 TOTAL = 100_000
 BASES = 5_000

@@ -28,11 +28,11 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from bench.bench_ingest import machine, write_section  # noqa: E402
+from catalog.embeddings import device  # noqa: E402
 from catalog.reference_data import TAXONOMY  # noqa: E402
-from ingestion.embeddings import device  # noqa: E402
+from catalog.vision import forward, image_model, letterbox, to_tensor  # noqa: E402
 from ingestion.tagging.conse import ConseTagger  # noqa: E402
 from ingestion.tagging.pixels import pixel_features  # noqa: E402
-from ingestion.vision import forward, image_model, letterbox, to_tensor  # noqa: E402
 
 BATCH = 32
 ROUNDS = 7

@@ -42,12 +42,12 @@ from PIL import Image, ImageEnhance  # noqa: E402
 
 from catalog import selectors  # noqa: E402
 from catalog.demo import demo_patterns  # noqa: E402
+from catalog.embeddings import embed_texts, pattern_document  # noqa: E402
 from catalog.models import FORMAT_FAMILIES  # noqa: E402
+from catalog.vision import image_embeddings, noise_reference_embeddings  # noqa: E402
 from ingestion import validators  # noqa: E402
-from ingestion.embeddings import embed_texts, pattern_document  # noqa: E402
 from ingestion.preview_mark import preview_watermark  # noqa: E402
 from ingestion.services import FAMILY_TAGS  # noqa: E402
-from ingestion.vision import image_embeddings, noise_reference_embeddings  # noqa: E402
 
 CATEGORY_NAMES = {
     "3d-printing": "3D printing",

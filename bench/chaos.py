@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSWORD = "tessera-demo"  # noqa: S105 - the public demo accounts of catalog/management/commands/seed_demo.py
+PASSWORD = "tessera-demo"  # noqa: S105 - the public demo accounts of ingestion/management/commands/seed_demo.py
 
 
 def log(message: str) -> None:

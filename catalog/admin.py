@@ -125,15 +125,6 @@ def reject(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: Qu
     )
 
 
-@admin.action(description="Reprocess selected patterns from their originals", permissions=["change"])
-def reprocess(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
-    from ingestion.services import pattern_reprocess
-
-    for pattern in queryset:
-        pattern_reprocess(pattern=pattern)
-    modeladmin.message_user(request, f"Queued {queryset.count()} pattern(s) for processing.")
-
-
 class PatternAdminBase(admin.ModelAdmin[Pattern]):
     list_display = [
         "thumbnail",
@@ -150,7 +141,8 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
     readonly_fields = ["status", "status_reason", "processing_step", "created_at", "published_at", "gallery"]
     exclude = ["search_vector"]
     inlines = [PatternFileInline]
-    actions = [approve, reject, reprocess]
+    # ingestion/admin.py adds "reprocess" (ingestion sits above catalog; see the README's Layering).
+    actions = [approve, reject]
     list_select_related = ["creator"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:

@@ -4,7 +4,7 @@ The query image is decoded in the web process (the embedding model lives there),
 limited three ways before it can hurt anyone else's request:
 
 - size: the header alone decides 413 (too many pixels, or a side too long) or 400 (not an image);
-  ``ingestion.vision.query_image_load`` then decodes JPEG scaled down and anything else within a
+  ``catalog.vision.query_image_load`` then decodes JPEG scaled down and anything else within a
   decoded-pixel budget, so memory stays bounded whatever the file claims.
 - concurrency, across processes: at most ``TESSERA_IMAGE_SEARCH_CONCURRENCY`` searches at once on the
   whole deployment, counted in Redis. A process-local semaphore would let ``workers × N`` searches run
@@ -34,7 +34,7 @@ from django.conf import settings
 
 from catalog import selectors
 from catalog.models import Pattern
-from ingestion.vision import QueryImageRejected, query_image_load
+from catalog.vision import QueryImageRejected, query_image_load
 from marketplace.broker import broker_client
 
 logger = logging.getLogger(__name__)

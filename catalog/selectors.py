@@ -26,7 +26,7 @@ from catalog.models import (
     ViewerModel,
 )
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
-from ingestion.printers import PRINTER_BEDS
+from catalog.printers import PRINTER_BEDS
 
 logger = logging.getLogger(__name__)
 
@@ -370,7 +370,7 @@ SEMANTIC_CLOSE_FLOOR = 0.22
 # recoloured, JPEG) score 0.46-0.95 against their own pattern (median 0.78); unrelated photographs 0.21-0.39; random
 # noise 0.47-0.65 (mesh renders attract it), which overlaps the photos. So a match needs both: at least IMAGE_FLOOR
 # (above every unrelated photograph), and IMAGE_NOISE_MARGIN more than the query's similarity to fixed noise images
-# (ingestion.vision.noise_reference_images): photos of patterns lead by 0.13-0.74, noise trails by 0.15-0.45.
+# (catalog.vision.noise_reference_images): photos of patterns lead by 0.13-0.74, noise trails by 0.15-0.45.
 IMAGE_FLOOR = 0.45
 IMAGE_NOISE_MARGIN = 0.10
 # "More like this": demo patterns of the same family are 0.27-0.93 alike (median 0.50), of different families
@@ -411,7 +411,7 @@ def _hybrid_ranking(patterns: QuerySet[Pattern], query: str) -> list[int]:
 def _semantic_neighbours(patterns: QuerySet[Pattern], query: str, *, floor: float) -> list[tuple[int, float]]:
     """(id, cosine similarity) of ``patterns`` whose text embedding is at least ``floor`` like the query's."""
     try:
-        from ingestion.embeddings import embed_query
+        from catalog.embeddings import embed_query
 
         vector = embed_query(query)
     except (ImportError, OSError, RuntimeError):
@@ -522,7 +522,7 @@ def pattern_search_by_image(*, image: Any, limit: int = 24) -> list[tuple[Patter
     """Published patterns that look like ``image`` (a PIL image), best first, with their similarity.
 
     Only matches: at least ``IMAGE_FLOOR`` alike, and clearly more like the pattern than like random noise."""
-    from ingestion.vision import image_embeddings, noise_reference_embeddings
+    from catalog.vision import image_embeddings, noise_reference_embeddings
 
     vector = image_embeddings([image])[0]
     like_noise = float((noise_reference_embeddings() @ vector).max())

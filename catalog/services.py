@@ -1,4 +1,4 @@
-"""Writes to the catalog: creating, moderating and indexing patterns."""
+"""Writes to the catalog: moderating, tagging and indexing patterns (submitting one is ingestion.submit)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 from django.db.models.fields.files import FieldFile
@@ -21,12 +20,9 @@ from django.utils.text import slugify
 
 from catalog.models import (
     PUBLISHED_MEDIA_PREFIX,
-    Category,
     CreatorProfile,
-    Licence,
     ModerationDecision,
     Pattern,
-    PatternFile,
     Preview,
     PreviewRendition,
     RejectionReason,
@@ -49,109 +45,6 @@ def creator_profile_ensure(*, user: User) -> CreatorProfile:
         user=user, defaults={"display_name": user.get_full_name() or user.username}
     )
     return profile
-
-
-def _unique_slug(title: str) -> str:
-    base = slugify(title)[:140] or "pattern"
-    return f"{base}-{uuid.uuid4().hex[:6]}"
-
-
-def pattern_create(
-    *,
-    creator: User,
-    title: str,
-    description: str,
-    price: int,
-    currency: str,
-    licence: Licence,
-    uploads: Sequence[File],  # type: ignore[type-arg]
-    category: Category | None = None,
-    commercial_price: int | None = None,
-    tags: Sequence[str] = (),
-    enqueue: bool = True,
-) -> Pattern:
-    """Create a pattern from uploaded files, with the creator's ``tags``, and start its ingestion.
-
-    ``enqueue=False``: the caller runs the pipeline itself, synchronously (``pattern_process_now``: demo
-    seeding), so nothing is queued for the workers; were it queued too, the pattern would be processed twice.
-    Should the caller stop half-way, the pattern stays in processing without ``enqueued_at`` and the sweeper
-    queues it.
-
-    Every file is inspected (content-detected format, size, a parse check) before anything is stored,
-    so a rejected upload leaves nothing behind; the pattern, its files and its tags are saved in one
-    transaction. Raises ``ValidationError`` keyed by field.
-    """
-    from ingestion import services as ingestion_services
-    from ingestion.admission import upload_verdict_record
-
-    pattern = Pattern(
-        title=title.strip(),
-        slug=_unique_slug(title),
-        description=description.strip(),
-        creator=creator,
-        category=category,
-        licence=licence,
-        price=price,
-        commercial_price=commercial_price,
-        currency=(currency or "USD").upper(),
-        status=Pattern.Status.PROCESSING,
-        processing_step=Pattern.Step.RECEIVED,
-        processing_started_at=timezone.now(),
-    )
-    errors: dict[str, list[str]] = {}
-    try:
-        pattern.full_clean(exclude=["creator", "slug"])
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if price > 0 and not licence.requires_payment:
-        errors.setdefault("licence", []).append(
-            f"{licence.name} lets anyone share the files, so it cannot be sold. "
-            "Choose the Personal or Commercial licence, or make the pattern free."
-        )
-    if commercial_price is not None and (licence.code != "personal" or commercial_price < price):
-        errors.setdefault("commercial_price", []).append(
-            "A Commercial tier is offered on top of a Personal licence, at a price no lower than Personal."
-        )
-    try:
-        prepared = ingestion_services.uploads_inspect(uploads=uploads)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-        prepared = []
-    if errors:
-        upload_verdict_record(accepted=False)
-        raise ValidationError(errors)
-
-    stored: list[PatternFile] = []
-    try:
-        with transaction.atomic():
-            pattern.save()
-            for upload in prepared:
-                pattern_file = PatternFile(
-                    pattern=pattern,
-                    original_name=upload.original_name[:255],
-                    sha256=upload.sha256,
-                    size=upload.size,
-                    format=upload.format,
-                )
-                with open(upload.path, "rb") as handle:
-                    pattern_file.original.save(upload.original_name, File(handle), save=False)
-                stored.append(pattern_file)
-                pattern_file.save()
-            if tags:
-                pattern_tags_add(pattern=pattern, names=tags, source="creator")
-            else:
-                pattern_refresh_search_vector(pattern=pattern)
-            if enqueue:
-                ingestion_services.pipeline_enqueue(pattern=pattern)
-    except BaseException:
-        for pattern_file in stored:
-            pattern_file.original.delete(save=False)
-        raise
-    finally:
-        for upload in prepared:
-            upload.cleanup()
-    upload_verdict_record(accepted=True)
-    return pattern
 
 
 def pattern_refresh_search_vector(*, pattern: Pattern) -> None:

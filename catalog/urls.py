@@ -13,7 +13,6 @@ urlpatterns = [
     path("previews/<int:pk>/", views.preview_file, name="preview-file"),
     path("previews/renditions/<int:pk>/", views.preview_rendition_file, name="preview-rendition-file"),
     path("previews/viewer/<int:pk>/", views.viewer_model_file, name="viewer-model-file"),
-    path("sell/new/", views.pattern_create, name="pattern-create"),
     path("sell/", views.dashboard, name="dashboard"),
     path("sell/patterns/<int:pk>/", views.pattern_status, name="pattern-status"),
     path("sell/patterns/<int:pk>/status.json", views.pattern_status_json, name="pattern-status-json"),

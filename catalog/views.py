@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,13 +24,10 @@ from rest_framework.request import Request
 
 from analytics.services import event_record, event_track, search_request_record
 from catalog import selectors, services
-from catalog.forms import PageForm, PatternForm, PatternSearchForm, SearchRequestForm
+from catalog.forms import PageForm, PatternSearchForm, SearchRequestForm
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Pattern, Tag, TagSuggestion
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
-from delivery.selectors import entitled_pattern_ids
-from ingestion.admission import UploadRefused, upload_admit
-from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 from marketplace.middleware import validates_query_string
 from marketplace.page_cache import (
     cacheable_page,
@@ -366,13 +362,11 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if pattern is None:
         raise Http404("No such pattern.")
     _record(request, kind="page_view", pattern=pattern, path=request.path)
-    owned = pattern.pk in entitled_pattern_ids(buyer=request.user, pattern_ids=[pattern.pk])
     return render(
         request,
         "catalog/pattern_detail.html",
         {
             "pattern": pattern,
-            "owned": owned,
             "is_owner": request.user == pattern.creator,
             # Two nearest-neighbour searches over the embeddings: the same for every visitor until the catalogue
             # changes.
@@ -395,104 +389,6 @@ def _published_pattern(slug: str) -> Pattern | None:
         f"pattern:{slug}",
         lambda: selectors.pattern_visible_to(user=None).filter(slug=slug).first(),
         keep_none=False,
-    )
-
-
-def _content_length(request: HttpRequest) -> int | None:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or "") or None
-    except ValueError:
-        return None
-
-
-def _kept_upload_ids(request: HttpRequest) -> list[str]:
-    """Resumable upload sessions already sent with the refused form: the page offers them again."""
-    kept = []
-    for raw in request.POST.getlist("uploads")[: settings.TESSERA_MAX_FILES_PER_PATTERN]:
-        try:
-            kept.append(str(uuid.UUID(raw)))
-        except ValueError:
-            continue
-    return kept
-
-
-def _upload_refused(request: HttpRequest, refusal: UploadRefused) -> HttpResponse:
-    """The form again, with what the creator typed (browsers cannot refill file inputs) and when to retry."""
-    response: HttpResponse
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-        response = JsonResponse(
-            {"errors": {"__all__": [{"message": refusal.message}]}, "retry_after": refusal.retry_after},
-            status=refusal.status_code,
-        )
-    else:
-        kept_uploads = _kept_upload_ids(request)
-        typed: dict[str, object] = {
-            name: request.POST.get(name, "") for name in PatternForm.base_fields if name not in {"files", "uploads"}
-        }
-        # Large files already uploaded come back as the form's hidden ``uploads`` values.
-        typed["uploads"] = kept_uploads
-        response = render(
-            request,
-            "catalog/pattern_form.html",
-            {
-                "form": PatternForm(initial=typed),
-                "chunk_threshold": settings.TESSERA_CHUNKED_UPLOAD_THRESHOLD,
-                "refusal": refusal.message,
-                "kept_uploads": kept_uploads,
-            },
-            status=refusal.status_code,
-        )
-    response["Retry-After"] = str(refusal.retry_after)
-    return response
-
-
-@login_required
-def pattern_create(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        # Before the form is validated: a refused upload is neither inspected nor stored.
-        try:
-            upload_admit(user=request.user, size_hint=_content_length(request))
-        except UploadRefused as refusal:
-            return _upload_refused(request, refusal)
-        form = PatternForm(request.POST, request.FILES)
-        if form.is_valid():
-            data = form.cleaned_data
-            chunked = []
-            try:
-                chunked = upload_sessions_claim(user=request.user, session_ids=data["uploads"])
-                pattern = services.pattern_create(
-                    creator=request.user,  # type: ignore[arg-type]
-                    title=data["title"],
-                    description=data["description"],
-                    price=data["price"],
-                    commercial_price=data["commercial_price"],
-                    currency=data["currency"],
-                    licence=data["licence"],
-                    category=data["category"],
-                    uploads=[*data["files"], *chunked],
-                    tags=data["tags"],
-                )
-            except ValidationError as exc:
-                for chunked_file in chunked:
-                    chunked_file.close()
-                for field, messages in exc.message_dict.items():
-                    for message in messages:
-                        form.add_error(field if field in form.fields else None, message)
-            else:
-                upload_sessions_consume(files=chunked)
-                services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
-                target = reverse("catalog:pattern-status", kwargs={"pk": pattern.pk})
-                if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-                    return JsonResponse({"redirect": target})
-                return redirect(target)
-        if request.headers.get("X-Requested-With") == "XMLHttpRequest":
-            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    else:
-        form = PatternForm()
-    return render(
-        request,
-        "catalog/pattern_form.html",
-        {"form": form, "chunk_threshold": settings.TESSERA_CHUNKED_UPLOAD_THRESHOLD},
     )
 
 

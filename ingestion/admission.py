@@ -7,6 +7,7 @@ Redis round trip. Sizes of whole patterns decide which ingest queue they use (``
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -110,3 +111,11 @@ def upload_admit(*, user: Any, size_hint: int | None = None) -> None:
 def upload_verdict_record(*, accepted: bool) -> None:
     """Count an admitted upload once its files were checked: stored (accepted) or refused."""
     uploads_total.labels(verdict="accepted" if accepted else "refused").inc()
+
+
+def upload_size_hint(meta: Mapping[str, Any]) -> int | None:
+    """The request body's declared length (``request.META``), for ``upload_admit``; none when absent or garbled."""
+    try:
+        return int(meta.get("CONTENT_LENGTH") or "") or None
+    except ValueError:
+        return None

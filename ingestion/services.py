@@ -25,6 +25,9 @@ from django.utils import timezone
 from PIL import Image
 
 from catalog import selectors as catalog_selectors
+from catalog import services as catalog_services
+from catalog.embeddings import embed_texts, pattern_document
+from catalog.formatting import human_size
 from catalog.models import (
     FORMAT_FAMILIES,
     PUBLISHED_MEDIA_PREFIX,
@@ -36,6 +39,7 @@ from catalog.models import (
     ViewerModel,
     is_published_media,
 )
+from catalog.vision import image_embeddings
 from ingestion import validators
 from ingestion.admission import ingest_queue_for
 from ingestion.formats import UnsupportedFormat, detect_format
@@ -53,15 +57,6 @@ FAMILY_TAGS = {
     "image": ["surface pattern"],
     "bundle": ["bundle"],
 }
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 @dataclass
@@ -290,8 +285,6 @@ def pattern_finalize(*, pattern_id: int, enqueue_models: bool = True) -> Pattern
 
     ``enqueue_models=False``: the caller runs the model work (tags, embeddings) itself, so none is queued.
     """
-    from catalog import services as catalog_services
-
     with transaction.atomic():
         pattern = Pattern.objects.select_for_update().filter(pk=pattern_id).first()
         if pattern is None or pattern.status != Pattern.Status.PROCESSING:
@@ -376,8 +369,6 @@ def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFla
 
 def pattern_embed_text(*, pattern_id: int) -> Pattern | None:
     """Compute the pattern's text embedding from its current title, tags and description. Idempotent."""
-    from ingestion.embeddings import embed_texts, pattern_document
-
     pattern = Pattern.objects.select_related("category").filter(pk=pattern_id).first()
     if pattern is None:
         return None
@@ -395,8 +386,6 @@ def pattern_embed_text(*, pattern_id: int) -> Pattern | None:
 
 def pattern_embed_images(*, pattern_id: int) -> int:
     """Embed every preview of the pattern that has no embedding yet (batched). Idempotent; returns how many."""
-    from ingestion.vision import image_embeddings
-
     previews = list(Preview.objects.filter(pattern_id=pattern_id, embedding__isnull=True).order_by("id"))
     if not previews:
         return 0
@@ -523,8 +512,6 @@ def patterns_tagging_requeue_stuck(*, older_than: timedelta | None = None) -> di
 
 def pattern_reprocess(*, pattern: Pattern) -> Pattern:
     """Run the whole pipeline again from the stored originals (admin action)."""
-    from catalog import services as catalog_services
-
     with transaction.atomic():
         locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
         catalog_services.pattern_media_hide(pattern=locked)

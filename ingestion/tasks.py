@@ -10,6 +10,7 @@ from celery.canvas import Signature
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import InterfaceError, OperationalError
 
+from catalog.models import PatternFile
 from ingestion import services
 from marketplace.broker import infrastructure_errors
 
@@ -37,8 +38,6 @@ class IngestTask(Task):  # type: ignore[misc]
             return
         pattern_id = kwargs.get("pattern_id")
         if pattern_id is None and kwargs.get("pattern_file_id") is not None:
-            from catalog.models import PatternFile
-
             pattern_id = (
                 PatternFile.objects.filter(pk=kwargs["pattern_file_id"]).values_list("pattern_id", flat=True).first()
             )

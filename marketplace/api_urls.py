@@ -5,14 +5,13 @@ from django.urls import path
 from catalog.api.views import (
     ImageSearchView,
     PatternDetailView,
-    PatternListCreateView,
     PatternModerationView,
     PatternSimilarView,
     PatternTagSuggestionsView,
     TagSuggestionDecisionView,
 )
 from delivery.api.views import LibraryView
-from ingestion.api.views import UploadSessionCreateView, UploadSessionDetailView
+from ingestion.api.views import PatternListCreateView, UploadSessionCreateView, UploadSessionDetailView
 from marketplace.login_paths import obtain_auth_token
 from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
 

@@ -6,6 +6,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import task_failure, task_retry, task_success, worker_process_init, worker_ready
 
+from catalog.warmup import models_warm  # imports nothing of Django's: safe before the apps are ready
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.local")
 
 app = Celery("marketplace")
@@ -69,6 +71,4 @@ def _warm_models(**_: Any) -> None:
     consumed = set(app.amqp.queues.consume_from or ())
     if not settings.TESSERA_WARM_MODELS or not consumed & MODEL_QUEUES:
         return
-    from ingestion.warmup import models_warm
-
     threading.Thread(target=models_warm, name="models-warm", daemon=True).start()

@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include("marketplace.pages")),
     path("", include("payments.urls")),
     path("", include("delivery.urls")),
+    path("", include("ingestion.urls")),
     path("", include("catalog.urls")),
 ]
 

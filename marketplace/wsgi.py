@@ -4,6 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from catalog.warmup import models_warm
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings.local")
 application = get_wsgi_application()
 
@@ -14,8 +16,6 @@ def _warm_models() -> None:
     from django.conf import settings
 
     if settings.TESSERA_WARM_MODELS:
-        from ingestion.warmup import models_warm
-
         models_warm()
 
 

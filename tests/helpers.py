@@ -6,12 +6,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from catalog import services as catalog_services
 from catalog.models import Licence, Pattern, User
-from ingestion import services
+from ingestion import services, submit
 
 
 def create_and_process(user: User, name: str, content: bytes, title: str, *, tags: str = "") -> Pattern:
     """Create a free CC0 pattern from one file, with optional creator tags, and run the whole pipeline now."""
-    pattern = catalog_services.pattern_create(
+    pattern = submit.pattern_create(
         creator=user,
         title=title,
         description="",

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from catalog.models import Pattern
 from delivery.models import DownloadEvent, Entitlement, MarkedFile
+from ingestion import submit
 from ingestion.models import UploadSession
 from marketplace import devserver
 from payments.models import Order, Payment
@@ -200,12 +201,11 @@ def test_pattern_page_3d_viewer_loads_the_preview_mesh(live_server: Any, page: A
     from django.core.files.uploadedfile import SimpleUploadedFile
     from PIL import Image
 
-    from catalog import services as catalog_services
     from catalog.models import Licence, PatternFile, Preview, ViewerModel
     from ingestion.services import pattern_file_process
 
     block = trimesh.creation.box(extents=[40, 20, 10])
-    pattern = catalog_services.pattern_create(
+    pattern = submit.pattern_create(
         creator=user,
         title="Viewer block",
         description="",

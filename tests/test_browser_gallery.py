@@ -16,6 +16,7 @@ from bench.page_weight import page_weight
 from catalog import services as catalog_services
 from catalog.models import Licence, Pattern, User
 from ingestion import services as ingestion_services
+from ingestion import submit
 from tests import samples
 from tests.browser import axe_violations, launch, needs_chromium
 from tests.factories import UserFactory
@@ -33,7 +34,7 @@ def published_pattern(
     *, title: str, name: str, content: bytes, price: int = 1200, creator: User | None = None
 ) -> Pattern:
     """A pattern through validation and previews (no model work: not under test), approved and published."""
-    pattern = catalog_services.pattern_create(
+    pattern = submit.pattern_create(
         creator=creator or UserFactory.create(),
         title=title,
         description="A pattern for the gallery tests.\nTwo lines of description.",

@@ -23,6 +23,7 @@ from django.test import Client
 from catalog import services as catalog_services
 from catalog.models import PUBLISHED_MEDIA_PREFIX, Licence, Pattern, Preview, ViewerModel
 from ingestion import services as ingestion_services
+from ingestion import submit
 from payments.cart import cart_add
 from payments.models import Order
 from tests import samples
@@ -269,7 +270,7 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
 
 def _pending_cube(title: str, creator: Any = None) -> Pattern:
     """A cube through validation and preview rendering into review (no model work: it is not under test)."""
-    pattern = catalog_services.pattern_create(
+    pattern = submit.pattern_create(
         creator=creator or UserFactory.create(),
         title=title,
         description="",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from catalog.forms import SEARCH_QUERY_MAX_LENGTH, refuse_control_characters, tag_names_parse
+from catalog.forms import SEARCH_QUERY_MAX_LENGTH, refuse_control_characters
 from catalog.models import Category, Licence, Pattern, PatternFile, Preview, Tag, TagSuggestion
+from catalog.printers import PRINTER_BEDS
 from catalog.selectors import SORTS
-from ingestion.printers import PRINTER_BEDS
 
 
 class PatternFileSerializer(serializers.ModelSerializer[PatternFile]):
@@ -81,44 +80,6 @@ class PatternSerializer(serializers.ModelSerializer[Pattern]):
         request = self.context.get("request")
         url = pattern.get_absolute_url()
         return request.build_absolute_uri(url) if request else url
-
-
-class PatternCreateInputSerializer(serializers.Serializer[Any]):
-    title = serializers.CharField(max_length=140)
-    description = serializers.CharField(allow_blank=True, required=False, default="")
-    price = serializers.IntegerField(min_value=0, help_text="Minor units (cents).")
-    commercial_price = serializers.IntegerField(
-        min_value=1,
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text="Price of the Commercial licence tier (with licence=personal), minor units.",
-    )
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
-    licence = serializers.SlugField(help_text="cc0, cc-by, cc-by-sa, cc-by-nc, personal or commercial")
-    category = serializers.SlugField(required=False, allow_blank=True, default="")
-    tags = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        max_length=400,
-        validators=[refuse_control_characters],
-        help_text="Comma-separated tags, each at most 60 characters; the first 20 are kept.",
-    )
-    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), required=False, default=list)
-    uploads = serializers.ListField(
-        child=serializers.UUIDField(),
-        required=False,
-        default=list,
-        max_length=50,
-        help_text="Ids of completed resumable uploads",
-    )
-
-    def validate_tags(self, value: str) -> list[str]:
-        try:
-            return tag_names_parse(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
 
 
 def _max_length(model: Any, field: str) -> int:

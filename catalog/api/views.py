@@ -1,4 +1,4 @@
-"""Pattern API: list and search, create with files, detail, moderation."""
+"""Pattern API: list and search, detail, moderation (creating a pattern is ingestion's: ingestion/api/views.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, permissions, serializers, status
+from rest_framework import generics, permissions, serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,14 +21,13 @@ from analytics.services import event_record, event_track
 from catalog import selectors, services
 from catalog.api.serializers import (
     ModerationInputSerializer,
-    PatternCreateInputSerializer,
     PatternListQuerySerializer,
     PatternSerializer,
     TagDecisionInputSerializer,
     TagSuggestionSerializer,
 )
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
-from catalog.models import Category, Licence, Pattern, TagSuggestion
+from catalog.models import Pattern, TagSuggestion
 from catalog.permissions import (
     DECIDE_TAG_SUGGESTIONS,
     MODERATE_PATTERNS,
@@ -36,9 +35,6 @@ from catalog.permissions import (
     staff_has_perm,
     staff_with,
 )
-from ingestion.admission import UploadRefused, upload_admit
-from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
-from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
 from marketplace.page_cache import catalogue_cached, page_cache_remember_event
 
 
@@ -46,10 +42,11 @@ def raise_drf(exc: DjangoValidationError) -> None:
     raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
-class PatternListCreateView(generics.ListAPIView[Pattern]):
+class PatternListView(generics.ListAPIView[Pattern]):
+    """``GET /api/v1/patterns/``; ingestion's ``PatternListCreateView`` adds ``POST`` (the submit workflow)."""
+
     serializer_class = PatternSerializer
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
     filter_backends: list[Any] = []
     validates_query_string = True  # PatternListQuerySerializer; see marketplace.middleware
     anonymous_page_cache = True  # the same list for every anonymous client; see marketplace.page_cache
@@ -101,49 +98,6 @@ class PatternListCreateView(generics.ListAPIView[Pattern]):
             event_track(user=request.user, **search_event)
             page_cache_remember_event(request, **search_event)
         return response
-
-    @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer, **UPLOAD_REFUSALS})
-    def post(self, request: Request) -> Response:
-        try:
-            upload_admit(user=request.user, size_hint=int(request.META.get("CONTENT_LENGTH") or 0) or None)
-        except UploadRefused as refusal:
-            return upload_refused_response(refusal)
-        serializer = PatternCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        licence = Licence.objects.filter(code=data["licence"]).first()
-        if licence is None:
-            raise ValidationError({"licence": [f"Unknown licence '{data['licence']}'."]})
-        category = None
-        if data["category"]:
-            category = Category.objects.filter(slug=data["category"]).first()
-            if category is None:
-                raise ValidationError({"category": [f"Unknown category '{data['category']}'."]})
-        try:
-            chunked = upload_sessions_claim(user=request.user, session_ids=data["uploads"])
-        except DjangoValidationError as exc:
-            raise_drf(exc)
-        try:
-            pattern = services.pattern_create(
-                creator=request.user,  # type: ignore[arg-type]
-                title=data["title"],
-                description=data["description"],
-                price=data["price"],
-                commercial_price=data["commercial_price"],
-                currency=data["currency"],
-                licence=licence,
-                category=category,
-                uploads=[*data["files"], *chunked],
-                tags=data["tags"],
-            )
-        except DjangoValidationError as exc:
-            for chunked_file in chunked:
-                chunked_file.close()
-            raise_drf(exc)
-        upload_sessions_consume(files=chunked)
-        services.creator_profile_ensure(user=request.user)  # type: ignore[arg-type]
-        pattern = selectors.pattern_visible_to(user=request.user).get(pk=pattern.pk)
-        return Response(PatternSerializer(pattern, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class PatternDetailView(generics.RetrieveAPIView[Pattern]):

@@ -6,6 +6,9 @@ from typing import Any
 
 from django import template
 
+from catalog.formatting import human_size
+from catalog.printers import PRINTER_BEDS
+
 register = template.Library()
 
 
@@ -27,8 +30,6 @@ def amount_of(amount: int | None, currency: str = "") -> str:
 
 @register.filter
 def filesize(size: int) -> str:
-    from ingestion.services import human_size
-
     return human_size(size)
 
 
@@ -107,8 +108,6 @@ VIEWER_DEFAULT_BED = "Bambu Lab X1/P1 (256×256×256)"
 def viewer_facts(pattern: Any, pattern_file: Any) -> dict[str, Any]:
     """What the 3D viewer partial shows of a mesh file: its size and triangle count from the validation report,
     the preview picture it shows until opened, and the printer beds it can outline."""
-    from ingestion.printers import PRINTER_BEDS
-
     properties = (pattern_file.validation or {}).get("properties", {})
     box = properties.get("bounding_box_mm") or []
     faces = properties.get("face_count")

@@ -1,4 +1,5 @@
-"""Resumable upload API: start a session, PUT chunks with Content-Range, ask where to resume."""
+"""Submit API: ``POST /api/v1/patterns/`` (the submit workflow) and resumable uploads (start a session, PUT chunks
+with Content-Range, ask where to resume)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,20 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import BaseParser, JSONParser
+from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog import selectors as catalog_selectors
+from catalog.api.serializers import PatternSerializer
+from catalog.api.views import PatternListView
 from ingestion import uploads
-from ingestion.admission import UploadRefused, upload_admit
+from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
+from ingestion.api.serializers import PatternCreateInputSerializer
 from ingestion.models import UploadSession
+from ingestion.submit import pattern_submit
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -131,3 +137,41 @@ class UploadSessionDetailView(APIView):
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict) from exc
         return Response(_describe(session))
+
+
+class PatternListCreateView(PatternListView):
+    """``/api/v1/patterns/``: catalog's list and search (GET), and the submit workflow (POST).
+
+    One path serves both, as outside clients expect; the list is catalog's view, extended here because ingestion
+    sits above catalog (catalog cannot reach the submit workflow)."""
+
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer, **UPLOAD_REFUSALS})
+    def post(self, request: Request) -> Response:
+        try:
+            upload_admit(user=request.user, size_hint=upload_size_hint(request.META))
+        except UploadRefused as refusal:
+            return upload_refused_response(refusal)
+        serializer = PatternCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            pattern = pattern_submit(
+                creator=request.user,  # type: ignore[arg-type]
+                title=data["title"],
+                description=data["description"],
+                price=data["price"],
+                commercial_price=data["commercial_price"],
+                currency=data["currency"],
+                licence=data["licence"],
+                category=data["category"] or None,
+                files=data["files"],
+                upload_ids=data["uploads"],
+                tags=data["tags"],
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+        pattern = catalog_selectors.pattern_visible_to(user=request.user).get(pk=pattern.pk)
+        return Response(PatternSerializer(pattern, context={"request": request}).data, status=status.HTTP_201_CREATED)

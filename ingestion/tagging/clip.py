@@ -12,6 +12,8 @@ from typing import Any
 
 from PIL import Image
 
+from catalog.embeddings import device
+
 from .base import Suggestion, pick_per_kind
 
 MIN_PROBABILITY = 0.15
@@ -35,8 +37,6 @@ class ClipTagger:
         loaded: tuple[Any, Callable[[Image.Image], Any], Any] | None = None,
     ) -> None:
         import torch
-
-        from ingestion.embeddings import device
 
         self.torch = torch
         self.device = device()

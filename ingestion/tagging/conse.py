@@ -11,8 +11,8 @@ from importlib import resources
 import numpy as np
 from PIL import Image
 
-from ingestion.embeddings import embed_texts
-from ingestion.vision import forward
+from catalog.embeddings import embed_texts
+from catalog.vision import forward
 
 from .base import Suggestion, pick_per_kind
 

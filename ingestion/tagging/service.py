@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import transaction
 from PIL import Image
 
-from catalog.models import Pattern, Preview, TagProbe, TagSuggestion, TaxonomyTerm
-from ingestion.vision import forward, letterbox
+from catalog.models import FORMAT_FAMILIES, Pattern, Preview, TagProbe, TagSuggestion, TaxonomyTerm
+from catalog.services import pattern_suggestions_record
+from catalog.vision import forward, letterbox
 
 from .base import Suggestion, tagger
 from .conse import ConseTagger
@@ -53,8 +54,6 @@ def _tagging_finished(pattern_id: int) -> None:
 def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
     """Suggest tags from the previews (model + pixel features + learned probes). Idempotent: decisions
     already made (by the creator, a moderator or an earlier run) are kept."""
-    from catalog.services import pattern_suggestions_record
-
     pattern = Pattern.objects.filter(pk=pattern_id).first()
     if pattern is None:
         return []
@@ -82,8 +81,6 @@ def pattern_tag(*, pattern_id: int) -> list[TagSuggestion]:
                 merged[suggestion.name] = (suggestion, TagSuggestion.Source.MODEL)
     renders = {"mesh", "vector", "document"}
     families = set(pattern.files.values_list("format", flat=True))
-    from catalog.models import FORMAT_FAMILIES
-
     rendered = bool({FORMAT_FAMILIES[f] for f in families} & renders)
     features = pixel_features(arrays[0], ignore_white_background=rendered)
     our_colours = bool({FORMAT_FAMILIES[f] for f in families} & {"mesh", "vector"})

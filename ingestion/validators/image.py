@@ -3,12 +3,13 @@ and a seamless-tile score that compares opposite edges, with a 2×2 tiled previe
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 from PIL import Image, ImageFile
+
+from catalog import vision
 
 from .base import FileRejected, Report, fit_preview
 
@@ -18,67 +19,13 @@ MIN_PRINT_MM = 50
 SEAMLESS_THRESHOLD = 0.5
 
 
-RASTER_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
-_HEADER_ERRORS = (SyntaxError, IndexError, TypeError, struct.error, OSError, ValueError, EOFError)
-
-
 def open_within(source: Path | IO[bytes], *, max_pixels: int) -> ImageFile.ImageFile:
-    """The image at ``source`` with only its header read, refused when it declares more than ``max_pixels``.
-
-    ``Image.open`` checks the size against ``Image.MAX_IMAGE_PIXELS``, one number for the whole process, so a
-    caller that needs another budget would have to change it for every thread (and every later caller, such
-    as image search in the web process). Calling the format plugin directly reads the same header with no
-    global check, and the budget here is this call's own. Nothing is decoded until the caller asks.
-    """
-    Image.init()
-    owned = isinstance(source, Path)
-    handle: IO[bytes] = open(source, "rb") if isinstance(source, Path) else source
+    """``catalog.vision.open_within`` (the bounded header read that image search shares), its refusals as
+    ``FileRejected`` with their finding codes."""
     try:
-        return _open_header(handle, str(source) if owned else "", max_pixels=max_pixels, owned=owned)
-    except BaseException:
-        if owned:
-            handle.close()
-        raise
-
-
-def _open_header(handle: IO[bytes], filename: str, *, max_pixels: int, owned: bool) -> ImageFile.ImageFile:
-    handle.seek(0)
-    prefix = handle.read(16)
-    for name in RASTER_FORMATS:
-        factory, accept = Image.OPEN[name]
-        accepted = accept(prefix) if accept else True
-        if isinstance(accepted, str) or not accepted:
-            continue
-        handle.seek(0)
-        try:
-            image = factory(handle, filename)
-        except Image.DecompressionBombError as exc:  # MPO frames re-check the process-wide limit
-            raise TooManyPixels(None, max_pixels) from exc
-        except _HEADER_ERRORS as exc:
-            raise FileRejected(
-                "The image could not be read: it is damaged or not really an image.", "image.damaged"
-            ) from exc
-        if image.width <= 0 or image.height <= 0:
-            raise FileRejected("The image declares no pixels: it is damaged. Export it again.", "image.damaged")
-        if image.width * image.height > max_pixels:
-            raise TooManyPixels(image.size, max_pixels)
-        image._exclusive_fp = owned  # as Image.open does: closing the image closes a file it opened
-        return image
-    raise FileRejected(
-        "The file is not a PNG, JPEG, WebP or TIFF image, or it is damaged. Export it again.", "image.damaged"
-    )
-
-
-class TooManyPixels(FileRejected):
-    """The header declares more pixels than the caller's budget; ``size`` is the declared size when known."""
-
-    def __init__(self, size: tuple[int, int] | None, max_pixels: int) -> None:
-        declared = f"is {size[0]}×{size[1]} pixels, above" if size else "declares more pixels than"
-        super().__init__(
-            f"The image {declared} the limit of {max_pixels:,} pixels. Scale it down before uploading.",
-            "image.too_many_pixels",
-        )
-        self.size = size
+        return vision.open_within(source, max_pixels=max_pixels)
+    except vision.ImageUnreadable as exc:
+        raise FileRejected(str(exc), exc.code) from exc
 
 
 def _open(path: Path) -> ImageFile.ImageFile:

@@ -17,7 +17,7 @@ from PIL import Image
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ingestion.printers import PRINTER_BEDS
+from catalog.printers import PRINTER_BEDS
 
 from .base import FileRejected, Report
 

@@ -30,7 +30,7 @@ _MEASURE = """
 import json, resource, sys
 from pathlib import Path
 from typing import Any
-from ingestion.vision import QueryImageRejected, query_image_load
+from catalog.vision import QueryImageRejected, query_image_load
 limits = json.loads(sys.argv[2])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:

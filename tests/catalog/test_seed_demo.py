@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.management import call_command
 
 from catalog import demo
-from catalog.management.commands import seed_demo
 from catalog.models import Pattern
+from ingestion.management.commands import seed_demo
 from marketplace.broker import broker_client, queue_depths, queue_keys
 
 PROCESSING_QUEUES = [*settings.TESSERA_INGEST_QUEUES, "gpu"]

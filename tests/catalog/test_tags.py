@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from catalog import selectors
 from catalog import services as catalog_services
 from catalog.models import Licence, Pattern, Tag, TagSuggestion
-from ingestion import services
+from ingestion import services, submit
 from ingestion.tagging.service import pattern_tag
 from tests import samples
 from tests.factories import PatternFactory, UserFactory
@@ -68,7 +68,7 @@ def test_only_confident_subject_tags_are_applied_attributes_always(settings) -> 
 
 def test_status_page_is_not_ready_before_tagging_and_shows_tags_as_they_arrive(client) -> None:  # type: ignore[no-untyped-def]
     creator = UserFactory.create()
-    pattern = catalog_services.pattern_create(
+    pattern = submit.pattern_create(
         creator=creator,
         title="Cube",
         description="",

@@ -14,8 +14,8 @@ from django.db import transaction
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from catalog import services as catalog_services
 from catalog.models import Licence, Pattern
+from ingestion import submit
 from ingestion.models import UploadSession
 from marketplace.broker import broker_client, queue_keys
 from marketplace.metrics import uploads_total
@@ -168,7 +168,7 @@ def test_a_creator_past_the_hourly_quota_gets_429_and_others_do_not(settings: An
 
 
 def _create(creator: Any, name: str, content: bytes) -> Pattern:
-    return catalog_services.pattern_create(
+    return submit.pattern_create(
         creator=creator,
         title=name,
         description="",

@@ -8,9 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from catalog import services as catalog_services
 from catalog.models import Licence, Pattern, PatternFile, Preview
-from ingestion import services
+from ingestion import services, submit
 from ingestion.formats import UnsupportedFormat, detect_format
 from tests import samples
 
@@ -19,7 +18,7 @@ MESH_VIEWS = ["Front three-quarter view", "Back three-quarter view", "Top view"]
 
 
 def _create(user, files, **kwargs):  # type: ignore[no-untyped-def]
-    return catalog_services.pattern_create(
+    return submit.pattern_create(
         creator=user,
         title=kwargs.get("title", "Pipeline test"),
         description="",

@@ -17,6 +17,7 @@ from PIL import Image
 from catalog import services as catalog_services
 from catalog.models import Licence, Pattern, Preview, PreviewRendition, is_published_media
 from ingestion import services as ingestion_services
+from ingestion import submit
 from ingestion.renditions import rendition_widths
 from tests import samples
 from tests.conftest import wait_for
@@ -55,7 +56,7 @@ def test_ingestion_makes_webp_renditions_with_a_fallback_private_until_published
     celery_worker_process: Any, client: Client
 ) -> None:
     creator = UserFactory.create()
-    pattern = catalog_services.pattern_create(
+    pattern = submit.pattern_create(
         creator=creator,
         title="Gear and photo",
         description="",
@@ -113,7 +114,7 @@ def test_ingestion_makes_webp_renditions_with_a_fallback_private_until_published
 
 
 def _processed(title: str, content: bytes, name: str = "drawing.svg") -> Pattern:
-    pattern = catalog_services.pattern_create(
+    pattern = submit.pattern_create(
         creator=UserFactory.create(),
         title=title,
         description="",

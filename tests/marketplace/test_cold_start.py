@@ -12,9 +12,7 @@ import pytest
 from marketplace import devserver
 from marketplace.embedded import BASE_DIR
 
-LOADED = (
-    "from ingestion import embeddings, vision; print(embeddings._text_model is not None, vision._model is not None)"
-)
+LOADED = "from catalog import embeddings, vision; print(embeddings._text_model is not None, vision._model is not None)"
 
 
 def _import_wsgi(warm: str) -> str:
@@ -41,7 +39,7 @@ def test_a_web_worker_loads_both_models_before_its_first_request() -> None:
 def test_readiness_check_sends_a_real_search_and_image_search(live_server: Any) -> None:
     from analytics.models import Event
     from analytics.services import events_drain
-    from ingestion.warmup import models_warm
+    from catalog.warmup import models_warm
 
     models_warm()  # as the web worker does at start
     notes: list[str] = []

@@ -208,7 +208,7 @@ def test_licences_page_links_every_cc_licence_and_shows_every_card(client: Clien
 
 def test_listing_form_shows_the_licence_cards(client: Client) -> None:
     client.force_login(UserFactory.create())
-    html = client.get(reverse("catalog:pattern-create")).content.decode()
+    html = client.get(reverse("ingestion:pattern-create")).content.decode()
     assert html.count('<li class="card" id="licence-') == 6
     assert "Make and sell physical items from the pattern, in any quantity" in html
 

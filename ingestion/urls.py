@@ -1,0 +1,8 @@
+from django.urls import path
+
+from ingestion import views
+
+app_name = "ingestion"
+urlpatterns = [
+    path("sell/new/", views.pattern_create, name="pattern-create"),
+]

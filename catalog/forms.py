@@ -216,3 +216,34 @@ class PatternForm(forms.Form):
     def clean_price(self) -> int:
         price: Decimal = self.cleaned_data["price"]
         return int((price * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+class PatternEditForm(forms.Form):
+    """A creator edits a pattern's listing (the files stay; a new upload is a new pattern)."""
+
+    title = forms.CharField(max_length=140)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False)
+    licence = forms.ModelChoiceField(queryset=Licence.objects.all(), to_field_name="code")
+    price = forms.DecimalField(min_value=Decimal("0"), max_digits=9, decimal_places=2, help_text="0 for free.")
+    commercial_price = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        required=False,
+        help_text="Optional, with the Personal licence: also sell a Commercial licence at this price.",
+    )
+
+    clean_price = PatternForm.clean_price
+    clean_commercial_price = PatternForm.clean_commercial_price
+
+    @staticmethod
+    def initial_for(pattern: Any) -> dict[str, Any]:
+        return {
+            "title": pattern.title,
+            "description": pattern.description,
+            "category": pattern.category,
+            "licence": pattern.licence,
+            "price": Decimal(pattern.price) / 100,
+            "commercial_price": None if pattern.commercial_price is None else Decimal(pattern.commercial_price) / 100,
+        }

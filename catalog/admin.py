@@ -181,7 +181,7 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
     def history(self, pattern: Pattern) -> str:
         if pattern.pk is None:
             return "—"
-        return render_to_string("catalog/_history.html", {"timeline": pattern_timeline(pattern_id=pattern.pk)})
+        return render_to_string("catalog/_history.html", {"timeline": pattern_timeline(pattern=pattern)})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:
         return super().get_queryset(request).prefetch_related("previews", "files", "copy_flags")

@@ -244,6 +244,8 @@ class PatternEditForm(forms.Form):
             "description": pattern.description,
             "category": pattern.category,
             "licence": pattern.licence,
-            "price": Decimal(pattern.price) / 100,
-            "commercial_price": None if pattern.commercial_price is None else Decimal(pattern.commercial_price) / 100,
+            "price": Decimal(pattern.price).scaleb(-2),
+            "commercial_price": None
+            if pattern.commercial_price is None
+            else Decimal(pattern.commercial_price).scaleb(-2),
         }

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from catalog.models import Pattern
 from catalog.templatetags.tessera import money
 from marketplace.events.models import EventRecord
 from marketplace.events.selectors import event_history
@@ -87,12 +88,13 @@ def _change_value(name: str, value: Any, currency: str) -> str:
     return f"“{value}”"
 
 
-def _changes_text(changes: dict[str, Any]) -> str:
-    currency = ""
+def _changes_text(changes: dict[str, Any], currency: str) -> str:
     if isinstance(changes.get("currency"), dict):
-        currency = str(changes["currency"].get("to") or "")
+        currency = str(changes["currency"].get("to") or currency)
+    # In the order of the form (the stored JSON keeps no order), then anything else.
+    order = {name: position for position, name in enumerate(_FIELD_LABELS)}
     parts = []
-    for name, change in changes.items():
+    for name, change in sorted(changes.items(), key=lambda item: (order.get(item[0], len(order)), item[0])):
         if not isinstance(change, dict):
             continue
         label = _FIELD_LABELS.get(name, name.replace("_", " "))
@@ -102,8 +104,9 @@ def _changes_text(changes: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def describe(event: EventRecord) -> TimelineEntry:
-    """The sentence a person reads for one stored event ("Published by mod_ann — looks great")."""
+def describe(event: EventRecord, *, currency: str = "") -> TimelineEntry:
+    """The sentence a person reads for one stored event ("Published by mod_ann", its reason as the detail);
+    prices read in ``currency`` (the pattern's)."""
     data: dict[str, Any] = event.data or {}
     actor = event.actor_username or None
     headline, detail = event.type, ""
@@ -126,7 +129,7 @@ def describe(event: EventRecord) -> TimelineEntry:
     elif event.type == "pattern.updated":
         changes = data.get("changes") or {}
         headline = "Edited" + _by(actor)
-        detail = _changes_text(changes if isinstance(changes, dict) else {})
+        detail = _changes_text(changes if isinstance(changes, dict) else {}, currency)
     elif event.type == "copy.flagged":
         kind = _COPY_KINDS.get(str(data.get("kind", "")), "a file")
         headline = f"Possible copy flagged: {kind} of another creator's pattern"
@@ -141,6 +144,6 @@ def describe(event: EventRecord) -> TimelineEntry:
     return TimelineEntry(type=event.type, actor=actor, at=event.at, headline=headline, detail=detail)
 
 
-def pattern_timeline(*, pattern_id: int) -> list[TimelineEntry]:
-    """The pattern's history as sentences, oldest first."""
-    return [describe(event) for event in pattern_history(pattern_id=pattern_id)]
+def pattern_timeline(*, pattern: Pattern) -> list[TimelineEntry]:
+    """The pattern's history as sentences, oldest first (one query)."""
+    return [describe(event, currency=pattern.currency) for event in pattern_history(pattern_id=pattern.pk)]

@@ -540,7 +540,7 @@ def _render_status(
             "tag_text": tag_text,
             "tag_max_length": settings.TESSERA_TAG_MAX_LENGTH,
             "tag_limit": settings.TESSERA_CREATOR_TAG_LIMIT,
-            "timeline": pattern_timeline(pattern_id=pattern.pk),
+            "timeline": pattern_timeline(pattern=pattern),
         },
         status=status,
     )

@@ -177,6 +177,14 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
         if before is not None:
             services.pattern_changes_record(pattern=obj, before=before, actor=request.user)  # type: ignore[arg-type]
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Tags put on or taken off in this form are staff tag decisions, recorded with the staff account.
+        pattern = form.instance
+        before = set(pattern.tags.values_list("name", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        if change:
+            services.pattern_tags_changes_record(pattern=pattern, before=before, actor=request.user)  # type: ignore[arg-type]
+
     @admin.display(description="History")
     def history(self, pattern: Pattern) -> str:
         if pattern.pk is None:

@@ -464,6 +464,17 @@ def pattern_media_hide(*, pattern: Pattern) -> int:
 # --- Processing outcomes, copy flags and edits: each change records its event (issue 11, pattern history) ---
 
 
+def pattern_tags_changes_record(*, pattern: Pattern, before: set[str], actor: User) -> None:
+    """Record ``tag.decided`` (added / removed, source "staff") for each tag a staff account put on or took off
+    ``pattern`` directly (the admin change form), given the tag names it had ``before``. Call in that transaction."""
+    after = set(pattern.tags.values_list("name", flat=True))
+    for name, decision in [
+        *((n, "added") for n in sorted(after - before)),
+        *((n, "removed") for n in sorted(before - after)),
+    ]:
+        record(TagDecided(pattern_id=pattern.pk, tag=name, decision=decision, source="staff", actor_id=actor.pk))
+
+
 def pattern_processing_finish(*, pattern: Pattern, warnings: int = 0) -> Pattern:
     """Processing ended well: the pattern waits for review (its tags may still be coming: step "tagging").
 

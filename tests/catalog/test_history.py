@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from catalog import moderation, services
 from catalog.events import PatternUpdated
-from catalog.models import CopyFlag, Licence, Pattern, PatternFile, RejectionReason, TagSuggestion, User
+from catalog.models import CopyFlag, Licence, Pattern, PatternFile, RejectionReason, Tag, TagSuggestion, User
 from catalog.reference_data import ensure_rejection_reasons
 from ingestion import services as ingestion_services
 from marketplace.events import record
@@ -276,6 +276,7 @@ def test_admin_change_form_and_reprocess_record_the_staff_account(client: Client
             "files-MAX_NUM_FORMS": 1000,
             "files-0-id": pattern.files.get().pk,
             "files-0-pattern": pattern.pk,
+            "tags": [Tag.objects.create(slug="vase", name="vase").pk],
         }
     )
     data = {name: value for name, value in data.items() if not isinstance(value, timedelta)}
@@ -283,10 +284,16 @@ def test_admin_change_form_and_reprocess_record_the_staff_account(client: Client
         data.pop(name, None)
     response = client.post(change_url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else response
-    assert history(pattern) == [("pattern.updated", "root")]
+    assert history(pattern) == [("pattern.updated", "root"), ("tag.decided", "root")]
     assert last(pattern, "pattern.updated").data["changes"] == {
         "title": {"from": "Cube", "to": "Cube, larger"},
         "price": {"from": 500, "to": 900},
+    }
+    assert last(pattern, "tag.decided").data == {
+        "pattern_id": pattern.pk,
+        "tag": "vase",
+        "decision": "added",
+        "source": "staff",
     }
     client.post("/admin/catalog/pattern/", {"action": "reprocess", "_selected_action": [pattern.pk]})
     assert history(pattern)[-1] == ("pattern.updated", "root")

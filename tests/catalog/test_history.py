@@ -412,3 +412,45 @@ def test_the_timeline_reads_as_sentences_on_the_status_page_and_the_admin_page(c
     admin_page = client.get(f"/admin/catalog/pattern/{pattern.pk}/change/").content.decode()
     assert all(text in admin_page for text in expected)
     assert 'id="history"' in admin_page
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_records_processing_once_even_when_the_pipeline_runs_again(celery_worker_process: Any) -> None:
+    """Submitted for real (queued at commit), processed by a worker; the whole chain delivered again (a lost
+    acknowledgement, the reaper) adds no event."""
+    from celery import chain
+
+    from ingestion import tasks
+    from tests.conftest import wait_for
+
+    creator = UserFactory.create(username="mira")
+    pattern = services.pattern_create(
+        creator=creator,
+        title="Worker cube",
+        description="",
+        price=0,
+        currency="USD",
+        licence=Licence.objects.get(code="cc0"),
+        uploads=[SimpleUploadedFile("cube.stl", samples.stl_cube(20))],
+    )
+    wait_for(
+        lambda: Pattern.objects.filter(pk=pattern.pk, processing_step=Pattern.Step.READY).exists(),
+        what="the worker to process and tag the pattern",
+    )
+    assert Pattern.objects.get(pk=pattern.pk).status == Pattern.Status.NEEDS_REVIEW
+    count = EventRecord.objects.filter(subject_id=pattern.pk).count()
+
+    # The whole pipeline again, then a step whose effect shows that the ones before it ran.
+    Pattern.objects.filter(pk=pattern.pk).update(text_embedding=None)
+    file_ids = list(PatternFile.objects.filter(pattern=pattern).values_list("pk", flat=True))
+    chain(
+        tasks.pipeline_signature(pattern_id=pattern.pk, file_ids=file_ids),
+        tasks.embed_pattern_text.si(pattern_id=pattern.pk).set(queue="ingest"),
+    ).delay()
+    wait_for(
+        lambda: Pattern.objects.filter(pk=pattern.pk, text_embedding__isnull=False).exists(),
+        what="the pipeline to run again",
+    )
+    assert [kind for kind, _ in history(pattern) if kind.startswith("pattern.")] == ["pattern.processed"]
+    assert EventRecord.objects.filter(subject_id=pattern.pk).count() == count

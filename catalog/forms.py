@@ -237,6 +237,12 @@ class PatternEditForm(forms.Form):
     clean_price = PatternForm.clean_price
     clean_commercial_price = PatternForm.clean_commercial_price
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:  # read with the field (templates/catalog/pattern_edit.html renders it with this id)
+                field.widget.attrs["aria-describedby"] = f"id_{name}_help"
+
     @staticmethod
     def initial_for(pattern: Any) -> dict[str, Any]:
         return {

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from celery import chain
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -19,10 +20,11 @@ from catalog.events import PatternUpdated
 from catalog.models import CopyFlag, Licence, Pattern, PatternFile, RejectionReason, Tag, TagSuggestion, User
 from catalog.reference_data import ensure_rejection_reasons
 from ingestion import services as ingestion_services
+from ingestion import tasks
 from marketplace.events import record
 from marketplace.events.models import EventRecord
 from tests import samples
-from tests.conftest import token_client
+from tests.conftest import token_client, wait_for
 from tests.factories import PatternFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -419,11 +421,6 @@ def test_the_timeline_reads_as_sentences_on_the_status_page_and_the_admin_page(c
 def test_a_real_worker_records_processing_once_even_when_the_pipeline_runs_again(celery_worker_process: Any) -> None:
     """Submitted for real (queued at commit), processed by a worker; the whole chain delivered again (a lost
     acknowledgement, the reaper) adds no event."""
-    from celery import chain
-
-    from ingestion import tasks
-    from tests.conftest import wait_for
-
     creator = UserFactory.create(username="mira")
     pattern = services.pattern_create(
         creator=creator,

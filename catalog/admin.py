@@ -10,11 +10,13 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
 from catalog import console, services
+from catalog.history import pattern_timeline
 from catalog.models import (
     Category,
     CopyFlag,
@@ -138,12 +140,48 @@ class PatternAdminBase(admin.ModelAdmin[Pattern]):
     ]
     list_filter = ["status", "files__format", "category", "licence"]
     search_fields = ["title", "description", "creator__username"]
-    readonly_fields = ["status", "status_reason", "processing_step", "created_at", "published_at", "gallery"]
+    readonly_fields = [
+        "status",
+        "status_reason",
+        "processing_step",
+        "created_at",
+        "published_at",
+        "gallery",
+        "history",
+    ]
     exclude = ["search_vector"]
     inlines = [PatternFileInline]
     # ingestion/admin.py adds "reprocess" (ingestion sits above catalog; see the README's Layering).
     actions = [approve, reject]
     list_select_related = ["creator"]
+
+    class Media:
+        css = {"all": ["tessera/history.css"]}
+
+    def save_model(self, request: HttpRequest, obj: Pattern, form: Any, change: bool) -> None:
+        # The change form runs in one transaction: the edit and its pattern.updated event (with this staff
+        # account as actor) commit together.
+        before = None
+        if change:
+            stored = Pattern.objects.select_related("category", "licence").get(pk=obj.pk)
+            before = services.pattern_public_values(stored)
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            services.pattern_changes_record(pattern=obj, before=before, actor=request.user)  # type: ignore[arg-type]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Tags put on or taken off in this form are staff tag decisions, recorded with the staff account.
+        pattern = form.instance
+        before = set(pattern.tags.values_list("name", flat=True)) if change else set()
+        super().save_related(request, form, formsets, change)
+        if change:
+            services.pattern_tags_changes_record(pattern=pattern, before=before, actor=request.user)  # type: ignore[arg-type]
+
+    @admin.display(description="History")
+    def history(self, pattern: Pattern) -> str:
+        if pattern.pk is None:
+            return "—"
+        return render_to_string("catalog/_history.html", {"timeline": pattern_timeline(pattern=pattern)})
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Pattern]:
         return super().get_queryset(request).prefetch_related("previews", "files", "copy_flags")
@@ -275,7 +313,11 @@ def _preview_of(pattern_file: PatternFile) -> str:
 
 @admin.action(description="Not a copy: dismiss the selected flags", permissions=["change"])
 def dismiss_flags(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[CopyFlag]) -> None:
-    updated = queryset.update(status=CopyFlag.Status.DISMISSED)
+    # One by one through the service: each decision is recorded with its moderator (copy.decided).
+    updated = 0
+    for flag in queryset.exclude(status=CopyFlag.Status.DISMISSED):
+        services.copy_flag_decide(flag=flag, moderator=request.user, decision="dismissed")  # type: ignore[arg-type]
+        updated += 1
     modeladmin.message_user(request, f"Dismissed {updated} flag(s).")
 
 
@@ -283,8 +325,7 @@ def dismiss_flags(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, query
 def confirm_copies(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[CopyFlag]) -> None:
     rejected = 0
     for flag in queryset.select_related("pattern", "matched_file__pattern"):
-        flag.status = CopyFlag.Status.CONFIRMED
-        flag.save(update_fields=["status"])
+        services.copy_flag_decide(flag=flag, moderator=request.user, decision="confirmed")  # type: ignore[arg-type]
         try:
             services.pattern_moderate(
                 pattern=flag.pattern,
@@ -317,6 +358,14 @@ class CopyFlagAdmin(admin.ModelAdmin[CopyFlag]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: CopyFlag, form: Any, change: bool) -> None:
+        # Only the status can change here; it is a moderator's decision, recorded with its actor.
+        if "status" in form.changed_data and obj.status in services.COPY_DECISIONS.values():
+            decision = "confirmed" if obj.status == CopyFlag.Status.CONFIRMED else "dismissed"
+            services.copy_flag_decide(flag=obj, moderator=request.user, decision=decision)  # type: ignore[arg-type]
+            return
+        super().save_model(request, obj, form, change)
 
     def has_confirm_permission(self, request: HttpRequest) -> bool:
         """Confirming a copy rejects the copying pattern: it needs the pattern moderation permission too.
@@ -370,11 +419,8 @@ class TagSuggestionAdmin(admin.ModelAdmin[TagSuggestion]):
             obj.source = TagSuggestion.Source.MODERATOR
         obj.decided_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
-        if obj.state == TagSuggestion.State.ACCEPTED:
-            obj.pattern.tags.add(obj.tag)
-        else:
-            obj.pattern.tags.remove(obj.tag)
-        services.pattern_refresh_search_vector(pattern=obj.pattern)
+        # Applies it to the pattern's tags and records tag.decided with the moderator (the admin's transaction).
+        services.tag_suggestion_apply(suggestion=obj, actor=request.user)  # type: ignore[arg-type]
 
 
 @admin.register(TagProbe)

@@ -138,3 +138,51 @@ def tag_names_parse(raw: str) -> list[str]:
             params={"limit": TAG_NAME_MAX_LENGTH, "name": too_long[0][:TAG_NAME_MAX_LENGTH] + "…"},
         )
     return names[:MAX_TAGS]
+
+
+def price_in_cents(price: Decimal) -> int:
+    """A price typed in major units as integer minor units, rounded half up."""
+    return int((price * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+class PatternEditForm(forms.Form):
+    """A creator edits a pattern's listing (the files stay; a new upload is a new pattern)."""
+
+    title = forms.CharField(max_length=140)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False)
+    licence = forms.ModelChoiceField(queryset=Licence.objects.all(), to_field_name="code")
+    price = forms.DecimalField(min_value=Decimal("0"), max_digits=9, decimal_places=2, help_text="0 for free.")
+    commercial_price = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        required=False,
+        help_text="Optional, with the Personal licence: also sell a Commercial licence at this price.",
+    )
+
+    def clean_price(self) -> int:
+        return price_in_cents(self.cleaned_data["price"])
+
+    def clean_commercial_price(self) -> int | None:
+        price: Decimal | None = self.cleaned_data.get("commercial_price")
+        return None if price is None else price_in_cents(price)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:  # read with the field (templates/catalog/pattern_edit.html renders it with this id)
+                field.widget.attrs["aria-describedby"] = f"id_{name}_help"
+
+    @staticmethod
+    def initial_for(pattern: Any) -> dict[str, Any]:
+        return {
+            "title": pattern.title,
+            "description": pattern.description,
+            "category": pattern.category,
+            "licence": pattern.licence,
+            "price": Decimal(pattern.price).scaleb(-2),
+            "commercial_price": None
+            if pattern.commercial_price is None
+            else Decimal(pattern.commercial_price).scaleb(-2),
+        }

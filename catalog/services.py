@@ -18,11 +18,23 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalog.events import (
+    CopyDecided,
+    CopyFlagged,
+    PatternFailed,
+    PatternProcessed,
+    PatternPublished,
+    PatternRejected,
+    PatternUpdated,
+    TagDecided,
+)
 from catalog.models import (
     PUBLISHED_MEDIA_PREFIX,
+    CopyFlag,
     CreatorProfile,
     ModerationDecision,
     Pattern,
+    PatternFile,
     Preview,
     PreviewRendition,
     RejectionReason,
@@ -35,6 +47,7 @@ from catalog.models import (
     tag_kind_for,
 )
 from catalog.permissions import DECIDE_TAG_SUGGESTIONS, MODERATE_PATTERNS, staff_has_perm
+from marketplace.events import record
 from marketplace.page_cache import catalogue_changed
 
 logger = logging.getLogger(__name__)
@@ -122,6 +135,9 @@ def pattern_suggestions_record(
         )
         if created and suggestion.state == "accepted":
             pattern.tags.add(tag)
+            if tag.kind == Tag.Kind.SUBJECT:
+                # Attributes (format, colour, rendering) describe the files; a subject tag is a decision.
+                record(TagDecided(pattern_id=pattern.pk, tag=tag.name, decision="accepted", source="model"))
         recorded.append(suggestion)
     pattern_refresh_search_vector(pattern=pattern)
     return recorded
@@ -160,7 +176,13 @@ def pattern_tags_add_by_creator(*, pattern: Pattern, user: User, text: str) -> l
         errors.append(f"A pattern has at most {limit} tags; it has {subject_count}, so add at most {room}.")
     if errors:
         raise ValidationError({"tags": errors})
-    return pattern_tags_add(pattern=pattern, names=names, source=TagSuggestion.Source.CREATOR)
+    with transaction.atomic():
+        tags = pattern_tags_add(pattern=pattern, names=names, source=TagSuggestion.Source.CREATOR)
+        for tag in tags:
+            record(
+                TagDecided(pattern_id=pattern.pk, tag=tag.name, decision="added", source="creator", actor_id=user.pk)
+            )
+    return tags
 
 
 def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool) -> TagSuggestion:
@@ -168,16 +190,34 @@ def tag_suggestion_decide(*, suggestion: TagSuggestion, user: User, accept: bool
     pattern = suggestion.pattern
     if user.pk != pattern.creator_id and not staff_has_perm(user, DECIDE_TAG_SUGGESTIONS):
         raise PermissionDenied("Only the pattern's creator or a moderator can decide on its tags.")
-    suggestion.state = "accepted" if accept else "rejected"
-    suggestion.decided_by = user
-    suggestion.save(update_fields=["state", "decided_by"])
-    if accept:
+    with transaction.atomic():
+        suggestion.state = "accepted" if accept else "rejected"
+        suggestion.decided_by = user
+        suggestion.save(update_fields=["state", "decided_by"])
+        tag_suggestion_apply(suggestion=suggestion, actor=user)
+    return suggestion
+
+
+def tag_suggestion_apply(*, suggestion: TagSuggestion, actor: User) -> None:
+    """Put the pattern's tags in line with a suggestion someone just saved (its creator in the status page, a
+    moderator in the admin) and record the decision with its actor. Call inside the saving transaction."""
+    pattern = suggestion.pattern
+    accepted = suggestion.state == TagSuggestion.State.ACCEPTED
+    if accepted:
         pattern.tags.add(suggestion.tag)
     else:
         pattern.tags.remove(suggestion.tag)
     pattern_refresh_search_vector(pattern=pattern)
     catalogue_changed()
-    return suggestion
+    record(
+        TagDecided(
+            pattern_id=pattern.pk,
+            tag=suggestion.tag.name,
+            decision="accepted" if accepted else "rejected",
+            source="creator" if actor.pk == pattern.creator_id else "staff",
+            actor_id=actor.pk,
+        )
+    )
 
 
 def pattern_moderate(
@@ -225,6 +265,23 @@ def pattern_moderate(
             reason=reason,
         )
         ReviewClaim.objects.filter(pattern=locked).delete()
+        moderator_id = getattr(moderator, "pk", None)
+        if action == "approve":
+            record(
+                PatternPublished(
+                    pattern_id=locked.pk, creator_id=locked.creator_id, reason=reason, actor_id=moderator_id
+                )
+            )
+        else:
+            record(
+                PatternRejected(
+                    pattern_id=locked.pk,
+                    creator_id=locked.creator_id,
+                    reason=reason,
+                    reason_code=canned_reason.label if canned_reason is not None else "",
+                    actor_id=moderator_id,
+                )
+            )
 
         # A published pattern appears, a rejected one disappears, on every cached catalogue page at once.
         catalogue_changed()
@@ -296,3 +353,214 @@ def pattern_media_hide(*, pattern: Pattern) -> int:
     if moved:
         logger.info("Hid %s media files of pattern %s", moved, pattern.pk)
     return moved
+
+
+# --- Processing outcomes, copy flags and edits: each change records its event (issue 11, pattern history) ---
+
+
+def pattern_tags_changes_record(*, pattern: Pattern, before: set[str], actor: User) -> None:
+    """Record ``tag.decided`` (added / removed, source "staff") for each tag a staff account put on or took off
+    ``pattern`` directly (the admin change form), given the tag names it had ``before``. Call in that transaction."""
+    after = set(pattern.tags.values_list("name", flat=True))
+    for name, decision in [
+        *((n, "added") for n in sorted(after - before)),
+        *((n, "removed") for n in sorted(before - after)),
+    ]:
+        record(TagDecided(pattern_id=pattern.pk, tag=name, decision=decision, source="staff", actor_id=actor.pk))
+
+
+def pattern_processing_finish(*, pattern: Pattern, warnings: int = 0) -> Pattern:
+    """Processing ended well: the pattern waits for review (its tags may still be coming: step "tagging").
+
+    Call with the pattern's row locked and still processing (ingestion's finalize holds the lock); records
+    ``pattern.processed`` in the same transaction, so a finalize that runs twice records it once.
+    """
+    if pattern.status != Pattern.Status.PROCESSING:
+        raise ValidationError(
+            {"status": f"Only a processing pattern can finish processing; this one is {pattern.status}."}
+        )
+    pattern.processing_step = Pattern.Step.TAGGING
+    pattern.status = Pattern.Status.NEEDS_REVIEW
+    pattern.status_reason = ""
+    pattern.save(update_fields=["processing_step", "status", "status_reason", "updated_at"])
+    record(
+        PatternProcessed(
+            pattern_id=pattern.pk, status=pattern.status, file_count=pattern.files.count(), warnings=warnings
+        )
+    )
+    return pattern
+
+
+def pattern_processing_fail(*, pattern_id: int, reason: str, actor_id: int | None = None) -> Pattern | None:
+    """Fail a pattern that is still processing, with a reason the creator reads, and record ``pattern.failed``.
+
+    Idempotent: a pattern no longer processing (failed already, or finished) is left alone and nothing is
+    recorded; returns the failed pattern, or None when nothing changed. Takes the pattern's row lock.
+    """
+    with transaction.atomic():
+        pattern = Pattern.objects.select_for_update().filter(pk=pattern_id, status=Pattern.Status.PROCESSING).first()
+        if pattern is None:
+            return None
+        pattern.status = Pattern.Status.FAILED
+        pattern.status_reason = reason
+        pattern.save(update_fields=["status", "status_reason", "updated_at"])
+        record(PatternFailed(pattern_id=pattern.pk, reason=reason, actor_id=actor_id))
+    logger.warning("pattern %s failed: %s", pattern_id, reason)
+    return pattern
+
+
+def copy_flag_record(
+    *,
+    pattern: Pattern,
+    pattern_file: PatternFile,
+    matched_file: PatternFile,
+    kind: str,
+    distance: float,
+    threshold: float,
+) -> CopyFlag:
+    """Flag ``pattern_file`` as a possible copy of ``matched_file`` (found at ingestion) for a moderator.
+
+    Idempotent: a match is flagged, and ``copy.flagged`` recorded, once however often ingestion runs.
+    """
+    with transaction.atomic():
+        flag, created = CopyFlag.objects.get_or_create(
+            pattern_file=pattern_file,
+            matched_file=matched_file,
+            kind=kind,
+            defaults={"pattern": pattern, "distance": float(distance), "threshold": float(threshold)},
+        )
+        if created:
+            record(
+                CopyFlagged(
+                    pattern_id=pattern.pk,
+                    flag_id=flag.pk,
+                    kind=kind,
+                    matched_pattern_id=matched_file.pattern_id,
+                    distance=float(distance),
+                    threshold=float(threshold),
+                )
+            )
+    return flag
+
+
+COPY_DECISIONS = {"confirmed": CopyFlag.Status.CONFIRMED, "dismissed": CopyFlag.Status.DISMISSED}
+
+
+def copy_flag_decide(*, flag: CopyFlag, moderator: User, decision: str) -> CopyFlag:
+    """A moderator confirms a possible copy or dismisses it ("confirmed" / "dismissed"); ``copy.decided`` is
+    recorded with the moderator. Deciding a flag the same way again changes and records nothing. Confirming does
+    not reject the pattern by itself (the caller does, with ``pattern_moderate``)."""
+    if decision not in COPY_DECISIONS:
+        raise ValidationError({"decision": "Use 'confirmed' or 'dismissed'."})
+    if not staff_has_perm(moderator, "catalog.change_copyflag"):
+        raise PermissionDenied("Deciding copy flags needs the catalog.change_copyflag permission.")
+    with transaction.atomic():
+        locked = CopyFlag.objects.select_for_update().get(pk=flag.pk)
+        if locked.status != COPY_DECISIONS[decision]:
+            locked.status = COPY_DECISIONS[decision]
+            locked.save(update_fields=["status"])
+            record(
+                CopyDecided(pattern_id=locked.pattern_id, flag_id=locked.pk, decision=decision, actor_id=moderator.pk)
+            )
+    flag.status = locked.status
+    return flag
+
+
+# What a pattern.updated event tracks: the fields buyers see. Long text is recorded as its length.
+PATTERN_PUBLIC_FIELDS = ("title", "description", "category", "licence", "price", "commercial_price", "currency")
+_LONG_TEXT_FIELDS = {"description"}
+
+
+def pattern_public_values(pattern: Pattern) -> dict[str, object]:
+    """The public fields of ``pattern`` as comparable plain values (category by slug, licence by code)."""
+    return {
+        "title": pattern.title,
+        "description": pattern.description,
+        "category": pattern.category.slug if pattern.category_id and pattern.category else None,
+        "licence": pattern.licence.code if pattern.licence_id else None,
+        "price": pattern.price,
+        "commercial_price": pattern.commercial_price,
+        "currency": pattern.currency,
+    }
+
+
+def pattern_changes_record(
+    *,
+    pattern: Pattern,
+    before: dict[str, object],
+    actor: User | None,
+    extra: dict[str, dict[str, object]] | None = None,
+) -> dict[str, dict[str, object]]:
+    """Record ``pattern.updated`` with what changed since ``before`` (``pattern_public_values`` taken before the
+    change), plus ``extra`` changes; nothing when nothing changed. Call inside the change's transaction."""
+    after = pattern_public_values(pattern)
+    changes: dict[str, dict[str, object]] = {}
+    for name in PATTERN_PUBLIC_FIELDS:
+        if before.get(name) != after[name]:
+            old, new = before.get(name), after[name]
+            if name in _LONG_TEXT_FIELDS:
+                old, new = len(str(old or "")), len(str(new or ""))
+            changes[name] = {"from": old, "to": new}
+    changes.update(extra or {})
+    if changes:
+        record(PatternUpdated(pattern_id=pattern.pk, changes=changes, actor_id=getattr(actor, "pk", None)))
+    return changes
+
+
+PATTERN_EDITABLE_FIELDS = ("title", "description", "category", "licence", "price", "commercial_price")
+
+
+def pattern_update(*, pattern: Pattern, actor: User, data: dict[str, Any]) -> Pattern:
+    """The creator (or a moderator) edits a pattern's listing: ``data`` holds some of ``PATTERN_EDITABLE_FIELDS``
+    (``category`` a Category or None, ``licence`` a Licence, prices in minor units).
+
+    Validated like a new pattern before anything is saved (``ValidationError`` keyed by field). A rejected pattern
+    its creator edits goes back to the review queue. Records ``pattern.updated`` with each changed field
+    (from, to) and the actor; an edit that changes nothing records nothing.
+    """
+    if actor.pk != pattern.creator_id and not staff_has_perm(actor, MODERATE_PATTERNS):
+        raise PermissionDenied("Only the pattern's creator or a moderator can edit it.")
+    unknown = set(data) - set(PATTERN_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be edited."] for name in sorted(unknown)})
+    with transaction.atomic():
+        locked = (
+            Pattern.objects.select_for_update(of=("self",)).select_related("category", "licence").get(pk=pattern.pk)
+        )
+        before = pattern_public_values(locked)
+        for name, value in data.items():
+            setattr(locked, name, value.strip() if isinstance(value, str) else value)
+        errors: dict[str, list[str]] = {}
+        try:
+            locked.full_clean(exclude=["creator", "slug"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if locked.price > 0 and not locked.licence.requires_payment:
+            errors.setdefault("licence", []).append(
+                f"{locked.licence.name} lets anyone share the files, so it cannot be sold. "
+                "Choose the Personal or Commercial licence, or make the pattern free."
+            )
+        if locked.commercial_price is not None and (
+            locked.licence.code != "personal" or locked.commercial_price < locked.price
+        ):
+            errors.setdefault("commercial_price", []).append(
+                "A Commercial tier is offered on top of a Personal licence, at a price no lower than Personal."
+            )
+        if errors:
+            raise ValidationError(errors)
+        if pattern_public_values(locked) == before:
+            return locked
+        fields = [*PATTERN_EDITABLE_FIELDS, "updated_at"]
+        extra: dict[str, dict[str, object]] = {}
+        if locked.status == Pattern.Status.REJECTED and actor.pk == locked.creator_id:
+            # The creator answered the rejection: a moderator looks again.
+            extra["status"] = {"from": locked.status, "to": Pattern.Status.NEEDS_REVIEW}
+            locked.status = Pattern.Status.NEEDS_REVIEW
+            locked.status_reason = ""  # the rejection's reason stays in the history
+            fields += ["status", "status_reason"]
+        locked.save(update_fields=fields)
+        pattern_refresh_search_vector(pattern=locked)
+        pattern_changes_record(pattern=locked, before=before, actor=actor, extra=extra)
+        if locked.status == Pattern.Status.PUBLISHED:
+            catalogue_changed()
+    return locked

@@ -15,6 +15,7 @@ urlpatterns = [
     path("previews/viewer/<int:pk>/", views.viewer_model_file, name="viewer-model-file"),
     path("sell/", views.dashboard, name="dashboard"),
     path("sell/patterns/<int:pk>/", views.pattern_status, name="pattern-status"),
+    path("sell/patterns/<int:pk>/edit/", views.pattern_edit, name="pattern-edit"),
     path("sell/patterns/<int:pk>/status.json", views.pattern_status_json, name="pattern-status-json"),
     path("sell/patterns/<int:pk>/tags/", views.pattern_tags_add, name="pattern-tags-add"),
     path(

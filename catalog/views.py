@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,10 +24,11 @@ from rest_framework.request import Request
 
 from analytics.services import event_record, event_track, search_request_record
 from catalog import selectors, services
-from catalog.forms import PageForm, PatternSearchForm, SearchRequestForm
+from catalog.forms import PageForm, PatternEditForm, PatternSearchForm, SearchRequestForm
+from catalog.history import pattern_timeline
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Pattern, Tag, TagSuggestion
-from catalog.permissions import VIEW_PATTERNS, staff_has_perm
+from catalog.permissions import MODERATE_PATTERNS, VIEW_PATTERNS, staff_has_perm
 from marketplace.middleware import validates_query_string
 from marketplace.page_cache import (
     cacheable_page,
@@ -435,9 +436,35 @@ def _render_status(
             "tag_text": tag_text,
             "tag_max_length": settings.TESSERA_TAG_MAX_LENGTH,
             "tag_limit": settings.TESSERA_CREATOR_TAG_LIMIT,
+            "timeline": pattern_timeline(pattern=pattern),
         },
         status=status,
     )
+
+
+@login_required
+def pattern_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The creator edits the listing; a rejected pattern goes back to the review queue. Recorded in its history."""
+    pattern = _own_pattern(request, pk)
+    if pattern.creator_id != request.user.pk and not staff_has_perm(request.user, MODERATE_PATTERNS):
+        raise PermissionDenied("Your staff account may read this pattern but not edit it.")
+    status = 200
+    if request.method == "POST":
+        form = PatternEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.pattern_update(pattern=pattern, actor=request.user, data=form.cleaned_data)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, "Your changes are saved.")
+                return redirect("catalog:pattern-status", pk=pattern.pk)
+        status = 400
+    else:
+        form = PatternEditForm(initial=PatternEditForm.initial_for(pattern))
+    return render(request, "catalog/pattern_edit.html", {"pattern": pattern, "form": form}, status=status)
 
 
 @login_required

@@ -22,7 +22,7 @@ from ingestion.services import pattern_reprocess
 @admin.action(description="Reprocess selected patterns from their originals", permissions=["change"])
 def reprocess(modeladmin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Pattern]) -> None:
     for pattern in queryset:
-        pattern_reprocess(pattern=pattern)
+        pattern_reprocess(pattern=pattern, actor=request.user)  # type: ignore[arg-type]
     modeladmin.message_user(request, f"Queued {queryset.count()} pattern(s) for processing.")
 
 

@@ -36,6 +36,7 @@ from catalog.models import (
     PatternFile,
     Preview,
     PreviewRendition,
+    User,
     ViewerModel,
     is_published_media,
 )
@@ -299,10 +300,8 @@ def pattern_finalize(*, pattern_id: int, enqueue_models: bool = True) -> Pattern
                 for finding in pattern_file.validation.get("findings", []):
                     if finding["severity"] == "error":
                         messages.append(f"{pattern_file.original_name}: {finding['message']}")
-            pattern.status = Pattern.Status.FAILED
-            pattern.status_reason = "\n".join(messages) or "A file failed validation."
-            pattern.save(update_fields=["status", "status_reason", "updated_at"])
-            return pattern
+            reason = "\n".join(messages) or "A file failed validation."
+            return catalog_services.pattern_processing_fail(pattern_id=pattern.pk, reason=reason) or pattern
         pattern.processing_step = Pattern.Step.TAGGING
         pattern.save(update_fields=["processing_step", "updated_at"])
         copies_detect(pattern=pattern, files=files)
@@ -311,10 +310,13 @@ def pattern_finalize(*, pattern_id: int, enqueue_models: bool = True) -> Pattern
         names += sorted({f.format for f in files})
         catalog_services.pattern_tags_add(pattern=pattern, names=names)
         # Still tagging: the model pipeline (ingestion.tagging.service.pattern_tag) marks the pattern ready.
-        pattern.processing_step = Pattern.Step.TAGGING
-        pattern.status = Pattern.Status.NEEDS_REVIEW
-        pattern.status_reason = ""
-        pattern.save(update_fields=["processing_step", "status", "status_reason", "updated_at"])
+        warnings = sum(
+            1
+            for pattern_file in files
+            for finding in (pattern_file.validation or {}).get("findings", [])
+            if finding.get("severity") == "warning"
+        )
+        catalog_services.pattern_processing_finish(pattern=pattern, warnings=warnings)
         if enqueue_models:
             embeddings_enqueue(pattern_id=pattern.pk)
         return pattern
@@ -355,13 +357,16 @@ def copies_detect(*, pattern: Pattern, files: list[PatternFile]) -> list[CopyFla
             )
             matches += [(match, kind, distance, threshold) for match, distance in nearest]
         for match, match_kind, distance, limit in matches:
-            flag, _ = CopyFlag.objects.get_or_create(
-                pattern_file=pattern_file,
-                matched_file=match,
-                kind=match_kind,
-                defaults={"pattern": pattern, "distance": float(distance), "threshold": float(limit)},
+            flags.append(
+                catalog_services.copy_flag_record(
+                    pattern=pattern,
+                    pattern_file=pattern_file,
+                    matched_file=match,
+                    kind=match_kind,
+                    distance=float(distance),
+                    threshold=float(limit),
+                )
             )
-            flags.append(flag)
     if flags:
         logger.info("pattern %s: %s possible copies flagged for moderation", pattern.pk, len(flags))
     return flags
@@ -401,11 +406,7 @@ def pattern_embed_images(*, pattern_id: int) -> int:
 
 def pattern_fail(*, pattern_id: int, reason: str) -> None:
     """Mark a pattern that is still processing as failed, with a reason the creator can read."""
-    updated = Pattern.objects.filter(pk=pattern_id, status=Pattern.Status.PROCESSING).update(
-        status=Pattern.Status.FAILED, status_reason=reason, updated_at=timezone.now()
-    )
-    if updated:
-        logger.warning("pattern %s failed: %s", pattern_id, reason)
+    catalog_services.pattern_processing_fail(pattern_id=pattern_id, reason=reason)
 
 
 STALLED_REASON = (
@@ -454,9 +455,9 @@ def patterns_requeue_stuck(*, older_than: timedelta | None = None) -> dict[str, 
             if pattern is None:
                 continue
             if pattern.processing_attempts >= max_attempts:
-                pattern.status = Pattern.Status.FAILED
-                pattern.status_reason = STALLED_REASON.format(attempts=pattern.processing_attempts + 1)
-                pattern.save(update_fields=["status", "status_reason", "updated_at"])
+                catalog_services.pattern_processing_fail(
+                    pattern_id=pattern.pk, reason=STALLED_REASON.format(attempts=pattern.processing_attempts + 1)
+                )
                 logger.warning("pattern %s failed after %s requeues", pattern.pk, pattern.processing_attempts)
                 outcome["failed"] += 1
                 continue
@@ -510,10 +511,13 @@ def patterns_tagging_requeue_stuck(*, older_than: timedelta | None = None) -> di
     return outcome
 
 
-def pattern_reprocess(*, pattern: Pattern) -> Pattern:
-    """Run the whole pipeline again from the stored originals (admin action)."""
+def pattern_reprocess(*, pattern: Pattern, actor: User | None = None) -> Pattern:
+    """Run the whole pipeline again from the stored originals (admin action by ``actor``, recorded as a change
+    of status)."""
     with transaction.atomic():
         locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        before = catalog_services.pattern_public_values(locked)
+        previous_status = locked.status
         catalog_services.pattern_media_hide(pattern=locked)
         locked.files.update(status=PatternFile.Status.PENDING, validation={})
         locked.status = Pattern.Status.PROCESSING
@@ -532,6 +536,14 @@ def pattern_reprocess(*, pattern: Pattern) -> Pattern:
                 "processing_attempts",
                 "updated_at",
             ]
+        )
+        catalog_services.pattern_changes_record(
+            pattern=locked,
+            before=before,
+            actor=actor,
+            extra={"status": {"from": previous_status, "to": Pattern.Status.PROCESSING}}
+            if previous_status != Pattern.Status.PROCESSING
+            else None,
         )
         pipeline_enqueue(pattern=locked)
     return locked

@@ -5,6 +5,7 @@ from django.urls import path
 from catalog.api.views import (
     ImageSearchView,
     PatternDetailView,
+    PatternHistoryView,
     PatternModerationView,
     PatternSimilarView,
     PatternTagSuggestionsView,
@@ -20,6 +21,7 @@ urlpatterns = [
     path("patterns/", PatternListCreateView.as_view(), name="api-patterns"),
     path("patterns/<int:pk>/", PatternDetailView.as_view(), name="api-pattern-detail"),
     path("patterns/<int:pk>/moderation/", PatternModerationView.as_view(), name="api-pattern-moderation"),
+    path("patterns/<int:pk>/history/", PatternHistoryView.as_view(), name="api-pattern-history"),
     path("patterns/<int:pk>/similar/", PatternSimilarView.as_view(), name="api-pattern-similar"),
     path("patterns/<int:pk>/tags/", PatternTagSuggestionsView.as_view(), name="api-pattern-tags"),
     path(

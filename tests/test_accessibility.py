@@ -42,6 +42,18 @@ def _published(title: str, *, category: str, name: str, content: bytes, file_for
     return pattern
 
 
+def _listing_with_history(*, creator: Any) -> Pattern:
+    """A creator's own pattern, rejected, edited and published: its status page shows a timeline."""
+    from catalog.services import pattern_moderate, pattern_update
+
+    moderator = UserFactory.create(username="a11y_moderator", is_staff=True, is_superuser=True)
+    pattern = PatternFactory.create(creator=creator, status=Pattern.Status.NEEDS_REVIEW, published_at=None)
+    pattern_moderate(pattern=pattern, moderator=moderator, action="reject", reason="The previews are too dark.")
+    pattern_update(pattern=pattern, actor=creator, data={"title": "Brighter planter", "price": 650})
+    pattern_moderate(pattern=pattern, moderator=moderator, action="approve")
+    return pattern
+
+
 def _catalogue() -> dict[str, Pattern]:
     return {
         "mesh": _published(
@@ -118,6 +130,7 @@ def test_every_page_has_no_serious_axe_violations_and_never_scrolls_sideways(liv
     patterns = _catalogue()
     buyer = UserFactory.create(username="a11y_buyer")
     paid_entitlement(buyer=buyer, pattern=patterns["image"])
+    listing = _listing_with_history(creator=buyer)
     problems: list[str] = []
     with launch() as browser:
         # Reduced motion: no colour transitions running while axe measures contrast after a scheme change.
@@ -174,6 +187,8 @@ def test_every_page_has_no_serious_axe_violations_and_never_scrolls_sideways(liv
             ("/sell/new/", "listing-form"),
             ("/accounts/email/", "account-email"),
             ("/accounts/password/change/", "account-password"),
+            (f"/sell/patterns/{listing.pk}/", "pattern-status-history"),
+            (f"/sell/patterns/{listing.pk}/edit/", "pattern-edit"),
         ]
         for path, name in signed_in:
             _check(page, base, path, name, problems)

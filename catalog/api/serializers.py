@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.forms import SEARCH_QUERY_MAX_LENGTH, refuse_control_characters
@@ -162,3 +163,57 @@ class TagDecisionInputSerializer(serializers.Serializer[Any]):
 class ModerationInputSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(choices=["approve", "reject"])
     reason = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class PatternUpdateInputSerializer(serializers.Serializer[Any]):
+    """A partial edit of a pattern's listing: only the fields sent change."""
+
+    title = serializers.CharField(max_length=140, required=False, validators=[refuse_control_characters])
+    description = serializers.CharField(allow_blank=True, required=False, validators=[refuse_control_characters])
+    category = serializers.SlugField(
+        required=False,
+        allow_blank=True,
+        max_length=_max_length(Category, "slug"),
+        help_text="Category slug; empty for none",
+    )
+    licence = serializers.SlugField(
+        required=False,
+        max_length=_max_length(Licence, "code"),
+        help_text="cc0, cc-by, cc-by-sa, cc-by-nc, personal or commercial",
+    )
+    price = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, help_text="Minor units (cents).")
+    commercial_price = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        allow_null=True,
+        help_text="Price of the Commercial licence tier (with licence=personal), minor units; null for none.",
+    )
+
+    def validate_category(self, value: str) -> Category | None:
+        if not value:
+            return None
+        category = Category.objects.filter(slug=value).first()
+        if category is None:
+            raise serializers.ValidationError(f"Unknown category '{value}'.")
+        return category
+
+    def validate_licence(self, value: str) -> Licence:
+        licence = Licence.objects.filter(code=value).first()
+        if licence is None:
+            raise serializers.ValidationError(f"Unknown licence '{value}'.")
+        return licence
+
+
+class PatternEventSerializer(serializers.Serializer[Any]):
+    """One event of a pattern's history."""
+
+    type = serializers.CharField(help_text="Dotted event name, e.g. pattern.published")
+    actor = serializers.SerializerMethodField(help_text="Username of who did it; null for the system")
+    at = serializers.DateTimeField()
+    # The metaclass moves declared fields off the class, so this does not shadow Serializer.data.
+    data = serializers.DictField(help_text="The event's fields (ids, reason, changes ...)")  # type: ignore[assignment]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_actor(self, event: Any) -> str | None:
+        return event.actor_username or None

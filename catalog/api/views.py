@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, permissions, serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,20 +22,25 @@ from analytics.services import event_record, event_track
 from catalog import selectors, services
 from catalog.api.serializers import (
     ModerationInputSerializer,
+    PatternEventSerializer,
     PatternListQuerySerializer,
     PatternSerializer,
+    PatternUpdateInputSerializer,
     TagDecisionInputSerializer,
     TagSuggestionSerializer,
 )
+from catalog.history import pattern_history_queryset
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Pattern, TagSuggestion
 from catalog.permissions import (
     DECIDE_TAG_SUGGESTIONS,
     MODERATE_PATTERNS,
+    VIEW_PATTERNS,
     VIEW_TAG_SUGGESTIONS,
     staff_has_perm,
     staff_with,
 )
+from marketplace.events.models import EventRecord
 from marketplace.page_cache import catalogue_cached, page_cache_remember_event
 
 
@@ -102,10 +108,74 @@ class PatternListView(generics.ListAPIView[Pattern]):
 
 class PatternDetailView(generics.RetrieveAPIView[Pattern]):
     serializer_class = PatternSerializer
-    permission_classes = [permissions.AllowAny]
+    # Reading is public (published patterns); editing needs an account (401 without).
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
 
     def get_queryset(self) -> QuerySet[Pattern]:
         return selectors.pattern_visible_to(user=self.request.user)
+
+    @extend_schema(request=PatternUpdateInputSerializer, responses={200: PatternSerializer})
+    def patch(self, request: Request, pk: int) -> Response:
+        """Edit the listing (the creator, or a moderator); a rejected pattern its creator edits goes back to
+        review. Recorded in the pattern's history as ``pattern.updated``."""
+        pattern = self.get_object()  # 404 for a pattern the caller may not see
+        if pattern.creator_id != request.user.pk and not staff_has_perm(request.user, MODERATE_PATTERNS):
+            raise PermissionDenied("Only the pattern's creator or a moderator can edit it.")
+        serializer = PatternUpdateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.pattern_update(
+                pattern=pattern,
+                actor=request.user,  # type: ignore[arg-type]
+                data=dict(serializer.validated_data),
+            )
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)
+        return Response(PatternSerializer(pattern, context={"request": request}).data)
+
+
+class HistoryPagination(PageNumberPagination):
+    page_size = 100
+
+
+class PatternHistoryView(generics.ListAPIView[EventRecord]):
+    """The pattern's history, oldest first: for its creator and for staff who may view patterns.
+
+    401 without credentials; 404 for a pattern the caller may not see at all (another creator's unpublished
+    one, exactly like the detail endpoint, so its existence is not revealed); 403 for a published pattern that
+    is not the caller's.
+    """
+
+    serializer_class = PatternEventSerializer
+    permission_classes = [permissions.IsAuthenticated]
+    pagination_class = HistoryPagination
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[EventRecord]:
+        pattern = (
+            selectors.pattern_visible_to(user=self.request.user)
+            .filter(pk=self.kwargs["pk"])
+            .values("pk", "creator_id")
+            .first()
+        )
+        if pattern is None:
+            raise Http404("No such pattern.")
+        if pattern["creator_id"] != self.request.user.pk and not staff_has_perm(self.request.user, *VIEW_PATTERNS):
+            raise PermissionDenied("Only the pattern's creator and staff can read its history.")
+        return pattern_history_queryset(pattern_id=pattern["pk"])
+
+    @extend_schema(
+        responses={
+            200: PatternEventSerializer(many=True),
+            403: OpenApiResponse(
+                response=inline_serializer("HistoryForbidden", {"detail": serializers.CharField()}),
+                description="A published pattern that is not yours (and you are not staff who may view patterns).",
+            ),
+        }
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class PatternModerationView(APIView):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
@@ -20,6 +21,27 @@ def order_list_for_buyer(*, buyer: Any) -> QuerySet[Order]:
             queryset=OrderItem.objects.select_related("pattern", "licence", "entitlement").order_by("pk"),
         ),
         Prefetch("payments", queryset=Payment.objects.order_by("pk")),
+    )
+
+
+def patterns_held(*, buyer: Any, pattern_ids: Sequence[int]) -> set[int]:
+    """Which of ``pattern_ids`` the buyer holds, by payments' own books: a line of a paid order that was not
+    already owned when paid, in an order neither fully refunded nor disputed (a won dispute makes it paid again).
+
+    These are exactly the lines delivery grants an entitlement for (its inline handler of ``order.paid``) and has
+    not revoked (its handlers of ``order.refunded`` with ``full`` and ``order.disputed``), so payments can refuse a
+    second sale of a pattern without asking delivery, which sits above it.
+    """
+    if not getattr(buyer, "is_authenticated", False) or not pattern_ids:
+        return set()
+    return set(
+        OrderItem.objects.filter(
+            order__buyer=buyer,
+            order__paid_at__isnull=False,
+            order__status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED],
+            already_owned=False,
+            pattern_id__in=list(pattern_ids),
+        ).values_list("pattern_id", flat=True)
     )
 
 

@@ -46,6 +46,7 @@ def test_a_free_claim_is_counted_as_a_purchase_of_zero() -> None:
     buyer, pattern = UserFactory.create(), PatternFactory.create(price=0)
     order, _ = services.pattern_claim_free(buyer=buyer, pattern_id=pattern.pk)
     assert order is not None
+    assert not Event.objects.filter(kind="purchase").exists()
     outbox_drain()
     [row] = Event.objects.filter(kind="purchase")
     assert (row.user_id, row.pattern_id, row.metadata) == (

@@ -82,12 +82,16 @@ def test_a_whole_order_zip_records_one_download_served_per_pattern() -> None:
     assert DownloadEvent.objects.filter(kind="order").count() == 2
 
 
-def test_a_refused_download_records_nothing() -> None:
+def test_a_refused_download_records_nothing_and_the_buyers_own_records_one() -> None:
     buyer, stranger = UserFactory.create(), UserFactory.create()
-    paid_entitlement(buyer=buyer, pattern=PatternFactory.create(), prepare=True)
+    entitlement = paid_entitlement(buyer=buyer, pattern=PatternFactory.create(), prepare=True)
     link = token_client(buyer).get("/api/v1/library/").json()[0]["files"][0]["download_url"]
     assert token_client(stranger).get(link).status_code == 404
     assert EventRecord.objects.filter(type="download.served").count() == 0
+    assert token_client(buyer).get(link).status_code == 200
+    assert [(stored.actor_id, stored.subject_id) for stored in EventRecord.objects.filter(type="download.served")] == [
+        (buyer.pk, entitlement.pk)
+    ]
 
 
 def test_a_traced_leak_records_leak_traced_by_the_staff_member_who_uploaded_it(client: Any, staff: Any) -> None:

@@ -46,6 +46,13 @@ class ChangedThroughServices:
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Nothing in the form can be saved: no Save buttons (actions such as the refund page stay).
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc,no-any-return]
+
 
 def money_display(field: str, description: str, currency: str = "currency") -> Any:
     """An admin column showing an integer of minor units as money, e.g. "USD 12.50" (sortable by the field)."""

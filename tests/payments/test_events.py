@@ -344,3 +344,33 @@ def test_producers_never_import_their_consumers(app: str, forbidden: tuple[str, 
         if module.split(".")[0] in forbidden
     )
     assert offending == []
+
+
+def test_staff_cannot_change_money_or_access_records_in_admin_forms_only_through_services(client, staff) -> None:  # type: ignore[no-untyped-def]
+    """Every change to an order, payout or entitlement goes through a service that records its actor; the admin
+    forms show them read-only (a refund has its own page)."""
+    order = _unpaid_order(500)
+    _succeeded(client, order, "evt_admin")
+    entitlement = Entitlement.objects.get()
+    client.force_login(staff)
+    for url in (
+        f"/admin/payments/order/{order.pk}/change/",
+        f"/admin/delivery/entitlement/{entitlement.pk}/change/",
+        f"/admin/payments/payment/{order.payments.get().pk}/change/",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert 'name="_save"' not in page.content.decode(), url
+    item = order.items.get()
+    form = {"status": "refunded", "buyer": order.buyer_id, "currency": "USD", "failure_reason": ""}
+    lines = {"items-TOTAL_FORMS": "1", "items-INITIAL_FORMS": "1", "items-0-id": item.pk, "items-0-order": order.pk}
+    response = client.post(f"/admin/payments/order/{order.pk}/change/", {**form, **lines})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "paid"
+    client.post(f"/admin/delivery/entitlement/{entitlement.pk}/change/", {"revoked_reason": "staff said so"})
+    client.post(f"/admin/payments/order/{order.pk}/delete/", {"post": "yes"})
+    entitlement.refresh_from_db()
+    assert (entitlement.revoked_at, entitlement.revoked_reason) == (None, "")
+    assert Order.objects.filter(pk=order.pk).exists()
+    assert _types() == ["order.paid", "entitlement.granted"]

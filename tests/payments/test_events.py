@@ -374,3 +374,23 @@ def test_staff_cannot_change_money_or_access_records_in_admin_forms_only_through
     assert (entitlement.revoked_at, entitlement.revoked_reason) == (None, "")
     assert Order.objects.filter(pk=order.pk).exists()
     assert _types() == ["order.paid", "entitlement.granted"]
+
+
+def test_an_order_refunded_in_full_for_owned_lines_agrees_with_delivery(client, localstripe) -> None:  # type: ignore[no-untyped-def]
+    """Lines already owned are refunded; when that is the whole total (the rest was free) the order is refunded
+    in full, so its free line is revoked too: payments' own books and delivery agree on what the buyer holds."""
+    from payments.selectors import patterns_held
+
+    buyer = UserFactory.create()
+    paid, free = PatternFactory.create(price=700), PatternFactory.create(price=0)
+    order_a, intent_a = _order_paid_at_stripe(buyer, [paid])
+    order_b, intent_b = _order_paid_at_stripe(buyer, [free, paid])
+    assert _outcome_of(client, "evt_a", "payment_intent.succeeded", intent_a) == "fulfilled"
+    assert _outcome_of(client, "evt_b", "payment_intent.succeeded", intent_b) == "refunded-owned"
+    [(_type, _actor, refunded)] = _events("order.refunded")
+    assert (refunded["order_id"], refunded["amount"], refunded["full"]) == (order_b.pk, 700, True)
+    active = set(Entitlement.objects.filter(buyer=buyer, revoked_at__isnull=True).values_list("pattern_id", flat=True))
+    assert active == patterns_held(buyer=buyer, pattern_ids=[paid.pk, free.pk]) == {paid.pk}
+    _claimed, created = services.pattern_claim_free(buyer=buyer, pattern_id=free.pk)
+    assert created
+    assert Entitlement.objects.filter(buyer=buyer, pattern=free, revoked_at__isnull=True).count() == 1

@@ -11,6 +11,7 @@ from django.db import InterfaceError, OperationalError
 from delivery import services
 from delivery.models import Entitlement, MarkedFile
 from marketplace.broker import infrastructure_errors
+from payments.models import Order
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ def prepare_entitlement(entitlement_id: int) -> None:
 
 @shared_task(base=DeliveryTask, name="delivery.tasks.prepare_order_package")
 def prepare_order_package(order_id: int) -> None:
-    from payments.models import Order
-
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         return

@@ -29,7 +29,7 @@ from delivery.events import LeakTraced
 from delivery.models import Entitlement, LeakTrace, MarkedFile
 from delivery.watermark import payload
 from ingestion.formats import UnsupportedFormat, detect_format
-from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
+from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE, difference_hash, shape_descriptor
 from marketplace.events import record
 
 logger = logging.getLogger(__name__)
@@ -50,8 +50,6 @@ def _candidate_originals(data: bytes, file_format: str) -> list[PatternFile]:
     if file_format in ("png", "jpg"):
         from PIL import Image
 
-        from ingestion.shape import difference_hash
-
         with Image.open(io.BytesIO(data)) as image:
             vector = difference_hash(image)
         nearest = catalog_selectors.pattern_files_nearest(
@@ -64,8 +62,6 @@ def _candidate_originals(data: bytes, file_format: str) -> list[PatternFile]:
         return [match for match, _distance in nearest]
     if file_format in watermark.MESH_FORMATS:
         import trimesh
-
-        from ingestion.shape import shape_descriptor
 
         mesh: Any = trimesh.load(io.BytesIO(data), file_type=file_format, process=False, force="mesh")
         triangles = np.asarray(mesh.vertices, dtype=np.float64)[np.asarray(mesh.faces)]

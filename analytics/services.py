@@ -1,7 +1,8 @@
 """Writes for analytics events.
 
-Purchases, downloads and search requests are written at once (``event_record``), in the transaction of what
-they record. Page views and searches, one per catalogue request, are buffered instead (``event_track``): one
+Search requests are written at once (``event_record``). Purchases and downloads are written from the outbox
+after their ``order.paid`` / ``download.served`` event committed (``analytics.handlers``, ``events_store``), with
+the time of the event. Page views and searches, one per catalogue request, are buffered instead (``event_track``): one
 LPUSH to a bounded Redis list in the request, written to PostgreSQL in batches by the ``analytics.tasks.
 events_drain`` beat task (``events_drain``), so that no page waits on an INSERT. The rows are the same as
 ``event_record`` would write, ``created_at`` included (the time of the request). Best effort: while Redis is
@@ -78,6 +79,13 @@ def _event_fields(
         "result_count": result_count,
         "metadata": metadata or {},
     }
+
+
+def events_store(*, events: list[Event]) -> list[Event]:
+    """Write events built elsewhere (the outbox handlers of purchases and downloads, ``analytics.handlers``), their
+    time kept; a user or pattern deleted since the fact happened becomes no one / nothing."""
+    _forget_deleted(events)
+    return Event.objects.bulk_create(events)
 
 
 def search_request_record(*, user: Any, query: str, wanted: str, path: str = "") -> Event:

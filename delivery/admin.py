@@ -17,9 +17,21 @@ from delivery.models import DownloadEvent, Entitlement, LeakTrace, LicenceCertif
 
 @admin.register(Entitlement)
 class EntitlementAdmin(admin.ModelAdmin[Entitlement]):
+    """Read only: entitlements follow their orders (granted when paid, revoked by a full refund or a dispute)
+    through delivery's handlers of payments' events, which record who did it."""
+
     list_display = ["buyer", "pattern", "created_at", "revoked_at", "revoked_reason"]
     list_filter = ["revoked_at"]
     search_fields = ["buyer__username", "buyer__email", "pattern__title"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(DownloadEvent)

@@ -31,7 +31,8 @@ class EntitlementRevoked(DomainEvent):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class DownloadServed(DomainEvent):
-    """A buyer's download link was followed and a file (or a package of files) sent."""
+    """A buyer's download link was followed and a file (or a package of files) sent. ``kind``: "file" (then
+    ``file_ids`` names it), "pattern" or "order" (a zip; ``file_ids`` empty)."""
 
     type = "download.served"
     subject = ENTITLEMENT
@@ -39,6 +40,7 @@ class DownloadServed(DomainEvent):
     buyer_id: int
     pattern_id: int
     file_ids: list[int]
+    kind: str = "file"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -20,14 +20,17 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 
 from catalog import selectors as catalog_selectors
 from catalog.models import PatternFile
 from delivery import watermark
+from delivery.events import LeakTraced
 from delivery.models import Entitlement, LeakTrace, MarkedFile
 from delivery.watermark import payload
 from ingestion.formats import UnsupportedFormat, detect_format
 from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE, difference_hash, shape_descriptor
+from marketplace.events import record
 
 logger = logging.getLogger(__name__)
 MAX_CANDIDATE_ORIGINALS = 3
@@ -138,7 +141,8 @@ def trace(*, data: bytes, file_name: str) -> TraceResult:
 
 
 def leak_trace_record(*, data: bytes, file_name: str, uploaded_by: Any = None) -> LeakTrace:
-    """Trace a suspected leak and keep the result for the audit trail."""
+    """Trace a suspected leak and keep the result for the audit trail; records ``leak.traced`` (actor: who
+    uploaded the file, None from the command line)."""
     result = trace(data=data, file_name=file_name)
     summary: dict[str, Any] = {"method": result.method, "evidence": result.evidence}
     entitlement = result.entitlement
@@ -153,12 +157,24 @@ def leak_trace_record(*, data: bytes, file_name: str, uploaded_by: Any = None) -
             downloads=entitlement.downloads.count(),
             revoked=entitlement.revoked_at is not None,
         )
-    return LeakTrace.objects.create(
-        uploaded_by=uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None,
-        file_name=file_name[:255],
-        sha256=hashlib.sha256(data).hexdigest(),
-        file_format=result.file_format,
-        entitlement=entitlement,
-        confidence=result.confidence,
-        result=summary,
-    )
+    uploader = uploaded_by if getattr(uploaded_by, "is_authenticated", False) else None
+    with transaction.atomic():
+        leak_trace = LeakTrace.objects.create(
+            uploaded_by=uploader,
+            file_name=file_name[:255],
+            sha256=hashlib.sha256(data).hexdigest(),
+            file_format=result.file_format,
+            entitlement=entitlement,
+            confidence=result.confidence,
+            result=summary,
+        )
+        record(
+            LeakTraced(
+                trace_id=leak_trace.pk,
+                pattern_id=entitlement.pattern_id if entitlement is not None else None,
+                buyer_id=entitlement.buyer_id if entitlement is not None else None,
+                outcome="traced" if entitlement is not None else "not-traced",
+                actor_id=uploader.pk if uploader is not None else None,
+            )
+        )
+    return leak_trace

@@ -23,10 +23,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from analytics.services import event_record
 from catalog.models import PatternFile
 from delivery import watermark
+from delivery.events import DownloadServed, EntitlementGranted, EntitlementRevoked
 from delivery.models import DownloadEvent, Entitlement, LicenceCertificate, MarkedFile, Package
+from marketplace.events import record
 
 logger = logging.getLogger(__name__)
 DOWNLOAD_SALT = "tessera.delivery.download"
@@ -51,17 +52,20 @@ class DownloadLimitReached(Exception):
 # --------------------------------------------------------------------------------------- entitlements
 
 
-def entitlements_grant_for_order(*, order: Any) -> list[Entitlement]:
+def entitlements_grant_for_order(*, order: Any, actor_id: int | None = None) -> list[Entitlement]:
     """Create one entitlement per order item the buyer did not already own, and queue their personal copies.
 
-    Must run in the transaction that marks the order paid.
+    Must run in the transaction that marks the order paid (delivery.handlers.entitlements_grant, an inline handler
+    of ``order.paid``). Records ``entitlement.granted`` for each one it creates.
     """
     granted = []
-    for item in order.items.filter(already_owned=False):
-        entitlement, _ = Entitlement.objects.get_or_create(
+    for item in order.items.filter(already_owned=False).order_by("pk"):
+        entitlement, created = Entitlement.objects.get_or_create(
             order_item=item, defaults={"buyer_id": order.buyer_id, "pattern_id": item.pattern_id}
         )
         granted.append(entitlement)
+        if created:
+            _granted_record(entitlement=entitlement, actor_id=actor_id)
     from delivery import tasks
 
     for entitlement in granted:
@@ -98,20 +102,50 @@ def entitlements_requeue_undelivered(*, older_than: timedelta | None = None, lim
     return len(undelivered)
 
 
-def entitlements_revoke_for_order(*, order: Any, reason: str) -> int:
-    """Revoke the order's active entitlements (refund, dispute). Their links stop working at once."""
-    return Entitlement.objects.filter(order_item__order=order, revoked_at__isnull=True).update(
-        revoked_at=timezone.now(), revoked_reason=reason
+def _granted_record(*, entitlement: Entitlement, actor_id: int | None) -> None:
+    record(
+        EntitlementGranted(
+            entitlement_id=entitlement.pk,
+            buyer_id=entitlement.buyer_id,
+            pattern_id=entitlement.pattern_id,
+            order_id=entitlement.order_item.order_id,
+            actor_id=actor_id,
+        )
     )
 
 
-def entitlements_restore_for_order(*, order: Any, reason: str) -> int:
+def entitlements_revoke_for_order(*, order_id: int, reason: str, actor_id: int | None = None) -> int:
+    """Revoke the order's active entitlements (refund, dispute). Their links stop working at once.
+
+    Records ``entitlement.revoked`` for each; must run in the transaction of the refund or dispute.
+    """
+    active = list(
+        Entitlement.objects.select_for_update()
+        .filter(order_item__order_id=order_id, revoked_at__isnull=True)
+        .order_by("pk")
+    )
+    Entitlement.objects.filter(pk__in=[e.pk for e in active]).update(revoked_at=timezone.now(), revoked_reason=reason)
+    for entitlement in active:
+        record(
+            EntitlementRevoked(
+                entitlement_id=entitlement.pk,
+                buyer_id=entitlement.buyer_id,
+                pattern_id=entitlement.pattern_id,
+                reason=reason,
+                actor_id=actor_id,
+            )
+        )
+    return len(active)
+
+
+def entitlements_restore_for_order(*, order_id: int, reason: str, actor_id: int | None = None) -> int:
     """Give back entitlements revoked for ``reason`` (a dispute the seller won).
 
-    One the buyer has meanwhile bought again stays revoked: they hold the newer one.
+    One the buyer has meanwhile bought again stays revoked: they hold the newer one. A restored one is granted
+    again: ``entitlement.granted`` is recorded for it.
     """
     restored = 0
-    for entitlement in Entitlement.objects.filter(order_item__order=order, revoked_reason=reason):
+    for entitlement in Entitlement.objects.filter(order_item__order_id=order_id, revoked_reason=reason).order_by("pk"):
         if Entitlement.objects.filter(
             buyer_id=entitlement.buyer_id, pattern_id=entitlement.pattern_id, revoked_at__isnull=True
         ).exists():
@@ -119,6 +153,7 @@ def entitlements_restore_for_order(*, order: Any, reason: str) -> int:
         entitlement.revoked_at = None
         entitlement.revoked_reason = ""
         entitlement.save(update_fields=["revoked_at", "revoked_reason"])
+        _granted_record(entitlement=entitlement, actor_id=actor_id)
         restored += 1
     return restored
 
@@ -202,22 +237,29 @@ def download_check_limits(*, target: DownloadTarget, user: Any) -> None:
 
 
 def download_record(*, target: DownloadTarget, user: Any, ip_address: str | None) -> list[DownloadEvent]:
+    """Keep one download row per entitlement served and record ``download.served`` (actor: the buyer) for each;
+    analytics counts downloads from the outbox."""
     events = []
-    for entitlement in target.entitlements:
-        event = DownloadEvent.objects.create(
-            entitlement=entitlement,
-            pattern_file=target.pattern_file,
-            kind=target.kind,
-            user=user,
-            ip_address=ip_address,
-        )
-        events.append(event)
-        event_record(
-            kind="download",
-            user=user,
-            pattern=entitlement.pattern,
-            metadata={"pattern_file_id": target.pattern_file.pk if target.pattern_file else None, "kind": target.kind},
-        )
+    with transaction.atomic():
+        for entitlement in target.entitlements:
+            event = DownloadEvent.objects.create(
+                entitlement=entitlement,
+                pattern_file=target.pattern_file,
+                kind=target.kind,
+                user=user,
+                ip_address=ip_address,
+            )
+            events.append(event)
+            record(
+                DownloadServed(
+                    entitlement_id=entitlement.pk,
+                    buyer_id=entitlement.buyer_id,
+                    pattern_id=entitlement.pattern_id,
+                    file_ids=[target.pattern_file.pk] if target.pattern_file else [],
+                    kind=target.kind,
+                    actor_id=user.pk,
+                )
+            )
     return events
 
 

@@ -9,3 +9,16 @@ from __future__ import annotations
 from marketplace.events.registry import Registry
 
 registry = Registry()
+
+# --- payments, delivery, analytics (h/money) ---
+from analytics import handlers as analytics_handlers  # noqa: E402
+from delivery import handlers as delivery_handlers  # noqa: E402
+
+# Invariants, in the transaction of the payment: a paid order has its entitlements; a fully refunded or disputed
+# one has none (a won dispute gives them back).
+registry.inline("order.paid", delivery_handlers.entitlements_grant)
+registry.inline("order.refunded", delivery_handlers.entitlements_revoke_on_refund)
+registry.inline("order.disputed", delivery_handlers.entitlements_follow_dispute)
+# After commit, from the outbox: the analytics rows creator dashboards count.
+registry.outbox("order.paid", analytics_handlers.purchases_record)
+registry.outbox("download.served", analytics_handlers.download_record)

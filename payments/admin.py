@@ -28,6 +28,32 @@ from payments.models import (
 )
 
 
+class ChangedThroughServices:
+    """A money or access record staff read but never edit or delete in a form: its changes go through services
+    (a refund is asked for on its own page), which record who did what as domain events."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        declared = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
+        excluded = set(getattr(self, "exclude", None) or [])
+        model = self.model  # type: ignore[attr-defined]
+        return declared + [
+            f.name for f in model._meta.concrete_fields if f.name not in excluded and f.name not in declared
+        ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # Nothing in the form can be saved: no Save buttons (actions such as the refund page stay).
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc,no-any-return]
+
+
 def money_display(field: str, description: str, currency: str = "currency") -> Any:
     """An admin column showing an integer of minor units as money, e.g. "USD 12.50" (sortable by the field)."""
 
@@ -91,7 +117,7 @@ class RefundForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin[Order]):
+class OrderAdmin(ChangedThroughServices, admin.ModelAdmin[Order]):
     list_display = ["id", "buyer", "status", "amount_money", "amount_refunded_money", "created_at", "paid_at"]
     list_filter = ["status", "currency"]
     search_fields = ["buyer__username", "buyer__email", "stripe_payment_intent_id"]
@@ -173,25 +199,25 @@ class OrderAdmin(admin.ModelAdmin[Order]):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin[Payment]):
+class PaymentAdmin(ChangedThroughServices, admin.ModelAdmin[Payment]):
     list_display = ["stripe_payment_intent_id", "order", "amount_money", "status", "created_at"]
     amount_money = money_display("amount", "Amount")
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
+class WebhookEventAdmin(ChangedThroughServices, admin.ModelAdmin[WebhookEvent]):
     list_display = ["stripe_event_id", "type", "processed_at"]
     list_filter = ["type"]
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin[Refund]):
+class RefundAdmin(ChangedThroughServices, admin.ModelAdmin[Refund]):
     list_display = ["stripe_refund_id", "order", "amount_money", "reason", "created_at"]
     amount_money = money_display("amount", "Amount")
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin[Dispute]):
+class DisputeAdmin(ChangedThroughServices, admin.ModelAdmin[Dispute]):
     list_display = ["stripe_dispute_id", "order", "amount_money", "status", "reason", "created_at", "closed_at"]
     list_filter = ["status"]
     amount_money = money_display("amount", "Amount")
@@ -237,12 +263,12 @@ class LedgerTransactionAdmin(admin.ModelAdmin[LedgerTransaction]):
 
 
 @admin.register(PayoutAccount)
-class PayoutAccountAdmin(admin.ModelAdmin[PayoutAccount]):
+class PayoutAccountAdmin(ChangedThroughServices, admin.ModelAdmin[PayoutAccount]):
     list_display = ["creator", "stripe_account_id", "details_submitted", "payouts_enabled"]
 
 
 @admin.register(Payout)
-class PayoutAdmin(admin.ModelAdmin[Payout]):
+class PayoutAdmin(ChangedThroughServices, admin.ModelAdmin[Payout]):
     list_display = ["id", "creator", "amount_money", "status", "stripe_transfer_id", "created_at", "sent_at"]
     list_filter = ["status"]
     readonly_fields = ["amount_money"]

@@ -12,7 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from marketplace.events import record
 from payments import ledger, stripe_gateway
+from payments.events import PayoutFailed, PayoutPaid
 from payments.models import LedgerAccount, LedgerTransaction, Payout, PayoutAccount
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,15 @@ def payout_send(*, payout_id: int) -> Payout | None:
                 kind=LedgerTransaction.Kind.PAYOUT_REVERSAL,
                 reference=f"payout-reversal:{payout.pk}",
             )
+            record(
+                PayoutFailed(
+                    payout_id=payout.pk,
+                    creator_id=payout.creator_id,
+                    amount=payout.amount,
+                    currency=payout.currency,
+                    reason=payout.failure_reason,
+                )
+            )
             logger.warning("payout %s failed: %s", payout.pk, payout.failure_reason)
             return payout
         payout.status = Payout.Status.PAID
@@ -105,6 +116,11 @@ def payout_send(*, payout_id: int) -> Payout | None:
         payout.sent_at = timezone.now()
         payout.save(update_fields=["status", "stripe_transfer_id", "sent_at"])
         LedgerTransaction.objects.filter(reference=f"payout:{payout.pk}").update(stripe_object_id=transfer_id)
+        record(
+            PayoutPaid(
+                payout_id=payout.pk, creator_id=payout.creator_id, amount=payout.amount, currency=payout.currency
+            )
+        )
     return payout
 
 

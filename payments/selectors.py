@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
 from payments.models import Order, OrderItem, Payment
 
+# An order whose lines (those not already owned when it was paid) the buyer holds: not fully refunded, not disputed.
+HOLDING_STATUSES = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
+
 
 def order_list_for_buyer(*, buyer: Any) -> QuerySet[Order]:
-    """The buyer's orders, newest first, with their lines (pattern, licence, entitlement) and payments.
+    """The buyer's orders, newest first, with their lines (pattern, licence) and payments.
 
     A fixed number of queries whatever the number of orders: the page of order history and receipts use it.
     """
     return Order.objects.filter(buyer=buyer).prefetch_related(
         Prefetch(
             "items",
-            queryset=OrderItem.objects.select_related("pattern", "licence", "entitlement").order_by("pk"),
+            queryset=OrderItem.objects.select_related("pattern", "licence").order_by("pk"),
         ),
         Prefetch("payments", queryset=Payment.objects.order_by("pk")),
+    )
+
+
+def patterns_held(*, buyer: Any, pattern_ids: Sequence[int]) -> set[int]:
+    """Which of ``pattern_ids`` the buyer holds, by payments' own books: a line of a paid order that was not
+    already owned when paid, in an order neither fully refunded nor disputed (a won dispute makes it paid again).
+
+    These are exactly the lines delivery grants an entitlement for (its inline handler of ``order.paid``) and has
+    not revoked (its handlers of ``order.refunded`` with ``full`` and ``order.disputed``), so payments can refuse a
+    second sale of a pattern without asking delivery, which sits above it.
+    """
+    if not getattr(buyer, "is_authenticated", False) or not pattern_ids:
+        return set()
+    return set(
+        OrderItem.objects.filter(
+            order__buyer=buyer,
+            order__paid_at__isnull=False,
+            order__status__in=HOLDING_STATUSES,
+            already_owned=False,
+            pattern_id__in=list(pattern_ids),
+        ).values_list("pattern_id", flat=True)
     )
 
 
@@ -41,9 +66,10 @@ def order_summary(*, order: Order) -> dict[str, Any]:
         "tax_included": bool(order.tax_amount) and order.amount == subtotal,
         "remaining": order.amount - order.amount_refunded,
         "card": {"brand": card.card_brand, "last4": card.card_last4} if card else None,
-        "downloadable": any(
-            getattr(item, "entitlement", None) is not None and item.entitlement.revoked_at is None for item in items
-        ),
+        # Payments' own answer (see patterns_held), not delivery's rows: payments sits below delivery.
+        "downloadable": order.paid_at is not None
+        and order.status in HOLDING_STATUSES
+        and any(not item.already_owned for item in items),
     }
 
 

@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError
 from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
-from analytics.services import event_record
 from catalog import selectors as catalog_selectors
 from catalog.models import Licence, User
-from delivery import selectors as delivery_selectors
-from delivery import services as delivery_services
+from marketplace.events import record as record_event
 from payments import ledger, stripe_gateway
+from payments.events import OrderCreated, OrderDisputed, OrderPaid, OrderRefunded
 from payments.models import Dispute, LedgerTransaction, Order, OrderItem, Payment, PayoutAccount, Refund, WebhookEvent
+from payments.selectors import patterns_held
 
 logger = logging.getLogger(__name__)
 COMMERCIAL_LICENCE = "commercial"
@@ -52,7 +52,7 @@ def order_create(
         raise ValidationError({"pattern_ids": ["Choose at least one pattern."]})
     patterns = []
     problems = []
-    owned = delivery_selectors.entitled_pattern_ids(buyer=buyer, pattern_ids=unique_ids)
+    owned = patterns_held(buyer=buyer, pattern_ids=unique_ids)
     for pattern_id in unique_ids:
         pattern = catalog_selectors.pattern_get_published(pattern_id=pattern_id)
         if pattern is None:
@@ -78,7 +78,7 @@ def order_create(
         User.objects.select_for_update().filter(pk=buyer.pk).first()
         # Checked again under the lock: a free order (or a "Get it free") that committed since the first
         # check already granted the pattern, and a second grant would break the one-entitlement rule.
-        owned_now = delivery_selectors.entitled_pattern_ids(buyer=buyer, pattern_ids=[p.pk for p in patterns])
+        owned_now = patterns_held(buyer=buyer, pattern_ids=[p.pk for p in patterns])
         if owned_now:
             raise ValidationError(
                 {
@@ -115,8 +115,9 @@ def order_create(
                 for p in patterns
             ]
         )
+        _order_created_record(order=order, pattern_ids=[p.pk for p in patterns])
         if amount == 0:
-            _order_fulfil(order=order)
+            _order_fulfil(order=order, actor_id=buyer.pk)
     _payment_intents_cancel(orders=superseded)
     if amount == 0:
         return order
@@ -157,7 +158,7 @@ def pattern_claim_free(*, buyer: User, pattern_id: int) -> tuple[Order | None, b
     with transaction.atomic():
         # The buyer's row lock serialises this with order creation and fulfilment: two clicks, one grant.
         User.objects.select_for_update().filter(pk=buyer.pk).first()
-        if delivery_selectors.entitled_pattern_ids(buyer=buyer, pattern_ids=[pattern.pk]):
+        if patterns_held(buyer=buyer, pattern_ids=[pattern.pk]):
             return None, False
         order = Order.objects.create(buyer=buyer, amount=0, currency=pattern.currency)
         OrderItem.objects.create(
@@ -169,7 +170,8 @@ def pattern_claim_free(*, buyer: User, pattern_id: int) -> tuple[Order | None, b
             currency=pattern.currency,
             platform_fee=0,
         )
-        _order_fulfil(order=order)
+        _order_created_record(order=order, pattern_ids=[pattern.pk])
+        _order_fulfil(order=order, actor_id=buyer.pk)
     logger.info("free pattern %s granted to buyer %s in order %s", pattern.pk, buyer.pk, order.pk)
     return order, True
 
@@ -206,8 +208,25 @@ def _order_apply_tax(*, order: Order, country: str) -> Order:
     return order
 
 
-def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
-    """Mark paid, book the sale and grant entitlements. Call in a transaction with ``order`` locked."""
+def _order_created_record(*, order: Order, pattern_ids: list[int]) -> None:
+    record_event(
+        OrderCreated(
+            order_id=order.pk,
+            buyer_id=order.buyer_id,
+            total=order.amount,
+            currency=order.currency,
+            pattern_ids=pattern_ids,
+            actor_id=order.buyer_id,
+        )
+    )
+
+
+def _order_fulfil(*, order: Order, stripe_object_id: str = "", actor_id: int | None = None) -> None:
+    """Mark paid, book the sale and record ``order.paid``. Call in a transaction with ``order`` locked.
+
+    The entitlements are granted by delivery's inline handler of ``order.paid``, in this transaction; the analytics
+    purchase rows come from the outbox after commit. ``actor_id``: the buyer of a free order, None for Stripe.
+    """
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at"])
@@ -217,14 +236,27 @@ def _order_fulfil(*, order: Order, stripe_object_id: str = "") -> None:
         from payments import tasks
 
         transaction.on_commit(partial(tasks.tax_transaction_record.delay, order.pk), robust=True)
-    delivery_services.entitlements_grant_for_order(order=order)
-    for item in order.items.filter(already_owned=False).select_related("pattern"):
-        event_record(
-            kind="purchase",
-            user=order.buyer,
-            pattern=item.pattern,
-            metadata={"order_id": order.pk, "amount": item.price, "currency": item.currency},
+    # The lines this payment delivers: one the buyer already owned is refunded at once, not sold.
+    items = order.items.filter(already_owned=False).select_related("licence").order_by("pk")
+    record_event(
+        OrderPaid(
+            order_id=order.pk,
+            buyer_id=order.buyer_id,
+            total=order.amount,
+            currency=order.currency,
+            items=[
+                {
+                    "item_id": item.pk,
+                    "pattern_id": item.pattern_id,
+                    "creator_id": item.creator_id,
+                    "licence": item.licence.code,
+                    "price": item.price,
+                }
+                for item in items
+            ],
+            actor_id=actor_id,
         )
+    )
 
 
 class WebhookPayloadError(ValueError):
@@ -384,7 +416,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
     # Serialise a buyer's fulfilments: two orders sharing a pattern must not both grant it.
     User.objects.select_for_update().filter(pk=order.buyer_id).first()
     items = list(order.items.all())
-    owned = delivery_selectors.entitled_pattern_ids(buyer=order.buyer, pattern_ids=[i.pattern_id for i in items])
+    owned = patterns_held(buyer=order.buyer, pattern_ids=[i.pattern_id for i in items])
     for item in items:
         if item.pattern_id in owned:
             item.already_owned = True
@@ -430,6 +462,7 @@ def _mismatched_payment_refund(*, order: Order, intent: dict[str, Any]) -> str:
     order.status = Order.Status.FAILED
     order.failure_reason = "The amount paid does not match the order total; the payment was refunded in full."
     order.save(update_fields=["status", "failure_reason"])
+    _order_refunded_record(order=order, amount=amount, full=True, reason="Paid amount did not match.")
     logger.error("amount mismatch for order %s: %s %s, refunded as %s", order.pk, amount, currency, refund_id)
     return "amount-mismatch"
 
@@ -461,6 +494,10 @@ def _owned_lines_refund(*, order: Order) -> str:
     fully = amount >= order.amount
     order.status = Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED
     order.save(update_fields=["amount_refunded", "status"])
+    owned = list(order.items.filter(already_owned=True).order_by("pk").values_list("pattern_id", flat=True))
+    _order_refunded_record(
+        order=order, amount=amount, full=fully, reason="Already owned when the order was paid.", pattern_ids=owned
+    )
     logger.info("order %s: refunded %s for lines the buyer already owned (%s)", order.pk, amount, refund_id)
     return "refunded-owned" if fully else "fulfilled-refunded-owned"
 
@@ -502,13 +539,12 @@ def _charge_refunded(charge: dict[str, Any]) -> str:
         reference=f"refund:{order.pk}:{refunded_total}",
         stripe_object_id=refund_id,
     )
-    # The reason staff gave (order_refund puts it in the refund's metadata), when the event lists it.
-    reasons = {
-        str(r["id"]): str((r.get("metadata") or {}).get("reason") or "")
-        for r in ((charge.get("refunds") or {}).get("data") or [])
-        if r.get("id")
+    # The reason staff gave and who they are (order_refund puts both in the refund's metadata), when listed.
+    metadata = {
+        str(r["id"]): r.get("metadata") or {} for r in ((charge.get("refunds") or {}).get("data") or []) if r.get("id")
     }
-    reason = reasons.get(refund_id, "")
+    reason = str(metadata.get(refund_id, {}).get("reason") or "")
+    requested_by = str(metadata.get(refund_id, {}).get("requested_by") or "")
     Refund.objects.get_or_create(
         stripe_refund_id=refund_id,
         defaults={"order": order, "amount": increment, "currency": order.currency, "reason": reason[:200]},
@@ -518,9 +554,53 @@ def _charge_refunded(charge: dict[str, Any]) -> str:
     if order.status != Order.Status.DISPUTED:
         order.status = Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED
     order.save(update_fields=["amount_refunded", "status"])
-    if fully:
-        delivery_services.entitlements_revoke_for_order(order=order, reason="refunded")
+    # A full refund revokes the downloads: delivery's inline handler of order.refunded, in this transaction.
+    _order_refunded_record(
+        order=order,
+        amount=increment,
+        full=fully,
+        reason=reason[:200],
+        actor_id=int(requested_by) if requested_by.isdigit() else None,
+    )
     return "refunded" if fully else "partially-refunded"
+
+
+def _order_refunded_record(
+    *,
+    order: Order,
+    amount: int,
+    full: bool,
+    reason: str,
+    pattern_ids: list[int] | None = None,
+    actor_id: int | None = None,
+) -> None:
+    if pattern_ids is None:
+        pattern_ids = list(order.items.order_by("pk").values_list("pattern_id", flat=True))
+    record_event(
+        OrderRefunded(
+            order_id=order.pk,
+            buyer_id=order.buyer_id,
+            amount=amount,
+            currency=order.currency,
+            full=full,
+            reason=reason,
+            pattern_ids=pattern_ids,
+            actor_id=actor_id,
+        )
+    )
+
+
+def _order_disputed_record(*, order: Order, dispute: Dispute, status: str) -> None:
+    record_event(
+        OrderDisputed(
+            order_id=order.pk,
+            buyer_id=order.buyer_id,
+            amount=dispute.amount,
+            currency=dispute.currency,
+            status=status,
+            reason=dispute.reason,
+        )
+    )
 
 
 def _dispute_created(dispute: dict[str, Any]) -> str:
@@ -552,7 +632,8 @@ def _dispute_created(dispute: dict[str, Any]) -> str:
     )
     order.status = Order.Status.DISPUTED
     order.save(update_fields=["status"])
-    delivery_services.entitlements_revoke_for_order(order=order, reason="disputed")
+    # Suspends the downloads: delivery's inline handler of order.disputed.
+    _order_disputed_record(order=order, dispute=record, status="opened")
     return "disputed"
 
 
@@ -568,6 +649,7 @@ def _dispute_closed(dispute: dict[str, Any]) -> str:
     record.closed_at = timezone.now()
     record.save(update_fields=["status", "closed_at"])
     if record.status != "won":
+        _order_disputed_record(order=order, dispute=record, status="lost")
         return "dispute-lost"
     ledger.mirror_record(
         original_reference=f"dispute:{record.stripe_dispute_id}",
@@ -578,7 +660,8 @@ def _dispute_closed(dispute: dict[str, Any]) -> str:
     logger.info("dispute %s won, the withdrawn amount is returned", record.stripe_dispute_id)
     order.status = Order.Status.PAID if order.amount_refunded == 0 else Order.Status.PARTIALLY_REFUNDED
     order.save(update_fields=["status"])
-    delivery_services.entitlements_restore_for_order(order=order, reason="disputed")
+    # Gives the downloads back: delivery's inline handler of order.disputed.
+    _order_disputed_record(order=order, dispute=record, status="won")
     return "dispute-won"
 
 

@@ -69,7 +69,9 @@ class OrderRefundView(APIView):
         if order is None:
             raise Http404
         try:
-            refund_id = services.order_refund(order=order, amount=serializer.validated_data.get("amount"))
+            refund_id = services.order_refund(
+                order=order, amount=serializer.validated_data.get("amount"), requested_by=request.user
+            )
         except DjangoValidationError as exc:
             raise ValidationError({"amount": exc.messages}) from exc
         return Response({"refund_id": refund_id, "status": "requested"}, status=status.HTTP_202_ACCEPTED)

@@ -13,6 +13,7 @@ from analytics.models import Event
 from delivery import watermark
 from delivery.models import DownloadEvent, MarkedFile
 from delivery.watermark import payload
+from marketplace.events.services import outbox_drain
 from tests import samples
 from tests.conftest import token_client
 from tests.factories import PatternFactory, UserFactory, add_file, paid_entitlement
@@ -45,6 +46,9 @@ def test_buyer_downloads_their_own_marked_copy_and_it_is_recorded() -> None:
     decoded = payload.decode(key=watermark.secret(), soft=readings[0].soft)
     assert decoded.entitlement_id == entitlement.pk
     assert DownloadEvent.objects.filter(user=buyer, kind="file").count() == 1
+    # The analytics row comes from the outbox (download.served), after commit.
+    assert Event.objects.filter(kind="download", user=buyer, pattern=pattern).count() == 0
+    outbox_drain()
     assert Event.objects.filter(kind="download", user=buyer, pattern=pattern).count() == 1
 
 

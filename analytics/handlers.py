@@ -1,0 +1,49 @@
+"""Analytics' consumers of domain events (outbox handlers, listed in marketplace/handlers.py).
+
+They run after commit, once per event (the outbox's receipt commits with the rows written here), so a purchase or
+a download is counted once however often the outbox drains. The rows are those the producers wrote themselves
+before issue 11, with the time of the event.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from analytics.models import Event
+from analytics.services import events_store
+from delivery.events import DownloadServed
+from payments.events import OrderPaid
+
+
+def purchases_record(event: OrderPaid) -> None:
+    """One ``purchase`` row per line the order delivered."""
+    events_store(
+        events=[
+            Event(
+                kind=Event.Kind.PURCHASE,
+                user_id=event.buyer_id,
+                pattern_id=cast(int, item["pattern_id"]),
+                metadata={"order_id": event.order_id, "amount": item["price"], "currency": event.currency},
+                created_at=event.at,
+            )
+            for item in event.items
+        ]
+    )
+
+
+def download_record(event: DownloadServed) -> None:
+    """One ``download`` row per entitlement served (a whole-order zip is one per pattern in it)."""
+    events_store(
+        events=[
+            Event(
+                kind=Event.Kind.DOWNLOAD,
+                user_id=event.buyer_id,
+                pattern_id=event.pattern_id,
+                metadata={
+                    "pattern_file_id": event.file_ids[0] if event.kind == "file" and event.file_ids else None,
+                    "kind": event.kind,
+                },
+                created_at=event.at,
+            )
+        ]
+    )

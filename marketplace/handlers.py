@@ -9,3 +9,8 @@ from __future__ import annotations
 from marketplace.events.registry import Registry
 
 registry = Registry()
+
+# --- tracking (h/tracking) ---
+from analytics import handlers as analytics_handlers  # noqa: E402
+
+registry.outbox("search.requested", analytics_handlers.search_requested)

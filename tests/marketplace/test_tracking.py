@@ -5,6 +5,7 @@ Redis, a broker outage loses the events and counts them; the search page and the
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,32 @@ def test_the_flush_thread_delivers_queued_views_to_analytics_rows() -> None:
         ("page_view", viewer.pk, None, "/", ""),
     ]
     assert events_drain() == 0
+
+
+def test_a_full_queue_refuses_the_newest_event_and_counts_it() -> None:
+    lost = _lost("queue_full")
+    with override_settings(TESSERA_TRACKING_QUEUE_MAX=2), tracking._queue.send_lock:  # the sender is stuck
+        for n in range(3):
+            tracking.track(tracking.SearchPerformed(query=f"q{n}"))
+        assert tracking.queued() == 2
+    assert _lost("queue_full") == lost + 1
+    assert events_drain() == 2
+    assert list(Event.objects.order_by("id").values_list("query", flat=True)) == ["q0", "q1"]
+
+
+def test_a_forked_process_starts_with_an_empty_queue_of_its_own() -> None:
+    with tracking._queue.send_lock:  # this process's thread holds off meanwhile
+        tracking.track(tracking.PageViewed(path="/before-fork/"))
+        assert tracking.queued() == 1
+        pid = os.fork()
+        if pid == 0:  # the child (a gunicorn worker, a Celery pool process): nothing of the parent's to send twice
+            fresh = tracking.queued() == 0 and tracking._queue.thread is None and tracking._queue.pid == os.getpid()
+            os._exit(0 if fresh else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert tracking.queued() == 1  # the parent's event is still the parent's to send
+    assert events_drain() == 1
+    assert list(Event.objects.values_list("path", flat=True)) == ["/before-fork/"]
 
 
 def test_the_search_page_and_the_api_record_the_same_search() -> None:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-pages bench-image-search clean-var
+.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-pages bench-events bench-image-search clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -56,6 +56,11 @@ bench-load: $(VENV)/.installed
 # Django view, anonymous and signed in, with their query counts; gunicorn 2 processes, wrk on loopback.
 bench-pages: $(VENV)/.installed
 	$(BIN)/python bench/bench_pages.py
+
+# Domain events recorded per second in a service call and outbox drain throughput against bare INSERT/UPDATE
+# floors, and the time a page view spends in tracking (Redis up and stopped); about 2 minutes.
+bench-events: $(VENV)/.installed
+	$(BIN)/python bench/bench_events.py
 
 bench-image-search: $(VENV)/.installed
 	$(BIN)/python bench/bench_image_search_memory.py --port $${BENCH_WEB_PORT:-8138}

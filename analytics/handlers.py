@@ -1,16 +1,19 @@
 """Analytics' consumers of domain events (outbox handlers, listed in marketplace/handlers.py).
 
-They run after commit, once per event (the outbox's receipt commits with the rows written here), so a purchase or
-a download is counted once however often the outbox drains. The rows are those the producers wrote themselves
-before issue 11, with the time of the event.
+They run after commit, once per event (the outbox's receipt commits with the rows written here), so a purchase, a
+download or a search request is counted once however often the outbox drains. The rows are those the producers
+wrote themselves before issue 11, with the time of the event.
 """
 
 from __future__ import annotations
 
 from typing import cast
 
+from django.contrib.auth import get_user_model
+
 from analytics.models import Event
 from analytics.services import events_store
+from catalog.events import SearchRequested
 from delivery.events import DownloadServed
 from payments.events import OrderPaid
 
@@ -46,4 +49,19 @@ def download_record(event: DownloadServed) -> None:
                 created_at=event.at,
             )
         ]
+    )
+
+
+def search_requested(event: SearchRequested) -> None:
+    """ "Tell us what you wanted": the query and the person's own words, for the demand insights."""
+    user_id = event.actor_id
+    if user_id is not None and not get_user_model().objects.filter(pk=user_id).exists():
+        user_id = None  # deleted since: no one, as on_delete=SET_NULL would have made it
+    Event.objects.create(
+        kind=Event.Kind.SEARCH_REQUEST,
+        user_id=user_id,
+        query=event.query[:255],
+        path=event.path[:255],
+        metadata={"wanted": event.wanted},
+        created_at=event.at,
     )

@@ -30,7 +30,7 @@ class Event(models.Model):
     query = models.CharField(max_length=255, blank=True)
     result_count = models.PositiveIntegerField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    # When it happened: page views and searches are buffered (analytics.services.event_track) and written in
+    # When it happened: page views and searches are tracked (marketplace.tracking) and written in
     # batches a few seconds later, keeping the time of the request.
     created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 

@@ -1,14 +1,13 @@
 """Writes for analytics events.
 
-Search requests are written at once (``event_record``). Purchases and downloads are written from the outbox
-after their ``order.paid`` / ``download.served`` event committed (``analytics.handlers``, ``events_store``), with
-the time of the event. Page views and searches, one per catalogue request, are buffered instead (``event_track``): one
-LPUSH to a bounded Redis list in the request, written to PostgreSQL in batches by the ``analytics.tasks.
-events_drain`` beat task (``events_drain``), so that no page waits on an INSERT. The rows are the same as
-``event_record`` would write, ``created_at`` included (the time of the request). Best effort: while Redis is
-unreachable (the request waits at most TESSERA_EVENTS_BUFFER_TIMEOUT seconds) or the buffer is full
-(TESSERA_EVENTS_BUFFER_MAX events, the oldest go), events are lost and counted in
-``tessera_analytics_events_lost_total{reason}``.
+Purchases and downloads are written from the outbox after their ``order.paid`` / ``download.served`` event
+committed (``analytics.handlers``, ``events_store``), with the time of the event; a search request ("tell us what
+you wanted") arrives the same way as the ``search.requested`` domain event. Page views and searches, one per
+catalogue request, come through the kernel's tracking path (``marketplace.tracking``: an in-process queue, a Redis
+list) and are written to PostgreSQL in batches by the ``analytics.tasks.events_drain`` beat task
+(``events_drain``), so that no page waits on an INSERT, with the time of the request as ``created_at``. Best
+effort: what tracking loses is counted in ``tessera_analytics_events_lost_total{reason}`` (see
+marketplace/tracking.py).
 """
 
 from __future__ import annotations
@@ -18,18 +17,16 @@ import logging
 from datetime import datetime
 from typing import Any
 
-import redis
-from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 
 from analytics.models import Event
+from marketplace import tracking
 from marketplace.broker import broker_client
 from marketplace.metrics import analytics_events_lost_total
 
 logger = logging.getLogger(__name__)
 
-BUFFER_KEY = "analytics:event-buffer"
+BUFFER_KEY = tracking.BUFFER_KEY
 
 
 def event_record(
@@ -69,7 +66,7 @@ def _event_fields(
     result_count: int | None,
     metadata: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """An event's column values, written now (``event_record``) or buffered (``event_track``) alike."""
+    """An event's column values."""
     return {
         "kind": kind,
         "user_id": user.pk if user is not None and getattr(user, "is_authenticated", False) else None,
@@ -88,60 +85,14 @@ def events_store(*, events: list[Event]) -> list[Event]:
     return Event.objects.bulk_create(events)
 
 
-def search_request_record(*, user: Any, query: str, wanted: str, path: str = "") -> Event:
-    """A buyer's "tell us what you wanted" after a search that found little: the query and their own words."""
-    return event_record(
-        kind=Event.Kind.SEARCH_REQUEST,
-        user=user,
-        query=query,
-        path=path,
-        metadata={"wanted": wanted},
-    )
-
-
-def event_track(
-    *,
-    kind: str,
-    user: Any = None,
-    pattern: Any = None,
-    pattern_id: int | None = None,
-    path: str = "",
-    query: str = "",
-    result_count: int | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> None:
-    """Buffer one page view or search (the arguments of ``event_record``); ``events_drain`` writes it."""
-    fields = _event_fields(
-        kind=kind,
-        user=user,
-        pattern=pattern,
-        pattern_id=pattern_id,
-        path=path,
-        query=query,
-        result_count=result_count,
-        metadata=metadata,
-    )
-    payload = json.dumps({**fields, "created_at": timezone.now().isoformat()})
-    limit = settings.TESSERA_EVENTS_BUFFER_MAX
-    try:
-        with broker_client(timeout=settings.TESSERA_EVENTS_BUFFER_TIMEOUT).pipeline(transaction=False) as pipe:
-            pipe.lpush(BUFFER_KEY, payload)
-            pipe.ltrim(BUFFER_KEY, 0, limit - 1)  # the newest stay; a full buffer loses its oldest
-            length, _ = pipe.execute()
-    except (redis.RedisError, OSError) as exc:
-        analytics_events_lost_total.labels(reason="broker_unreachable").inc()
-        logger.warning("analytics event lost, the broker is unreachable: %s", exc)
-        return
-    if length > limit:
-        analytics_events_lost_total.labels(reason="buffer_full").inc(length - limit)
-
-
 def events_drain(*, batch: int = 1000, max_batches: int = 100) -> int:
-    """Write the buffered events to PostgreSQL, oldest first, ``batch`` rows per INSERT; how many were written.
+    """Write the tracked page views and searches to PostgreSQL, oldest first, ``batch`` rows per INSERT; how many
+    were written. What this process itself has queued is sent to Redis first (a test's requests, a task's).
 
     Safe to run concurrently (each batch is taken from Redis atomically). A batch the database refuses is
     put back for the next run.
     """
+    tracking.flush()
     client = broker_client()
     written = 0
     for _ in range(max_batches):
@@ -172,6 +123,9 @@ def events_drain(*, batch: int = 1000, max_batches: int = 100) -> int:
 
 def _event_from(raw: bytes) -> Event:
     data = json.loads(raw)
+    if "type" in data:
+        return event_row(tracking.event_from_wire(raw))
+    # An entry buffered by the code before marketplace.tracking (still in Redis across the deploy): its columns.
     return Event(
         kind=data["kind"],
         user_id=data["user_id"],
@@ -182,6 +136,29 @@ def _event_from(raw: bytes) -> Event:
         metadata=data["metadata"],
         created_at=datetime.fromisoformat(data["created_at"]),
     )
+
+
+def event_row(event: tracking.TrackingEvent) -> Event:
+    """The analytics row of a tracked page view or search (not saved)."""
+    if isinstance(event, tracking.SearchPerformed):
+        return Event(
+            kind=Event.Kind.SEARCH,
+            user_id=event.user_id,
+            path=event.path[:255],
+            query=event.query[:255],
+            result_count=event.result_count,
+            metadata={"low_results": event.low_results, "did_you_mean": event.did_you_mean},
+            created_at=event.at,
+        )
+    if isinstance(event, tracking.PageViewed):
+        return Event(
+            kind=Event.Kind.PAGE_VIEW,
+            user_id=event.user_id,
+            pattern_id=event.pattern_id,
+            path=event.path[:255],
+            created_at=event.at,
+        )
+    raise TypeError(f"no analytics row for {event.type}")
 
 
 def _forget_deleted(events: list[Event]) -> None:

@@ -117,3 +117,14 @@ class TagDecided(DomainEvent):
     tag: str
     decision: str
     source: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchRequested(DomainEvent):
+    """ "Tell us what you wanted" after a search that found little: the query and the person's own words
+    (actor: the person; none when not signed in). A submission, not tracking: recorded, never dropped."""
+
+    type = "search.requested"
+    query: str
+    wanted: str
+    path: str = ""

@@ -22,13 +22,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, throttle_classes
 from rest_framework.request import Request
 
-from analytics.services import event_record, event_track, search_request_record
 from catalog import selectors, services
+from catalog import tracking as catalog_tracking
 from catalog.forms import PageForm, PatternEditForm, PatternSearchForm, SearchRequestForm
 from catalog.history import pattern_timeline
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, Pattern, Tag, TagSuggestion
 from catalog.permissions import MODERATE_PATTERNS, VIEW_PATTERNS, staff_has_perm
+from catalog.search_requests import search_request_submit
 from marketplace.middleware import validates_query_string
 from marketplace.page_cache import (
     cacheable_page,
@@ -37,12 +38,13 @@ from marketplace.page_cache import (
     page_cache_remember_event,
 )
 from marketplace.throttling import search_request_throttle
+from marketplace.tracking import TrackingEvent, track
 
 
-def _record(request: HttpRequest, *, pattern: Pattern | None = None, **event: Any) -> None:
-    """An analytics event of this request, recorded again whenever the page cache serves the same page."""
-    event_track(user=request.user, pattern=pattern, **event)
-    page_cache_remember_event(request, pattern_id=pattern.pk if pattern is not None else None, **event)
+def _track(request: HttpRequest, event: TrackingEvent) -> None:
+    """A page view or search of this request, tracked again whenever the page cache serves the same page."""
+    track(event)
+    page_cache_remember_event(request, event)
 
 
 def _fragments() -> dict[str, Any]:
@@ -56,7 +58,7 @@ def _fragments() -> dict[str, Any]:
 
 @cacheable_page
 def home(request: HttpRequest) -> HttpResponse:
-    _record(request, kind="page_view", path=request.path)
+    _track(request, catalog_tracking.page_viewed(user=request.user, path=request.path))
     fragments = _fragments()
     # Read only when the page's fragment is not cached (lazily).
     data = SimpleLazyObject(lambda: catalogue_cached("home", _home_context))
@@ -253,16 +255,12 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
     popular: Any = SimpleLazyObject(functools.partial(results.__getitem__, "popular"))
     count, chips, suggestion, weak = found["count"], found["chips"], found["suggestion"], found["weak"]
     if query:
-        _record(
-            request,
-            kind="search",
-            query=query,
-            result_count=count,
-            path=request.path,
-            metadata={"low_results": count < selectors.FEW_RESULTS, "did_you_mean": suggestion},
+        search_event = catalog_tracking.search_performed(
+            user=request.user, query=query, result_count=count, path=request.path, suggestion=suggestion
         )
+        _track(request, search_event)
     elif category is not None:
-        _record(request, kind="page_view", path=request.path)
+        _track(request, catalog_tracking.page_viewed(user=request.user, path=request.path))
     return render(
         request,
         template,
@@ -319,7 +317,7 @@ def search_request(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(retry_after)
         return response
     query = form.cleaned_data["q"].strip()
-    search_request_record(user=request.user, query=query, wanted=form.cleaned_data["wanted"].strip(), path=request.path)
+    search_request_submit(user=request.user, query=query, wanted=form.cleaned_data["wanted"].strip(), path=request.path)
     messages.success(request, "Thank you: we have noted what you were looking for.")
     return redirect(reverse("catalog:search") + ("?" + urlencode({"q": query}) if query else ""))
 
@@ -340,8 +338,10 @@ def search_by_image(request: HttpRequest) -> HttpResponse:
             except ImageSearchRefused as refused:
                 error, status, retry_after = str(refused), refused.status, refused.retry_after
             else:
-                event_record(
-                    kind="search", user=request.user, query="[image]", result_count=len(results), path=request.path
+                track(
+                    catalog_tracking.image_search_performed(
+                        user=request.user, result_count=len(results), path=request.path
+                    )
                 )
     response = render(
         request,
@@ -362,7 +362,7 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
         pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
     if pattern is None:
         raise Http404("No such pattern.")
-    _record(request, kind="page_view", pattern=pattern, path=request.path)
+    _track(request, catalog_tracking.page_viewed(user=request.user, path=request.path, pattern_id=pattern.pk))
     return render(
         request,
         "catalog/pattern_detail.html",

@@ -4,7 +4,14 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import task_failure, task_retry, task_success, worker_process_init, worker_ready
+from celery.signals import (
+    task_failure,
+    task_retry,
+    task_success,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 
 from catalog.warmup import models_warm  # imports nothing of Django's: safe before the apps are ready
 
@@ -72,3 +79,11 @@ def _warm_models(**_: Any) -> None:
     if not settings.TESSERA_WARM_MODELS or not consumed & MODEL_QUEUES:
         return
     threading.Thread(target=models_warm, name="models-warm", daemon=True).start()
+
+
+# A prefork pool process ends with os._exit (no atexit): it sends what it tracked (page views, searches) first.
+@worker_process_shutdown.connect
+def _flush_tracking(**_: Any) -> None:
+    from marketplace import tracking
+
+    tracking.shutdown()

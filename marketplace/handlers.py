@@ -22,3 +22,7 @@ registry.inline("order.disputed", delivery_handlers.entitlements_follow_dispute)
 # After commit, from the outbox: the analytics rows creator dashboards count.
 registry.outbox("order.paid", analytics_handlers.purchases_record)
 registry.outbox("download.served", analytics_handlers.download_record)
+
+# --- tracking (h/tracking) ---
+# "Tell us what you wanted": a person's submission, written for the demand insights.
+registry.outbox("search.requested", analytics_handlers.search_requested)

@@ -37,7 +37,8 @@ celery_tasks_total = Counter(
 )
 analytics_events_lost_total = Counter(
     "tessera_analytics_events_lost",
-    "Buffered page views and searches lost: broker_unreachable, buffer_full, unreadable.",
+    "Tracked page views and searches lost (marketplace.tracking): queue_full, broker_unreachable, buffer_full, "
+    "process_exit, unreadable.",
     ["reason"],
 )
 

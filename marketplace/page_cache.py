@@ -22,6 +22,7 @@ hit records them again.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -38,7 +39,10 @@ from django.middleware.csrf import (  # type: ignore[attr-defined]  # private, s
     _unmask_cipher_token,
     get_token,
 )
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+
+from marketplace.tracking import TrackingEvent, track
 
 logger = logging.getLogger(__name__)
 
@@ -112,12 +116,9 @@ def catalogue_fragment_key() -> str:
     return f"{settings.TESSERA_RELEASE}:{_current_version()}"
 
 
-def page_cache_remember_event(request: HttpRequest, **event: Any) -> None:
-    """Note an analytics event the view recorded, so that serving this page from the cache records it too.
-
-    ``event``: the keyword arguments of ``analytics.services.event_track`` other than ``user`` (the page
-    cache only serves visitors who are not signed in), with ``pattern_id`` instead of ``pattern``.
-    """
+def page_cache_remember_event(request: HttpRequest, event: TrackingEvent) -> None:
+    """Note a page view or search the view tracked, so that serving this page from the cache tracks it too (as
+    no user: the page cache only serves visitors who are not signed in; at the time of that request)."""
     events = getattr(request, "_page_cache_events", None)
     if events is not None:
         events.append(event)
@@ -210,11 +211,10 @@ class AnonymousPageCacheMiddleware:
         for header, value in entry["headers"].items():
             response[header] = value
         response["X-Page-Cache"] = "hit"
-        if entry["events"]:
-            from analytics.services import event_track
-
-            for event in entry["events"]:
-                event_track(user=None, **event)
+        now = timezone.now()
+        for event in entry["events"]:
+            if isinstance(event, TrackingEvent):  # a page stored by older code kept keyword dicts: not replayed
+                track(dataclasses.replace(event, user_id=None, at=now))
         return response
 
     def _store(self, request: HttpRequest, response: HttpResponseBase, key: str) -> None:

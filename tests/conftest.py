@@ -169,10 +169,12 @@ def _fresh_throttles(_redis: redis.Redis) -> None:
 
 @pytest.fixture(autouse=True)
 def _empty_event_buffer(_redis: redis.Redis) -> None:
-    """Buffered analytics events (analytics.services.event_track) live in Redis too: none left from another test.
+    """Tracked page views and searches (marketplace.tracking) wait in this process's queue and in Redis: none
+    left from another test (the queue is emptied first, after any send in progress, then the Redis list).
 
     A test that reads page views or searches calls ``analytics.services.events_drain()`` first, as the beat
-    task does every few seconds in production."""
-    from analytics.services import BUFFER_KEY
+    task does every few seconds in production (it sends this process's queue to Redis first)."""
+    from marketplace import tracking
 
-    _redis.delete(BUFFER_KEY)
+    tracking.discard()
+    _redis.delete(tracking.BUFFER_KEY)

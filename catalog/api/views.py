@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.services import event_record, event_track
 from catalog import selectors, services
+from catalog import tracking as catalog_tracking
 from catalog.api.serializers import (
     ModerationInputSerializer,
     PatternEventSerializer,
@@ -42,6 +42,7 @@ from catalog.permissions import (
 )
 from marketplace.events.models import EventRecord
 from marketplace.page_cache import catalogue_cached, page_cache_remember_event
+from marketplace.tracking import track
 
 
 def raise_drf(exc: DjangoValidationError) -> None:
@@ -94,15 +95,12 @@ class PatternListView(generics.ListAPIView[Pattern]):
         query = self.query_filters()["q"].strip()
         if query:
             count = response.data.get("count") if isinstance(response.data, dict) else None
-            search_event: dict[str, Any] = {
-                "kind": "search",
-                "query": query,
-                "result_count": count,
-                "path": request.path,
-                "metadata": {"low_results": count is not None and count < LOW_RESULT_COUNT},
-            }
-            event_track(user=request.user, **search_event)
-            page_cache_remember_event(request, **search_event)
+            # The same event as the search page's for the same query (catalog.tracking).
+            search_event = catalog_tracking.search_performed(
+                user=request.user, query=query, result_count=count, path=request.path
+            )
+            track(search_event)
+            page_cache_remember_event(request, search_event)
         return response
 
 
@@ -208,10 +206,6 @@ class ImageSearchInputSerializer(serializers.Serializer[Any]):
     )
 
 
-# Searches with fewer results than this are marked for the creators' "what buyers look for" analytics.
-LOW_RESULT_COUNT = 3
-
-
 class ImageSearchView(APIView):
     permission_classes = [permissions.AllowAny]
     parser_classes = [MultiPartParser, FormParser]
@@ -240,7 +234,7 @@ class ImageSearchView(APIView):
                     headers={"Retry-After": str(refused.retry_after)},
                 )
             return Response({"image": [str(refused)]}, status=refused.status)
-        event_record(kind="search", user=request.user, query="[image]", result_count=len(results), path=request.path)
+        track(catalog_tracking.image_search_performed(user=request.user, result_count=len(results), path=request.path))
         return Response(
             [
                 {

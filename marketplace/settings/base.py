@@ -624,10 +624,9 @@ TESSERA_TAG_MAX_LENGTH = env_int("TESSERA_TAG_MAX_LENGTH", 40)
 TESSERA_CREATOR_TAG_LIMIT = env_int("TESSERA_CREATOR_TAG_LIMIT", 20)
 
 # --- Analytics event buffer (issue 10, speed) ---
-# Page views and searches go to a Redis list in the request (waiting at most TIMEOUT seconds for Redis; lost and
-# counted when it is unreachable) and are written in batches every DRAIN_SECONDS by analytics.tasks.events_drain.
-# At most MAX events wait (about 300 bytes each); past that the oldest are lost (counted).
-TESSERA_EVENTS_BUFFER_TIMEOUT = float(env("TESSERA_EVENTS_BUFFER_TIMEOUT", "0.05"))
+# Page views and searches wait in a Redis list (marketplace.tracking, below) and are written in batches every
+# DRAIN_SECONDS by analytics.tasks.events_drain. At most MAX events wait (about 300 bytes each); past that the
+# oldest are lost (counted).
 TESSERA_EVENTS_BUFFER_MAX = env_int("TESSERA_EVENTS_BUFFER_MAX", 200_000)
 TESSERA_EVENTS_DRAIN_SECONDS = env_int("TESSERA_EVENTS_DRAIN_SECONDS", 5)
 CELERY_BEAT_SCHEDULE["analytics-events-drain"] = {
@@ -653,3 +652,12 @@ CELERY_BEAT_SCHEDULE["events-outbox-drain"] = {
     "task": "marketplace.events.tasks.outbox_drain",
     "schedule": float(env("TESSERA_OUTBOX_SWEEP_SECONDS", "15")),
 }
+
+# --- Tracking (issue 11, h/tracking) ---
+# Page views and searches (marketplace.tracking): the request appends to a queue in its process (at most
+# QUEUE_MAX events; past that new ones are lost, counted); a thread per process sends the queue to a Redis list
+# every FLUSH_SECONDS (sooner when 1000 are waiting), waiting at most BROKER_TIMEOUT seconds for Redis (a batch it
+# cannot send is lost, counted), where analytics.tasks.events_drain reads them (TESSERA_EVENTS_BUFFER_MAX, above).
+TESSERA_TRACKING_QUEUE_MAX = env_int("TESSERA_TRACKING_QUEUE_MAX", 10_000)
+TESSERA_TRACKING_FLUSH_SECONDS = float(env("TESSERA_TRACKING_FLUSH_SECONDS", "0.5"))
+TESSERA_TRACKING_BROKER_TIMEOUT = float(env("TESSERA_TRACKING_BROKER_TIMEOUT", "1.0"))

@@ -18,6 +18,7 @@ from analytics.services import events_drain
 from catalog import selectors
 from catalog.models import Category, Licence, Pattern, PatternFile
 from catalog.services import pattern_tags_add
+from marketplace.events.services import outbox_drain
 from tests import samples
 from tests.factories import OrderFactory, PatternFactory, add_file, order_item_add
 
@@ -228,6 +229,7 @@ def test_tell_us_what_you_wanted_is_recorded_throttled_and_checked(client, setti
     response = _post(client, {"q": "submarine", "wanted": "A 1:350 U-boat, printable in two halves"}, address)
     assert response.status_code == 302
     assert response["Location"] == "/search/?q=submarine"
+    outbox_drain()  # as the events queue does after commit
     event = Event.objects.get(kind="search_request")
     assert (event.query, event.metadata, event.user) == (
         "submarine",
@@ -240,6 +242,7 @@ def test_tell_us_what_you_wanted_is_recorded_throttled_and_checked(client, setti
     throttled = _post(client, {"q": "plane"}, address)
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) > 0
+    outbox_drain()
     assert list(Event.objects.filter(kind="search_request").values_list("query", flat=True).order_by("id")) == [
         "submarine",
         "tank",

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from analytics.models import Event
+from analytics.services import events_drain
 from catalog.models import Pattern, Preview, User
 from ingestion import services
 from ingestion.shape_dataset import distinct_models
@@ -58,6 +59,7 @@ def test_search_by_image_finds_the_pattern_from_a_resized_photo(api_client) -> N
     # Only the stripes are a match: the grey ramp and the cube are below the relevance floor (issue 10).
     assert [result["pattern"]["id"] for result in results] == [stripes.pk]
     assert results[0]["similarity"] >= 0.45
+    events_drain()  # as the beat task does every few seconds
     assert Event.objects.get(kind="search").query == "[image]"
 
 

@@ -1,0 +1,234 @@
+"""Page-view and search tracking: high volume, best effort, never in the way of the request.
+
+A catalogue request calls ``track(PageViewed(...))`` or ``track(SearchPerformed(...))``. That is an append to a
+bounded queue in this process (a few microseconds, no I/O, no lock held across I/O); a daemon thread of the process
+sends what is queued to a Redis list in batches (one round trip per batch) every TESSERA_TRACKING_FLUSH_SECONDS,
+sooner when a batch is full. Analytics (``analytics.tasks.events_drain``, on the beat schedule) turns the list into
+rows. Domain events (``marketplace.events``) are the other path: a person's submission or a change of state that
+must not be lost goes there, in the transaction of its change.
+
+What it guarantees: the request never waits on Redis or PostgreSQL for tracking; an event that reaches Redis is
+written once (``events_drain`` takes each batch atomically and puts it back if the database refuses it).
+What it loses, each counted in ``tessera_analytics_events_lost_total{reason}``:
+
+- ``queue_full``: this process queued TESSERA_TRACKING_QUEUE_MAX events its thread could not send (Redis slow or
+  down); the newest are refused, the request goes on;
+- ``broker_unreachable``: a batch the thread could not hand to Redis (an outage loses at most what was queued
+  during it, bounded by the queue);
+- ``buffer_full``: the Redis list already held TESSERA_EVENTS_BUFFER_MAX events (the drain is behind); the oldest go;
+- ``process_exit``: events still queued when the process ends and the last flush could not send them (a process
+  killed with SIGKILL loses its queue, up to one flush interval of events, uncounted);
+- ``unreadable``: an entry ``events_drain`` could not decode.
+
+Fork-safe: a forked child (gunicorn worker, Celery prefork child) starts with an empty queue and its own thread
+(started by its first ``track``), so the parent's queued events are never sent twice. ``flush()`` sends what is
+queued now, synchronously (tests, benches, shutdown).
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import dataclasses
+import json
+import logging
+import os
+import threading
+from datetime import datetime
+from typing import Any, ClassVar
+
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from marketplace.broker import broker_client
+from marketplace.metrics import analytics_events_lost_total
+
+logger = logging.getLogger(__name__)
+
+# The list analytics drains (its name from before this module, so a deploy drains what the old code buffered).
+BUFFER_KEY = "analytics:event-buffer"
+# Events per LPUSH (one pipeline round trip each).
+SEND_BATCH = 1000
+
+TRACKING_TYPES: dict[str, type[TrackingEvent]] = {}
+
+
+def user_id_of(user: Any) -> int | None:
+    """The id of a signed-in user; None for an anonymous visitor (or none)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return int(user.pk)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TrackingEvent:
+    """One tracked request: who (a user id or None), which address, when (the time of the request)."""
+
+    type: ClassVar[str] = ""
+
+    user_id: int | None = None
+    path: str = ""
+    at: datetime = dataclasses.field(default_factory=timezone.now)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        event_type = cls.__dict__.get("type")
+        if event_type:
+            TRACKING_TYPES[event_type] = cls
+
+    def to_wire(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["at"] = self.at.isoformat()
+        data["type"] = self.type
+        return data
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PageViewed(TrackingEvent):
+    """A catalogue page was shown: home, a category, a pattern page (``pattern_id``)."""
+
+    type = "page.viewed"
+    pattern_id: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchPerformed(TrackingEvent):
+    """A search by words (or ``query="[image]"`` by image), from the search page or the API alike.
+
+    ``low_results``: it found fewer than catalog's FEW_RESULTS; ``did_you_mean``: the correction offered ("" none).
+    """
+
+    type = "search.performed"
+    query: str
+    result_count: int | None = None
+    low_results: bool = False
+    did_you_mean: str = ""
+
+
+def event_from_wire(raw: bytes | str) -> TrackingEvent:
+    """The typed event an entry of the Redis list holds. Raises ValueError, KeyError or TypeError if unreadable."""
+    data = json.loads(raw)
+    cls = TRACKING_TYPES[data.pop("type")]
+    data["at"] = datetime.fromisoformat(data["at"])
+    return cls(**data)
+
+
+class _Queue:
+    """This process's queue and the thread that sends it (one per process: rebuilt in a forked child)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.events: collections.deque[TrackingEvent] = collections.deque()
+        self.send_lock = threading.Lock()  # one sender at a time, so batches reach Redis in their order
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.start_lock = threading.Lock()
+
+    def ensure_thread(self) -> None:
+        with self.start_lock:
+            if self.thread is not None:
+                return
+            self.thread = threading.Thread(target=_flush_forever, args=(self,), name="tracking-flush", daemon=True)
+            self.thread.start()
+
+
+_queue = _Queue()
+
+
+def _reset_after_fork() -> None:
+    global _queue
+    _queue = _Queue()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def track(event: TrackingEvent) -> None:
+    """Queue ``event`` for Redis; never blocks, never raises on a broker problem (loss is counted)."""
+    queue = _queue
+    if queue.thread is None:
+        queue.ensure_thread()
+    events = queue.events
+    if len(events) >= settings.TESSERA_TRACKING_QUEUE_MAX:
+        analytics_events_lost_total.labels(reason="queue_full").inc()
+        return
+    events.append(event)
+    if len(events) >= SEND_BATCH:
+        queue.wake.set()
+
+
+def flush() -> int:
+    """Send every event queued in this process now; how many reached Redis (the rest are counted as lost)."""
+    return _send_queued(_queue)
+
+
+def discard() -> int:
+    """Drop what this process has queued, uncounted (tests start clean); how many were dropped."""
+    queue = _queue
+    with queue.send_lock:
+        dropped = len(queue.events)
+        queue.events.clear()
+    return dropped
+
+
+def queued() -> int:
+    """Events waiting in this process's queue."""
+    return len(_queue.events)
+
+
+def _flush_forever(queue: _Queue) -> None:
+    while True:
+        queue.wake.wait(max(settings.TESSERA_TRACKING_FLUSH_SECONDS, 0.01))
+        queue.wake.clear()
+        try:
+            _send_queued(queue)
+        except Exception:  # noqa: BLE001 - the thread must outlive any one bad batch
+            logger.exception("tracking: sending a batch failed")
+
+
+def _send_queued(queue: _Queue) -> int:
+    sent = 0
+    with queue.send_lock:
+        while queue.events:
+            batch: list[TrackingEvent] = []
+            while queue.events and len(batch) < SEND_BATCH:
+                batch.append(queue.events.popleft())
+            sent += _send(batch)
+    return sent
+
+
+def _send(batch: list[TrackingEvent]) -> int:
+    payloads = [json.dumps(event.to_wire()) for event in batch]
+    limit = settings.TESSERA_EVENTS_BUFFER_MAX
+    try:
+        client = broker_client(timeout=settings.TESSERA_TRACKING_BROKER_TIMEOUT)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.lpush(BUFFER_KEY, *payloads)
+            pipe.ltrim(BUFFER_KEY, 0, limit - 1)  # the newest stay; a full list loses its oldest
+            length, _ = pipe.execute()
+    except (redis.RedisError, OSError) as exc:
+        analytics_events_lost_total.labels(reason="broker_unreachable").inc(len(batch))
+        logger.warning("tracking: %s events lost, the broker is unreachable: %s", len(batch), exc)
+        return 0
+    if length > limit:
+        analytics_events_lost_total.labels(reason="buffer_full").inc(min(length - limit, len(batch)))
+    return len(batch)
+
+
+def shutdown() -> None:
+    """Send what is still queued as the process ends; what cannot be sent is counted as ``process_exit``."""
+    queue = _queue
+    if queue.pid != os.getpid() or not queue.events:
+        return
+    try:
+        _send_queued(queue)
+    except Exception:  # noqa: BLE001 - the process is ending; count and go
+        logger.exception("tracking: the last flush failed")
+    left = len(queue.events)
+    if left:
+        analytics_events_lost_total.labels(reason="process_exit").inc(left)
+        queue.events.clear()
+
+
+atexit.register(shutdown)

@@ -9,3 +9,10 @@ from __future__ import annotations
 from marketplace.events.registry import Registry
 
 registry = Registry()
+
+# --- webhooks (h/webhooks) ---
+# Every event type: endpoints choose which they receive; the deliveries are written once, in the handler's
+# transaction, and sent on the `webhooks` queue.
+from webhooks import handlers as webhooks_handlers  # noqa: E402
+
+registry.outbox("*", webhooks_handlers.event_fan_out)

@@ -53,7 +53,10 @@ def test_events_are_checked_against_what_the_account_is_offered() -> None:
     message = refused.json()["events"][0]
     assert "entitlement.granted" in message
     assert "order.paid, order.refunded, pattern.published, pattern.rejected, payout.paid" in message
-    assert creator_client.post(ENDPOINTS, {"url": "http://127.0.0.1:8649/", "events": []}, format="json").status_code == 400
+    assert (
+        creator_client.post(ENDPOINTS, {"url": "http://127.0.0.1:8649/", "events": []}, format="json").status_code
+        == 400
+    )
     assert Endpoint.objects.count() == 0
 
     # Staff may subscribe to every type of the marketplace.

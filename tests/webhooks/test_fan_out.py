@@ -77,7 +77,8 @@ def test_a_creator_is_told_only_about_their_own_lines_and_never_the_buyer(sale: 
 
     deliveries = {delivery.endpoint_id: delivery for delivery in Delivery.objects.all()}
     assert set(deliveries) == {ana_endpoint.pk, ben_endpoint.pk, staff_endpoint.pk}
-    assert bystander.pk not in deliveries and not_subscribed.pk not in deliveries
+    assert bystander.pk not in deliveries
+    assert not_subscribed.pk not in deliveries
     ana_body = _body(deliveries[ana_endpoint.pk])
     assert ana_body["type"] == "order.paid"
     assert ana_body["data"] == {

@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("payments.urls")),
     path("", include("delivery.urls")),
     path("", include("catalog.urls")),
+    path("", include("webhooks.urls")),  # webhooks (h/webhooks)
 ]
 
 if settings.TESSERA_BENCH_FLOOR_VIEW:

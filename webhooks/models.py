@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -41,7 +43,7 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return f"{self.url} ({self.owner_id})"
 
-    def signing_secrets(self, *, now: object = None) -> list[str]:
+    def signing_secrets(self, *, now: datetime | None = None) -> list[str]:
         """The secrets that sign a message now: the current one, plus the previous one during its grace period."""
         moment = now or timezone.now()
         secrets = [self.secret]

@@ -117,8 +117,7 @@ def resolve(url: str, *, allow_private: bool | None = None) -> Target:
             mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
             shown = f"{address} (IPv4 {mapped})" if mapped else str(address)
             raise UnsafeURL(
-                f"The host {host} resolves to {shown}, {problem}. Webhooks are only sent to public internet "
-                "addresses."
+                f"The host {host} resolves to {shown}, {problem}. Webhooks are only sent to public internet addresses."
             )
         if text not in addresses:
             addresses.append(text)

@@ -3,6 +3,8 @@ get back, and that nothing is saved on a refusal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import transaction
 from rest_framework.test import APIClient
@@ -14,7 +16,7 @@ from webhooks.models import Delivery, Endpoint
 ENDPOINTS = "/api/v1/webhooks/endpoints/"
 
 
-def _create(client: APIClient, **body: object) -> dict[str, object]:
+def _create(client: APIClient, **body: object) -> dict[str, Any]:
     payload = {"url": "http://127.0.0.1:8649/hooks", "events": ["order.paid"], **body}
     response = client.post(ENDPOINTS, payload, format="json")
     assert response.status_code == 201, response.content

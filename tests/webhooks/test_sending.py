@@ -107,6 +107,7 @@ def test_a_refused_attempt_is_retried_with_the_same_id_and_body_then_gives_up(re
     delivery.refresh_from_db()
     assert delivery.attempt_count == 1
     assert delivery.last_status_code == 500
+    assert delivery.next_attempt_at is not None
     assert before + timedelta(seconds=4.4) <= delivery.next_attempt_at <= timezone.now() + timedelta(seconds=5.6)
     attempt = DeliveryAttempt.objects.get()
     assert len(attempt.response_excerpt) == 1024

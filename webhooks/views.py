@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from webhooks import selectors, services
 from webhooks.forms import EndpointForm
-from webhooks.models import Endpoint
+from webhooks.models import Delivery, DeliveryAttempt, Endpoint
 
 DELIVERIES_SHOWN = 25
 
@@ -54,6 +54,11 @@ def endpoint_list(request: HttpRequest) -> HttpResponse:
     return render(request, "webhooks/endpoint_list.html", {"endpoints": endpoints, "form": form}, status=status)
 
 
+def _last_attempt(delivery: Delivery) -> DeliveryAttempt | None:
+    attempts = list(delivery.attempts.all())  # prefetched
+    return attempts[-1] if attempts else None
+
+
 @login_required
 def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One endpoint: its secret (once, after creation or rotation), its events, a test, its deliveries."""
@@ -70,7 +75,7 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("webhooks:endpoint-detail", pk=endpoint.pk)
         endpoint.refresh_from_db()
     deliveries = list(selectors.delivery_list_for_endpoint(endpoint=endpoint)[:DELIVERIES_SHOWN])
-    rows = [(delivery, (list(delivery.attempts.all()) or [None])[-1]) for delivery in deliveries]
+    rows = [(delivery, _last_attempt(delivery)) for delivery in deliveries]
     context = {
         "endpoint": endpoint,
         "form": form,

@@ -196,3 +196,25 @@ def test_an_account_has_at_most_the_allowed_number_of_endpoints(settings) -> Non
     assert refused.status_code == 400
     assert "delete one first" in refused.json()["url"][0]
     assert Endpoint.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_lists_cost_the_same_queries_for_one_or_many_rows(django_assert_num_queries: Any) -> None:
+    owner = UserFactory.create()
+    client = token_client(owner)
+    endpoint_id = _create(client)["id"]
+    endpoint = Endpoint.objects.get()
+    client.post(f"{ENDPOINTS}{endpoint_id}/test/")
+    # Token lookup, count, page, plus the deliveries' attempts in one prefetch.
+    with django_assert_num_queries(5):
+        assert len(client.get(f"{ENDPOINTS}{endpoint_id}/deliveries/").json()["results"]) == 1
+    with django_assert_num_queries(3):
+        assert len(client.get(ENDPOINTS).json()["results"]) == 1
+    for _ in range(4):
+        client.post(f"{ENDPOINTS}{endpoint_id}/test/")
+    _create(client)
+    assert Delivery.objects.filter(endpoint=endpoint).count() == 5
+    with django_assert_num_queries(5):
+        assert len(client.get(f"{ENDPOINTS}{endpoint_id}/deliveries/").json()["results"]) == 5
+    with django_assert_num_queries(3):
+        assert len(client.get(ENDPOINTS).json()["results"]) == 2

@@ -246,3 +246,73 @@ def test_the_body_sent_is_the_stored_json(receiver: Receiver) -> None:
     body = json.loads(request.body)
     assert body["timestamp"].endswith("Z")
     assert request.body.decode() == delivery.body
+
+
+@pytest.fixture
+def tls_receiver(receiver: Receiver, tmp_path: Any) -> tuple[Receiver, str]:
+    """The receiver behind TLS with a certificate for ``localhost`` from a throwaway CA; returns the CA file."""
+    import ssl
+    import subprocess
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+            "-subj", "/CN=Test CA")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "host.key", "-out", "host.csr", "-subj", "/CN=localhost")
+    (tmp_path / "ext.cnf").write_text("subjectAltName=DNS:localhost\n")
+    openssl("x509", "-req", "-in", "host.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+            "host.pem", "-days", "1", "-extfile", "ext.cnf")  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "host.pem", tmp_path / "host.key")
+    assert receiver.server is not None
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    return receiver, str(tmp_path / "ca.pem")
+
+
+@pytest.mark.django_db
+def test_https_checks_the_certificate_against_the_name_while_connecting_to_the_checked_address(
+    tls_receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    receiver, ca_file = tls_receiver
+    port = receiver.url.split(":")[2].split("/")[0]
+    endpoint = _endpoint(receiver)
+    Endpoint.objects.filter(pk=endpoint.pk).update(url=f"https://localhost:{port}/hooks/tessera")
+    endpoint.refresh_from_db()
+    # A certificate no trusted authority signed: refused, nothing sent.
+    untrusted = _test_delivery(endpoint)
+    assert _send(untrusted).status == "pending"
+    assert "CERTIFICATE_VERIFY_FAILED" in DeliveryAttempt.objects.get(delivery=untrusted).error
+    assert receiver.requests == []
+    # Trusted (the CA in the default store): delivered, with the name in SNI and the Host header.
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    trusted = _test_delivery(endpoint)
+    assert _send(trusted).status == "delivered"
+    [request] = receiver.wait_for(1)
+    assert request.headers["Host"] == f"localhost:{port}"
+    Webhook(endpoint.secret).verify(request.body, request.headers)
+
+
+@pytest.mark.django_db
+def test_the_sweep_enqueues_overdue_deliveries_that_were_never_enqueued(receiver: Receiver) -> None:
+    from marketplace.broker import broker_client
+
+    redis = broker_client()
+    redis.delete("webhooks")
+    endpoint = _endpoint(receiver)
+    overdue = _test_delivery(endpoint)  # in this test's transaction: its on-commit enqueue never runs
+    just_due = _test_delivery(endpoint)
+    Delivery.objects.filter(pk=overdue.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
+    Delivery.objects.filter(pk=just_due.pk).update(next_attempt_at=timezone.now())
+    disabled = _endpoint(receiver)
+    stranded = _test_delivery(disabled)
+    Delivery.objects.filter(pk=stranded.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
+    Endpoint.objects.filter(pk=disabled.pk).update(status="disabled")
+    try:
+        assert services.deliveries_sweep() == 1
+        assert redis.llen("webhooks") == 1
+        message = json.loads(redis.lindex("webhooks", 0))  # type: ignore[arg-type]
+        assert message["headers"]["task"] == "webhooks.tasks.delivery_send"
+        assert message["headers"]["argsrepr"] == f"({overdue.pk},)"
+    finally:
+        redis.delete("webhooks")

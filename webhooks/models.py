@@ -71,6 +71,8 @@ class Delivery(models.Model):
     attempt_count = models.PositiveIntegerField(default=0)
     # When the next attempt is due (pending), or until when a worker holds the send (claimed).
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When a send task was last queued for it (cleared when a worker takes it): the sweep leaves it alone meanwhile.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)

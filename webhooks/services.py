@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -44,6 +45,9 @@ JITTER = 0.1
 CLAIM_MARGIN_SECONDS = 30
 # The sweep sends what is this overdue: an enqueued send would have run by then.
 SWEEP_GRACE_SECONDS = 30
+# A delivery whose send task was queued this long ago and has not run is taken for lost (longer than the longest
+# countdown a task is queued with, so a retry waiting for its moment is not sent twice).
+LOST_AFTER_SECONDS = 900
 
 
 # --- Secrets and signatures ---------------------------------------------------------------------------------
@@ -263,20 +267,25 @@ def delivery_replay(*, delivery: Delivery) -> Delivery:
     return delivery
 
 
-def _enqueue_after_commit(delivery_ids: list[int], *, countdown: float = 0) -> None:
+def _enqueue_after_commit(delivery_ids: list[int]) -> None:
     if delivery_ids:
-        transaction.on_commit(lambda: _enqueue(delivery_ids, countdown=countdown))
+        transaction.on_commit(lambda: delivery_enqueue(delivery_ids=delivery_ids))
 
 
-def _enqueue(delivery_ids: list[int], *, countdown: float = 0) -> None:
+def delivery_enqueue(*, delivery_ids: list[int], countdown: float = 0) -> None:
+    """Queue a send task per delivery (after ``countdown`` seconds), noting when, so the sweep leaves them alone;
+    when the broker is down they stay due and unqueued for the sweep."""
     from marketplace.broker import infrastructure_errors
     from webhooks.tasks import delivery_send as send_task
 
+    if not delivery_ids:
+        return
+    Delivery.objects.filter(pk__in=delivery_ids).update(enqueued_at=timezone.now())
     for delivery_id in delivery_ids:
         try:
             send_task.apply_async((delivery_id,), countdown=countdown or None)
         except infrastructure_errors() as exc:
-            # Saved and due: the sweep sends it when the broker is back.
+            Delivery.objects.filter(pk=delivery_id).update(enqueued_at=None)
             logger.warning("webhooks: could not enqueue delivery %s: %s", delivery_id, exc)
 
 
@@ -385,7 +394,8 @@ def _claim(delivery_id: int) -> Delivery | None:
         delivery.next_attempt_at = now + timedelta(
             seconds=settings.TESSERA_WEBHOOK_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS
         )
-        delivery.save(update_fields=["next_attempt_at"])
+        delivery.enqueued_at = None
+        delivery.save(update_fields=["next_attempt_at", "enqueued_at"])
     return delivery
 
 
@@ -498,15 +508,19 @@ def _endpoint_health(*, endpoint: Endpoint, ok: bool, now: datetime) -> None:
 
 
 def deliveries_sweep(*, limit: int = 500) -> int:
-    """Enqueue deliveries that are overdue (never enqueued: the broker was down at commit; or whose worker died
-    mid-send, once its claim lapsed). Returns how many were enqueued."""
-    overdue = timezone.now() - timedelta(seconds=SWEEP_GRACE_SECONDS)
+    """Enqueue deliveries that are due but have no send task on the way: never enqueued (the broker was down at
+    commit), a retry too far ahead for a countdown, a worker that died mid-send (once its claim lapsed), or a
+    task queued so long ago it must be lost. Returns how many were enqueued."""
+    now = timezone.now()
     ids = list(
         Delivery.objects.filter(
-            status=Delivery.Status.PENDING, next_attempt_at__lte=overdue, endpoint__status=Endpoint.Status.ACTIVE
+            Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=now - timedelta(seconds=LOST_AFTER_SECONDS)),
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lte=now - timedelta(seconds=SWEEP_GRACE_SECONDS),
+            endpoint__status=Endpoint.Status.ACTIVE,
         )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    _enqueue(ids)
+    delivery_enqueue(delivery_ids=ids)
     return len(ids)

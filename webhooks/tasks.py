@@ -8,8 +8,8 @@ from celery import shared_task
 
 from webhooks import services
 
-# A retry due within this many seconds is enqueued with a countdown (below the broker's visibility timeout);
-# later ones are picked up by the sweep when they fall due.
+# A retry due within this many seconds is enqueued with a countdown (below the broker's visibility timeout and
+# services.LOST_AFTER_SECONDS); later ones are picked up by the sweep when they fall due.
 COUNTDOWN_WITHIN_SECONDS = 600.0
 
 
@@ -20,10 +20,10 @@ def delivery_send(delivery_id: int) -> str:
     except services.EndpointBusy:
         # The endpoint has all its slots in flight: come back shortly, behind other endpoints' sends, instead of
         # holding this worker while a slow receiver answers.
-        delivery_send.apply_async((delivery_id,), countdown=random.uniform(0.5, 2.0))  # noqa: S311 - jitter
+        services.delivery_enqueue(delivery_ids=[delivery_id], countdown=random.uniform(0.5, 2.0))  # noqa: S311
         return "busy"
     if outcome.retry_in is not None and outcome.retry_in <= COUNTDOWN_WITHIN_SECONDS:
-        delivery_send.apply_async((delivery_id,), countdown=outcome.retry_in)
+        services.delivery_enqueue(delivery_ids=[delivery_id], countdown=outcome.retry_in)
     return outcome.status
 
 

@@ -308,11 +308,23 @@ def test_the_sweep_enqueues_overdue_deliveries_that_were_never_enqueued(receiver
     stranded = _test_delivery(disabled)
     Delivery.objects.filter(pk=stranded.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=2))
     Endpoint.objects.filter(pk=disabled.pk).update(status="disabled")
+    # Queued a minute ago (a retry counting down, or waiting in a backlog): on its way, left alone.
+    on_its_way = _test_delivery(endpoint)
+    Delivery.objects.filter(pk=on_its_way.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=2), enqueued_at=timezone.now() - timedelta(minutes=1)
+    )
+    # Queued 20 minutes ago and never run: lost.
+    lost = _test_delivery(endpoint)
+    Delivery.objects.filter(pk=lost.pk).update(
+        next_attempt_at=timezone.now() - timedelta(minutes=20), enqueued_at=timezone.now() - timedelta(minutes=20)
+    )
     try:
-        assert services.deliveries_sweep() == 1
-        assert redis.llen("webhooks") == 1
-        message = json.loads(redis.lindex("webhooks", 0))  # type: ignore[arg-type]
-        assert message["headers"]["task"] == "webhooks.tasks.delivery_send"
-        assert message["headers"]["argsrepr"] == f"({overdue.pk},)"
+        assert services.deliveries_sweep() == 2
+        assert redis.llen("webhooks") == 2
+        messages = [json.loads(raw) for raw in redis.lrange("webhooks", 0, -1)]
+        assert {message["headers"]["task"] for message in messages} == {"webhooks.tasks.delivery_send"}
+        assert {message["headers"]["argsrepr"] for message in messages} == {f"({overdue.pk},)", f"({lost.pk},)"}
+        assert Delivery.objects.filter(pk__in=[overdue.pk, lost.pk], enqueued_at__isnull=False).count() == 2
+        assert services.deliveries_sweep() == 0  # now on their way
     finally:
         redis.delete("webhooks")

@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from marketplace.broker import broker_client
+from marketplace.broker import broker_client, infrastructure_errors
 from marketplace.events.base import DomainEvent
 from webhooks import payloads, transport
 from webhooks.models import RESPONSE_EXCERPT_CHARS, Delivery, DeliveryAttempt, Endpoint
@@ -275,8 +275,7 @@ def _enqueue_after_commit(delivery_ids: list[int]) -> None:
 def delivery_enqueue(*, delivery_ids: list[int], countdown: float = 0) -> None:
     """Queue a send task per delivery (after ``countdown`` seconds), noting when, so the sweep leaves them alone;
     when the broker is down they stay due and unqueued for the sweep."""
-    from marketplace.broker import infrastructure_errors
-    from webhooks.tasks import delivery_send as send_task
+    from webhooks.tasks import delivery_send as send_task  # tasks import this module
 
     if not delivery_ids:
         return

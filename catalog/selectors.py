@@ -618,3 +618,8 @@ def licence_list(*, codes: Sequence[str] | None = None) -> QuerySet[Licence]:
     """The licences patterns can be offered under (all, or only ``codes``), open licences first."""
     licences = Licence.objects.order_by("requires_payment", "code")
     return licences if codes is None else licences.filter(code__in=list(codes))
+
+
+def pattern_titles(*, pattern_ids: Sequence[int]) -> dict[int, str]:
+    """Pattern id → title, for messages that name patterns (outgoing webhooks)."""
+    return dict(Pattern.objects.filter(pk__in=list(pattern_ids)).values_list("pk", "title"))

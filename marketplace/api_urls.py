@@ -15,6 +15,14 @@ from delivery.api.views import LibraryView
 from ingestion.api.views import PatternListCreateView, UploadSessionCreateView, UploadSessionDetailView
 from marketplace.login_paths import obtain_auth_token
 from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
+from webhooks.api.views import (
+    DeliveryReplayView,
+    EndpointDeliveriesView,
+    EndpointDetailView,
+    EndpointListCreateView,
+    EndpointRotateSecretView,
+    EndpointTestView,
+)
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -37,4 +45,23 @@ urlpatterns = [
     path("orders/<int:pk>/refund/", OrderRefundView.as_view(), name="api-order-refund"),
     path("library/", LibraryView.as_view(), name="api-library"),
     path("stripe/webhook/", stripe_webhook, name="api-stripe-webhook"),
+    # --- webhooks (h/webhooks) ---
+    path("webhooks/endpoints/", EndpointListCreateView.as_view(), name="api-webhook-endpoints"),
+    path("webhooks/endpoints/<int:pk>/", EndpointDetailView.as_view(), name="api-webhook-endpoint"),
+    path(
+        "webhooks/endpoints/<int:pk>/rotate-secret/",
+        EndpointRotateSecretView.as_view(),
+        name="api-webhook-endpoint-rotate-secret",
+    ),
+    path("webhooks/endpoints/<int:pk>/test/", EndpointTestView.as_view(), name="api-webhook-endpoint-test"),
+    path(
+        "webhooks/endpoints/<int:pk>/deliveries/",
+        EndpointDeliveriesView.as_view(),
+        name="api-webhook-endpoint-deliveries",
+    ),
+    path(
+        "webhooks/endpoints/<int:pk>/deliveries/<int:delivery_id>/replay/",
+        DeliveryReplayView.as_view(),
+        name="api-webhook-delivery-replay",
+    ),
 ]

@@ -26,3 +26,10 @@ registry.outbox("download.served", analytics_handlers.download_record)
 # --- tracking (h/tracking) ---
 # "Tell us what you wanted": a person's submission, written for the demand insights.
 registry.outbox("search.requested", analytics_handlers.search_requested)
+
+# --- webhooks (h/webhooks) ---
+# Every event type: endpoints choose which they receive; the deliveries are written once, in the handler's
+# transaction, and sent on the `webhooks` queue.
+from webhooks import handlers as webhooks_handlers  # noqa: E402
+
+registry.outbox("*", webhooks_handlers.event_fan_out)

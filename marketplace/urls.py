@@ -35,6 +35,7 @@ urlpatterns = [
     path("", include("delivery.urls")),
     path("", include("ingestion.urls")),
     path("", include("catalog.urls")),
+    path("", include("webhooks.urls")),  # webhooks (h/webhooks)
 ]
 
 if settings.TESSERA_BENCH_FLOOR_VIEW:

@@ -122,3 +122,20 @@ def order_counts_by_status() -> dict[str, int]:
     """How many orders are in each status (every status, zeros included): one grouped count on an index."""
     counts = dict(Order.objects.order_by().values_list("status").annotate(total=Count("id")))
     return {status: int(counts.get(status, 0)) for status in Order.Status.values}
+
+
+def order_lines_of_creator(*, order_id: int, creator_id: int) -> list[dict[str, Any]]:
+    """One creator's lines of an order: pattern id and title, licence code, price and currency (no buyer data),
+    for what that creator is told about the order (outgoing webhooks)."""
+    return [
+        {
+            "pattern_id": line["pattern_id"],
+            "title": line["pattern__title"],
+            "licence": line["licence__code"],
+            "price": line["price"],
+            "currency": line["currency"],
+        }
+        for line in OrderItem.objects.filter(order_id=order_id, creator_id=creator_id)
+        .order_by("pk")
+        .values("pattern_id", "pattern__title", "licence__code", "price", "currency")
+    ]

@@ -661,3 +661,29 @@ CELERY_BEAT_SCHEDULE["events-outbox-drain"] = {
 TESSERA_TRACKING_QUEUE_MAX = env_int("TESSERA_TRACKING_QUEUE_MAX", 10_000)
 TESSERA_TRACKING_FLUSH_SECONDS = float(env("TESSERA_TRACKING_FLUSH_SECONDS", "0.5"))
 TESSERA_TRACKING_BROKER_TIMEOUT = float(env("TESSERA_TRACKING_BROKER_TIMEOUT", "1.0"))
+
+# --- Outgoing webhooks (issue 11, h/webhooks) ---
+INSTALLED_APPS.append("webhooks")
+# Deliveries run on their own queue: a slow receiver never delays ingestion, downloads or the outbox.
+CELERY_TASK_ROUTES = {"webhooks.tasks.*": {"queue": "webhooks"}, **CELERY_TASK_ROUTES}
+TESSERA_CELERY_QUEUES.append("webhooks")
+# The SSRF guard: endpoints must be https and resolve only to public addresses (checked at registration and
+# again at each send, connecting to the checked address). On only in local and test settings (a receiver on
+# this machine); production forces it off.
+TESSERA_WEBHOOKS_ALLOW_PRIVATE = env_bool("TESSERA_WEBHOOKS_ALLOW_PRIVATE", False)
+# Requests in flight to one endpoint at once (a Redis semaphore); more wait their turn without holding a worker.
+TESSERA_WEBHOOK_ENDPOINT_CONCURRENCY = env_int("TESSERA_WEBHOOK_ENDPOINT_CONCURRENCY", 2)
+# A whole request (connect, send, answer) gives up after this many seconds.
+TESSERA_WEBHOOK_TIMEOUT_SECONDS = float(env("TESSERA_WEBHOOK_TIMEOUT_SECONDS", "15"))
+# A receiver's Retry-After is honoured up to this many seconds.
+TESSERA_WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("TESSERA_WEBHOOK_RETRY_AFTER_MAX_SECONDS", 10 * 3600)
+# An endpoint whose attempts all failed for this long is disabled and its owner e-mailed.
+TESSERA_WEBHOOK_DISABLE_AFTER_DAYS = env_int("TESSERA_WEBHOOK_DISABLE_AFTER_DAYS", 5)
+# After rotate-secret the previous secret keeps signing (next to the new one) this long.
+TESSERA_WEBHOOK_PREVIOUS_SECRET_HOURS = env_int("TESSERA_WEBHOOK_PREVIOUS_SECRET_HOURS", 24)
+TESSERA_WEBHOOK_MAX_ENDPOINTS_PER_USER = env_int("TESSERA_WEBHOOK_MAX_ENDPOINTS_PER_USER", 10)
+# Deliveries due but never enqueued (broker down at commit, a worker lost mid-send) are sent by this sweep.
+CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
+    "task": "webhooks.tasks.deliveries_sweep",
+    "schedule": float(env("TESSERA_WEBHOOK_SWEEP_SECONDS", "30")),
+}

@@ -4,3 +4,7 @@ from .base import *  # noqa: F403
 from .base import env_bool
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+
+# --- Outgoing webhooks (issue 11, h/webhooks) ---
+# `make run`: endpoints may be plain http on this machine (a receiver on 127.0.0.1).
+TESSERA_WEBHOOKS_ALLOW_PRIVATE = env_bool("TESSERA_WEBHOOKS_ALLOW_PRIVATE", True)

@@ -53,3 +53,8 @@ TESSERA_SERVE_MEDIA = False
 # --- Faults: health checks (issue 9) ---------------------------------------------------------------
 # The container health check calls /healthz over plain HTTP from inside the container.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Outgoing webhooks (issue 11, h/webhooks) ---
+# Never in production: endpoints must be https on public addresses (no loopback, private, link-local or cloud
+# metadata address, checked at registration and at every send).
+TESSERA_WEBHOOKS_ALLOW_PRIVATE = False

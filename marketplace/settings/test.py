@@ -48,3 +48,7 @@ TESSERA_UPLOADS_PER_HOUR = 1_000_000
 # Tests build catalogues with factories, which do not bump the page cache's catalogue version, and the test
 # Redis outlives each test's database: the page cache is off unless a test turns it on (tests/test_page_cache.py).
 TESSERA_PAGE_CACHE = False
+
+# --- Outgoing webhooks (issue 11, h/webhooks) ---
+# Tests deliver to receivers on 127.0.0.1 over http; the SSRF tests turn this off to see the production guard.
+TESSERA_WEBHOOKS_ALLOW_PRIVATE = True

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from analytics.models import Event
+from catalog.models import Pattern, User
 from marketplace import tracking
 from marketplace.broker import broker_client
 from marketplace.metrics import analytics_events_lost_total
@@ -163,8 +164,6 @@ def event_row(event: tracking.TrackingEvent) -> Event:
 
 def _forget_deleted(events: list[Event]) -> None:
     """A user or pattern deleted since the event was buffered becomes no one / nothing (as on_delete=SET_NULL)."""
-    from catalog.models import Pattern, User
-
     user_ids = {event.user_id for event in events if event.user_id is not None}
     pattern_ids = {event.pattern_id for event in events if event.pattern_id is not None}
     users = set(User.objects.filter(pk__in=user_ids).values_list("pk", flat=True)) if user_ids else set()

@@ -27,6 +27,7 @@ from catalog.models import PatternFile
 from delivery import watermark
 from delivery.events import DownloadServed, EntitlementGranted, EntitlementRevoked
 from delivery.models import DownloadEvent, Entitlement, LicenceCertificate, MarkedFile, Package
+from marketplace.broker import queued_jobs
 from marketplace.events import record
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,6 @@ def entitlements_requeue_undelivered(*, older_than: timedelta | None = None, lim
     (so a backlog is not multiplied). Safe to repeat: preparing is idempotent.
     """
     from delivery import tasks
-    from marketplace.broker import queued_jobs
 
     if queued_jobs(settings.TESSERA_DELIVERY_QUEUES) != 0:
         return 0  # jobs still wait (or the broker is unreachable): nothing can be called lost yet

@@ -339,6 +339,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"; the webhook endpoint's gets its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {"WebhookEndpointStatusEnum": "webhooks.models.Endpoint.Status"},
 }
 
 LANGUAGE_CODE = "en-us"

@@ -12,6 +12,7 @@ from catalog.models import Category, Licence, Pattern, User
 from ingestion.submit import pattern_submit
 from marketplace.events.models import EventRecord
 from marketplace.events.registry import Registry
+from marketplace.events.services import _kick_drain
 from tests import samples
 from tests.conftest import token_client
 from tests.factories import UserFactory
@@ -127,7 +128,10 @@ def test_the_form_and_the_api_submit_the_same_pattern_identically(
                 {"pattern_id": pattern.pk, "creator_id": creator.pk, "title": "Owl lamp", "file_count": 1},
             )
         ]
-    assert len(form_commits) == len(api_commits) >= 1
+    # (The outbox's drain request is asked for once per transaction: both submits share this test's.)
+    form_jobs = [callback for callback in form_commits if callback is not _kick_drain]
+    api_jobs = [callback for callback in api_commits if callback is not _kick_drain]
+    assert len(form_jobs) == len(api_jobs) >= 1
 
 
 def test_both_ways_refuse_an_unsupported_currency_and_save_nothing(client: Any, user: User) -> None:

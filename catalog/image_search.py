@@ -35,24 +35,11 @@ from django.conf import settings
 from catalog import selectors
 from catalog.models import Pattern
 from catalog.vision import QueryImageRejected, query_image_load
-from marketplace.broker import broker_client
+from marketplace.broker import broker_client, lease_return, lease_take
 
 logger = logging.getLogger(__name__)
 
 SLOTS_KEY = "tessera:image-search:slots"
-# Drop expired leases, then take a slot if one is free; the expiry uses the Redis clock so hosts agree.
-_ACQUIRE = """
-if redis.replicate_commands then redis.replicate_commands() end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
-return 1
-"""
 
 
 class ImageSearchRefused(Exception):
@@ -92,15 +79,12 @@ def image_search_slot() -> Iterator[None]:
     shared = True
     try:
         try:
-            acquired = bool(
-                client.eval(
-                    _ACQUIRE,
-                    1,
-                    SLOTS_KEY,
-                    settings.TESSERA_IMAGE_SEARCH_CONCURRENCY,
-                    settings.TESSERA_IMAGE_SEARCH_LEASE_SECONDS,
-                    token,
-                )
+            acquired = lease_take(
+                client,
+                key=SLOTS_KEY,
+                limit=settings.TESSERA_IMAGE_SEARCH_CONCURRENCY,
+                seconds=settings.TESSERA_IMAGE_SEARCH_LEASE_SECONDS,
+                token=token,
             )
         except redis.RedisError as exc:
             logger.warning("image search: Redis unreachable (%s); only the per-process cap applies", exc)
@@ -112,7 +96,7 @@ def image_search_slot() -> Iterator[None]:
         finally:
             if shared:
                 try:
-                    client.zrem(SLOTS_KEY, token)
+                    lease_return(client, key=SLOTS_KEY, token=token)
                 except redis.RedisError as exc:
                     logger.warning("image search: slot %s not released (%s); it expires with its lease", token, exc)
     finally:

@@ -72,3 +72,31 @@ def infrastructure_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     return (BrokerError, RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)
+
+
+# Counted leases (a semaphore shared by every process through Redis): drop expired leases, then take one if fewer
+# than the limit are held. Expiry uses the Redis clock so hosts agree; a holder that dies frees its lease when it
+# expires. Used by image search (deployment-wide cap) and webhooks (requests in flight per endpoint).
+_LEASE_TAKE = """
+if redis.replicate_commands then redis.replicate_commands() end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+return 1
+"""
+
+
+def lease_take(client: redis.Redis, *, key: str, limit: int, seconds: float, token: str) -> bool:
+    """Take one of ``limit`` leases on ``key`` for ``seconds`` as ``token``; False when all are held.
+    Raises ``redis.RedisError`` when Redis cannot answer (the caller decides whether to go on without the cap)."""
+    return bool(client.eval(_LEASE_TAKE, 1, key, limit, seconds, token))
+
+
+def lease_return(client: redis.Redis, *, key: str, token: str) -> None:
+    """Give a lease back before it expires (raises ``redis.RedisError`` like ``lease_take``)."""
+    client.zrem(key, token)

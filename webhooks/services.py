@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from marketplace.broker import broker_client, infrastructure_errors
+from marketplace.broker import broker_client, infrastructure_errors, lease_return, lease_take
 from marketplace.events.base import DomainEvent
 from webhooks import payloads, transport
 from webhooks.models import RESPONSE_EXCERPT_CHARS, Delivery, DeliveryAttempt, Endpoint
@@ -317,19 +317,6 @@ def _retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
 
 # --- Sending ------------------------------------------------------------------------------------------------
 
-_ACQUIRE = """
-if redis.replicate_commands then redis.replicate_commands() end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
-  return 0
-end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
-redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
-return 1
-"""
-
 
 class EndpointBusy(Exception):
     """The endpoint already has TESSERA_WEBHOOK_ENDPOINT_CONCURRENCY requests in flight: try again shortly."""
@@ -348,7 +335,9 @@ def endpoint_slot(endpoint_id: int) -> Iterator[None]:
     lease = settings.TESSERA_WEBHOOK_TIMEOUT_SECONDS + CLAIM_MARGIN_SECONDS
     client = broker_client(timeout=1.0)
     try:
-        acquired = bool(client.eval(_ACQUIRE, 1, key, settings.TESSERA_WEBHOOK_ENDPOINT_CONCURRENCY, lease, token))
+        acquired = lease_take(
+            client, key=key, limit=settings.TESSERA_WEBHOOK_ENDPOINT_CONCURRENCY, seconds=lease, token=token
+        )
         shared = True
     except redis.RedisError as exc:
         logger.warning("webhooks: Redis unreachable (%s); sending without the per-endpoint cap", exc)
@@ -360,7 +349,7 @@ def endpoint_slot(endpoint_id: int) -> Iterator[None]:
     finally:
         if shared:
             try:
-                client.zrem(key, token)
+                lease_return(client, key=key, token=token)
             except redis.RedisError as exc:
                 logger.warning("webhooks: slot of endpoint %s not released (%s); it expires", endpoint_id, exc)
 

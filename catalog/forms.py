@@ -145,8 +145,9 @@ def price_in_cents(price: Decimal) -> int:
     return int((price * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
-class PatternEditForm(forms.Form):
-    """A creator edits a pattern's listing (the files stay; a new upload is a new pattern)."""
+class ListingForm(forms.Form):
+    """A pattern's listing fields, as a creator types them: the submit form (``ingestion.forms.PatternForm``) and
+    the edit form share them. Prices are typed in major units and cleaned to integer minor units."""
 
     title = forms.CharField(max_length=140)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
@@ -167,6 +168,10 @@ class PatternEditForm(forms.Form):
     def clean_commercial_price(self) -> int | None:
         price: Decimal | None = self.cleaned_data.get("commercial_price")
         return None if price is None else price_in_cents(price)
+
+
+class PatternEditForm(ListingForm):
+    """A creator edits a pattern's listing (the files stay; a new upload is a new pattern)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

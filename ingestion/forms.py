@@ -4,14 +4,13 @@ are parsed here and there, and checked by ``ingestion.submit.pattern_submit``.""
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from catalog.forms import refuse_control_characters, tag_names_parse
-from catalog.models import Category, Licence
+from catalog.forms import ListingForm, refuse_control_characters, tag_names_parse
 from ingestion.submit import SUPPORTED_CURRENCIES
 
 
@@ -53,20 +52,11 @@ class MultipleFileField(forms.FileField):
         return list(files)
 
 
-class PatternForm(forms.Form):
-    title = forms.CharField(max_length=140)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
-    category = forms.ModelChoiceField(queryset=Category.objects.all(), required=False)
-    licence = forms.ModelChoiceField(queryset=Licence.objects.all(), to_field_name="code")
+class PatternForm(ListingForm):
+    """A new pattern: its listing, tags, currency and files (sent with the form or as resumable uploads)."""
+
     price = forms.DecimalField(
         min_value=Decimal("0"), max_digits=9, decimal_places=2, initial=Decimal("0"), help_text="0 for free."
-    )
-    commercial_price = forms.DecimalField(
-        min_value=Decimal("0.01"),
-        max_digits=9,
-        decimal_places=2,
-        required=False,
-        help_text="Optional, with the Personal licence: also sell a Commercial licence at this price.",
     )
     tags = forms.CharField(
         required=False,
@@ -82,11 +72,3 @@ class PatternForm(forms.Form):
 
     def clean_tags(self) -> list[str]:
         return tag_names_parse(self.cleaned_data["tags"])
-
-    def clean_commercial_price(self) -> int | None:
-        price: Decimal | None = self.cleaned_data.get("commercial_price")
-        return None if price is None else int((price * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-    def clean_price(self) -> int:
-        price: Decimal = self.cleaned_data["price"]
-        return int((price * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))

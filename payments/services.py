@@ -221,6 +221,29 @@ def _order_created_record(*, order: Order, pattern_ids: list[int]) -> None:
     )
 
 
+def order_paid_event(*, order: Order, actor_id: int | None) -> OrderPaid:
+    """The ``order.paid`` event of ``order``: the lines this payment delivers (one the buyer already owned is
+    refunded at once, not sold)."""
+    items = order.items.filter(already_owned=False).select_related("licence").order_by("pk")
+    return OrderPaid(
+        order_id=order.pk,
+        buyer_id=order.buyer_id,
+        total=order.amount,
+        currency=order.currency,
+        items=[
+            {
+                "item_id": item.pk,
+                "pattern_id": item.pattern_id,
+                "creator_id": item.creator_id,
+                "licence": item.licence.code,
+                "price": item.price,
+            }
+            for item in items
+        ],
+        actor_id=actor_id,
+    )
+
+
 def _order_fulfil(*, order: Order, stripe_object_id: str = "", actor_id: int | None = None) -> None:
     """Mark paid, book the sale and record ``order.paid``. Call in a transaction with ``order`` locked.
 
@@ -236,27 +259,7 @@ def _order_fulfil(*, order: Order, stripe_object_id: str = "", actor_id: int | N
         from payments import tasks
 
         transaction.on_commit(partial(tasks.tax_transaction_record.delay, order.pk), robust=True)
-    # The lines this payment delivers: one the buyer already owned is refunded at once, not sold.
-    items = order.items.filter(already_owned=False).select_related("licence").order_by("pk")
-    record_event(
-        OrderPaid(
-            order_id=order.pk,
-            buyer_id=order.buyer_id,
-            total=order.amount,
-            currency=order.currency,
-            items=[
-                {
-                    "item_id": item.pk,
-                    "pattern_id": item.pattern_id,
-                    "creator_id": item.creator_id,
-                    "licence": item.licence.code,
-                    "price": item.price,
-                }
-                for item in items
-            ],
-            actor_id=actor_id,
-        )
-    )
+    record_event(order_paid_event(order=order, actor_id=actor_id))
 
 
 class WebhookPayloadError(ValueError):

@@ -16,6 +16,7 @@ from marketplace.events import record
 from marketplace.events.models import HandlerReceipt
 from payments.events import OrderPaid
 from payments.models import Order
+from payments.services import order_paid_event
 from tests.conftest import token_client, wait_for
 from tests.factories import OrderFactory, PatternFactory, UserFactory, order_item_add
 from tests.webhooks.conftest import Receiver, Reply
@@ -26,23 +27,8 @@ pytestmark = pytest.mark.e2e
 
 
 def _order_paid(order: Order) -> OrderPaid:
-    return OrderPaid(
-        order_id=order.pk,
-        buyer_id=order.buyer_id,
-        total=order.amount,
-        currency=order.currency,
-        items=[
-            {
-                "item_id": item.pk,
-                "pattern_id": item.pattern_id,
-                "creator_id": item.creator_id,
-                "licence": item.licence.code,
-                "price": item.price,
-            }
-            for item in order.items.select_related("licence").order_by("pk")
-        ],
-        actor_id=order.buyer_id,
-    )
+    """The event payments records for the paid order, as a free order's buyer would set it off."""
+    return order_paid_event(order=order, actor_id=order.buyer_id)
 
 
 def _sale(creator: Any, other: Any, buyer: Any) -> Order:

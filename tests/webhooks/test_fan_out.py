@@ -14,6 +14,7 @@ from marketplace.events.models import HandlerReceipt
 from marketplace.events.services import outbox_drain
 from payments.events import OrderPaid, OrderRefunded, PayoutPaid
 from payments.models import Order
+from payments.services import order_paid_event
 from tests.factories import OrderFactory, PatternFactory, StaffFactory, UserFactory, order_item_add
 from webhooks import services
 from webhooks.models import Delivery, Endpoint
@@ -26,24 +27,8 @@ def _endpoint(owner: Any, events: list[str], *, port: int = 8649) -> Endpoint:
 
 
 def _order_paid(order: Order) -> OrderPaid:
-    """The event payments records for a paid order (one line per item)."""
-    return OrderPaid(
-        order_id=order.pk,
-        buyer_id=order.buyer_id,
-        total=order.amount,
-        currency=order.currency,
-        items=[
-            {
-                "item_id": item.pk,
-                "pattern_id": item.pattern_id,
-                "creator_id": item.creator_id,
-                "licence": item.licence.code,
-                "price": item.price,
-            }
-            for item in order.items.select_related("licence").order_by("pk")
-        ],
-        actor_id=order.buyer_id,
-    )
+    """The event payments records for the paid order, as a free order's buyer would set it off."""
+    return order_paid_event(order=order, actor_id=order.buyer_id)
 
 
 def _body(delivery: Delivery) -> dict[str, Any]:

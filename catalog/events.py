@@ -128,3 +128,57 @@ class SearchRequested(DomainEvent):
     query: str
     wanted: str
     path: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternVersionSubmitted(DomainEvent):
+    """A creator sent new files as version ``version`` of a pattern (the current version stays on sale)."""
+
+    type = "pattern.version_submitted"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    version: int
+    changelog: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternVersionPublished(DomainEvent):
+    """A moderator approved version ``version``: earlier buyers get their own marked copy of it."""
+
+    type = "pattern.version_published"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    version: int
+    changelog: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternVersionRejected(DomainEvent):
+    type = "pattern.version_rejected"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    version: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternUnpublished(DomainEvent):
+    """The creator (or staff) took the pattern off sale; buyers keep what they bought."""
+
+    type = "pattern.unpublished"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternDeleted(DomainEvent):
+    """Soft delete: gone from the shop and search; buyers keep access to what they bought."""
+
+    type = "pattern.deleted"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int

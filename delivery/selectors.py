@@ -45,3 +45,13 @@ def entitlement_list_revoked_for_buyer(*, buyer: Any) -> QuerySet[Entitlement]:
         .prefetch_related("pattern__previews")
         .order_by("-revoked_at", "-pk")
     )
+
+
+def buyer_ids_for_pattern(*, pattern_id: int) -> list[int]:
+    """The people who hold an active entitlement to the pattern (its earlier buyers)."""
+    return list(
+        Entitlement.objects.filter(pattern_id=pattern_id, revoked_at__isnull=True)
+        .order_by()
+        .values_list("buyer_id", flat=True)
+        .distinct()
+    )

@@ -14,6 +14,7 @@ from catalog.api.views import (
 from delivery.api.views import LibraryView
 from ingestion.api.views import PatternListCreateView, UploadSessionCreateView, UploadSessionDetailView
 from marketplace.login_paths import obtain_auth_token
+from notifications.api.views import NotificationListView, NotificationReadAllView, NotificationReadView
 from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
 from webhooks.api.views import (
     DeliveryReplayView,
@@ -64,4 +65,8 @@ urlpatterns = [
         DeliveryReplayView.as_view(),
         name="api-webhook-delivery-replay",
     ),
+    # --- notifications (h/notify) ---
+    path("notifications/", NotificationListView.as_view(), name="api-notifications"),
+    path("notifications/read-all/", NotificationReadAllView.as_view(), name="api-notifications-read-all"),
+    path("notifications/<int:pk>/read/", NotificationReadView.as_view(), name="api-notification-read"),
 ]

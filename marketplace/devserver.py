@@ -28,7 +28,7 @@ from marketplace import embedded
 PYTHON = sys.executable
 MANAGE = [PYTHON, str(embedded.BASE_DIR / "manage.py")]
 # Every Celery queue the local worker consumes: the one list to extend when a queue is added.
-QUEUES = "ingest,ingest_bulk,gpu,delivery,events,webhooks,default"
+QUEUES = "ingest,ingest_bulk,gpu,delivery,events,webhooks,notifications,default"
 
 # Web server sizing for `make run`. Each gunicorn thread holds at most one persistent PostgreSQL connection,
 # so the web tier uses at most WEB_WORKERS * WEB_THREADS connections however many users arrive (the others

@@ -33,3 +33,19 @@ registry.outbox("search.requested", analytics_handlers.search_requested)
 from webhooks import handlers as webhooks_handlers  # noqa: E402
 
 registry.outbox("*", webhooks_handlers.event_fan_out)
+
+# --- notifications (h/notify) ---
+# People are told what happened: one notification per (event, person, type), its e-mail sent on the
+# `notifications` queue. (`new_pattern` to followers waits for the community app's follower_ids.)
+from notifications import handlers as notifications_handlers  # noqa: E402
+
+registry.outbox("pattern.published", notifications_handlers.pattern_approved)
+registry.outbox("pattern.rejected", notifications_handlers.pattern_rejected)
+registry.outbox("pattern.failed", notifications_handlers.pattern_failed)
+registry.outbox("copy.flagged", notifications_handlers.copy_flagged)
+registry.outbox("order.paid", notifications_handlers.order_paid)
+registry.outbox("order.refunded", notifications_handlers.order_refunded)
+registry.outbox("payout.paid", notifications_handlers.payout_paid)
+registry.outbox("payout.failed", notifications_handlers.payout_failed)
+registry.outbox("pattern.version_published", notifications_handlers.version_published)
+registry.outbox("review.created", notifications_handlers.review_created)

@@ -165,7 +165,10 @@ def test_queue_depth_is_the_length_of_every_list_of_the_queue(client: Any, empty
     app.send_task("ingestion.tasks.nothing", queue="gpu", priority=9)
     redis = broker_client()
     lengths = {queue: sum(redis.llen(key) for key in queue_keys(queue)) for queue in settings.TESSERA_CELERY_QUEUES}
-    assert lengths == {"ingest": 0, "ingest_bulk": 0, "gpu": 1, "delivery": 4, "events": 0, "webhooks": 0, "default": 0}
+    assert lengths == {
+        **{"ingest": 0, "ingest_bulk": 0, "gpu": 1, "delivery": 4, "events": 0, "webhooks": 0},
+        **{"notifications": 0, "default": 0},
+    }
     assert redis.llen("delivery") == 3  # the prioritised message sits in its own list
 
     scraped = scrape(client)

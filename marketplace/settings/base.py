@@ -689,3 +689,38 @@ CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
     "task": "webhooks.tasks.deliveries_sweep",
     "schedule": float(env("TESSERA_WEBHOOK_SWEEP_SECONDS", "30")),
 }
+
+# --- Notifications and e-mail (issue 12, h/notify) ---
+INSTALLED_APPS.append("notifications")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.bell")  # type: ignore[index]
+# E-mails are sent on their own queue by notifications.tasks.email_send, never inside a request.
+CELERY_TASK_ROUTES = {"notifications.tasks.*": {"queue": "notifications"}, **CELERY_TASK_ROUTES}
+TESSERA_CELERY_QUEUES.append("notifications")
+# Pending e-mails never enqueued (broker down at commit) or whose task was lost are sent by this sweep.
+CELERY_BEAT_SCHEDULE["notifications-emails-sweep"] = {
+    "task": "notifications.tasks.emails_sweep",
+    "schedule": float(env("TESSERA_EMAIL_SWEEP_SECONDS", "30")),
+}
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Tessera <notifications@tessera.example>")
+# Where e-mail goes: "" keeps EMAIL_BACKEND (console by default), "smtp" Django's SMTP backend (EMAIL_HOST ...),
+# "file" files under TESSERA_MAIL_DIR, or an anymail provider name (mailgun, postmark, sendgrid, amazon_ses,
+# brevo, resend ...) whose settings come from ANYMAIL_* variables (ANYMAIL_POSTMARK_SERVER_TOKEN=... becomes
+# ANYMAIL["POSTMARK_SERVER_TOKEN"]).
+TESSERA_EMAIL_PROVIDER = env("TESSERA_EMAIL_PROVIDER", "").strip().lower()
+EMAIL_FILE_PATH = str(Path(env("TESSERA_MAIL_DIR", str(VAR_DIR / "mail"))))
+if TESSERA_EMAIL_PROVIDER == "smtp":
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+elif TESSERA_EMAIL_PROVIDER == "file":
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+elif TESSERA_EMAIL_PROVIDER == "console":
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+elif TESSERA_EMAIL_PROVIDER:
+    INSTALLED_APPS.append("anymail")
+    EMAIL_BACKEND = f"anymail.backends.{TESSERA_EMAIL_PROVIDER}.EmailBackend"
+    ANYMAIL = {key.removeprefix("ANYMAIL_"): value for key, value in os.environ.items() if key.startswith("ANYMAIL_")}
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)

@@ -82,7 +82,7 @@ def test_a_sale_tells_each_creator_only_their_lines_and_the_buyer_gets_the_recei
     assert send_pending() == []
     receipt_mail = next(m for m in mail.outbox if m.to == ["buyer@example.com"])
     assert "/library/" in receipt_mail.body
-    html, kind = receipt_mail.alternatives[0]
+    html, kind = receipt_mail.alternatives[0]  # type: ignore[attr-defined]
     assert kind == "text/html" and "http://" in str(html) and "/library/" in str(html)
     assert receipt_mail.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert receipt_mail.extra_headers["List-Unsubscribe"].startswith("<http")
@@ -198,3 +198,18 @@ def test_pages_show_the_bell_and_the_centre(client: Client) -> None:
     assert client.post("/account/email-preferences/", {"email": ["order.receipt"]}).status_code == 200
     assert services.preferences_for(user=me)["sale"] is False
     assert services.preferences_for(user=me)["order.receipt"] is True
+
+
+def test_emails_go_to_the_notifications_queue_and_the_sweep_sends_what_was_never_enqueued() -> None:
+    from marketplace.celery import app
+
+    assert app.amqp.router.route({}, "notifications.tasks.email_send")["queue"].name == "notifications"
+    assert app.amqp.router.route({}, "notifications.tasks.emails_sweep")["queue"].name == "notifications"
+    buyer = UserFactory.create(username="buyer", email="buyer@example.com")
+    services.notify(event_id=uuid.uuid4(), recipient_ids=[buyer.pk], type="order.refunded", message="refunded")
+    email = OutgoingEmail.objects.get()
+    assert email.enqueued_at is None  # the on-commit enqueue never ran (as when the broker was down)
+    assert services.emails_sweep() == 1
+    email.refresh_from_db()
+    assert email.enqueued_at is not None
+    assert services.emails_sweep() == 0  # enqueued recently: left to its task

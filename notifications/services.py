@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from marketplace.broker import infrastructure_errors
 from notifications.models import TYPES, EmailPreference, Notification, OutgoingEmail
-from notifications.selectors import unread_forget
+from notifications.selectors import unread_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def notify(
             emails.append(OutgoingEmail.objects.create(notification=notification, to=user.email))
     if created:
         recipients = [n.recipient_id for n in created]
-        transaction.on_commit(lambda: unread_forget(user_ids=recipients))
+        transaction.on_commit(lambda: unread_refresh(user_ids=recipients))
     if emails:
         email_ids = [email.pk for email in emails]
         transaction.on_commit(lambda: email_enqueue(email_ids=email_ids))
@@ -124,13 +124,13 @@ def mark_read(*, user: Any, notification_id: int) -> bool:
     if not found.exists():
         return False
     found.filter(read_at__isnull=True).update(read_at=timezone.now())
-    unread_forget(user_ids=[user.pk])
+    unread_refresh(user_ids=[user.pk])
     return True
 
 
 def mark_all_read(*, user: Any) -> int:
     count = Notification.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())
-    unread_forget(user_ids=[user.pk])
+    unread_refresh(user_ids=[user.pk])
     return count
 
 

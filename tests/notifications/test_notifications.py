@@ -83,7 +83,9 @@ def test_a_sale_tells_each_creator_only_their_lines_and_the_buyer_gets_the_recei
     receipt_mail = next(m for m in mail.outbox if m.to == ["buyer@example.com"])
     assert "/library/" in receipt_mail.body
     html, kind = receipt_mail.alternatives[0]  # type: ignore[attr-defined]
-    assert kind == "text/html" and "http://" in str(html) and "/library/" in str(html)
+    assert kind == "text/html"
+    assert "http://" in str(html)
+    assert "/library/" in str(html)
     assert receipt_mail.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert receipt_mail.extra_headers["List-Unsubscribe"].startswith("<http")
 
@@ -131,7 +133,8 @@ def test_a_new_version_reaches_every_earlier_buyer_and_nobody_else() -> None:
     assert set(
         Notification.objects.filter(type="pattern.version_published").values_list("recipient__username", flat=True)
     ) == {"first", "second"}
-    assert mine(stranger) == [] and mine(creator) == []
+    assert mine(stranger) == []
+    assert mine(creator) == []
 
 
 def test_a_preference_suppresses_the_email_but_not_the_notification() -> None:
@@ -150,11 +153,10 @@ def test_the_unsubscribe_link_works_signed_out_and_turns_off_only_that_type(clie
     user = UserFactory.create(username="reader", email="r@example.com")
     token = services.unsubscribe_token(user_id=user.pk, type="sale")
     page = client.get(f"/email/unsubscribe/{token}/")
-    assert page.status_code == 200 and EmailPreference.objects.count() == 0  # a GET changes nothing
+    assert page.status_code == 200
+    assert EmailPreference.objects.count() == 0
     # RFC 8058 one-click: a mail client POSTs, without cookies or a CSRF token.
-    one_click = Client(enforce_csrf_checks=True).post(
-        f"/email/unsubscribe/{token}/", {"List-Unsubscribe": "One-Click"}
-    )
+    one_click = Client(enforce_csrf_checks=True).post(f"/email/unsubscribe/{token}/", {"List-Unsubscribe": "One-Click"})
     assert one_click.status_code == 200
     assert services.preferences_for(user=user) == {
         **dict.fromkeys(services.TYPES, True),
@@ -180,7 +182,8 @@ def test_the_api_lists_only_my_notifications_newest_first_and_others_are_404() -
     theirs.refresh_from_db()
     assert theirs.read_at is None
     response = api.post(f"/api/v1/notifications/{older.pk}/read/")
-    assert response.status_code == 200 and response.json()["read"] is True
+    assert response.status_code == 200
+    assert response.json()["read"] is True
     assert api.post("/api/v1/notifications/read-all/").json() == {"marked": 1}
     assert not Notification.objects.filter(recipient=me, read_at__isnull=True).exists()
     assert Notification.objects.filter(recipient=other, read_at__isnull=True).count() == 1

@@ -23,7 +23,7 @@ from notifications.models import TYPES, Notification
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.notification_list_for(user=request.user), 30).get_page(request.GET.get("page"))
-    selectors.unread_refresh(user_ids=[request.user.pk])
+    selectors.unread_refresh(user_ids=[request.user.pk] if request.user.pk else [])
     return render(request, "notifications/list.html", {"page": page})
 
 

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from notifications import selectors, services
 from notifications.models import TYPES, Notification
 
+STAFF_TYPES = {"copy.flagged"}
+
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
@@ -50,10 +52,16 @@ def preferences(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         chosen = set(request.POST.getlist("email"))
         for type in TYPES:
+            if type in STAFF_TYPES and not request.user.is_staff:
+                continue
             services.preference_set(user=request.user, type=type, enabled=type in chosen)
         saved = True
     current = services.preferences_for(user=request.user)
-    rows = [{"type": type, "label": label, "enabled": current[type]} for type, label in TYPES.items()]
+    rows = [
+        {"type": type, "label": label, "enabled": current[type]}
+        for type, label in TYPES.items()
+        if type not in STAFF_TYPES or request.user.is_staff
+    ]
     return render(request, "notifications/preferences.html", {"rows": rows, "saved": saved})
 
 

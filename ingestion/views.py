@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.forms import PatternForm
+from ingestion.sellers import NOT_VERIFIED, may_sell
 from ingestion.submit import pattern_submit
 
 
@@ -59,6 +60,8 @@ def _upload_refused(request: HttpRequest, refusal: UploadRefused) -> HttpRespons
 
 @login_required
 def pattern_create(request: HttpRequest) -> HttpResponse:
+    if not may_sell(request.user):
+        return render(request, "ingestion/verify_email.html", {"message": NOT_VERIFIED}, status=403)
     if request.method == "POST":
         # Before the form is validated: a refused upload is neither inspected nor stored.
         try:

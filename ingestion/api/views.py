@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.parsers import BaseParser, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.api.serializers import PatternCreateInputSerializer
 from ingestion.models import UploadSession
+from ingestion.sellers import NOT_VERIFIED, may_sell
 from ingestion.submit import pattern_submit
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -150,6 +151,8 @@ class PatternListCreateView(PatternListView):
 
     @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer, **UPLOAD_REFUSALS})
     def post(self, request: Request) -> Response:
+        if not may_sell(request.user):
+            raise PermissionDenied(NOT_VERIFIED)
         try:
             upload_admit(user=request.user, size_hint=upload_size_hint(request.META))
         except UploadRefused as refusal:

@@ -724,3 +724,7 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+# Sign-up sends an allauth verification e-mail; selling (submitting a pattern, page or API) waits for a verified
+# address (staff excepted). "mandatory" would also block signing in until verified.
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "optional")
+TESSERA_SELL_REQUIRES_VERIFIED_EMAIL = env_bool("TESSERA_SELL_REQUIRES_VERIFIED_EMAIL", True)

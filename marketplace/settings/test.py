@@ -52,3 +52,8 @@ TESSERA_PAGE_CACHE = False
 # --- Outgoing webhooks (issue 11, h/webhooks) ---
 # Tests deliver to receivers on 127.0.0.1 over http; the SSRF tests turn this off to see the production guard.
 TESSERA_WEBHOOKS_ALLOW_PRIVATE = True
+
+# --- Notifications and e-mail (issue 12, h/notify) ---
+# Factories make users without allauth e-mail rows: selling without a verified address is allowed except in the
+# tests of that rule (tests/notifications/test_verification.py), which turn it on.
+TESSERA_SELL_REQUIRES_VERIFIED_EMAIL = False

@@ -22,7 +22,7 @@ def test_sign_up_sends_a_verification_link_and_selling_waits_for_it(settings: ob
     response = client.post(
         "/accounts/signup/",
         {
-            "email": "new@example.com",
+            "email": address,
             "username": "newseller",
             "password1": "a-Long-pass-9",
             "password2": "a-Long-pass-9",

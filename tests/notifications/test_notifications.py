@@ -216,3 +216,20 @@ def test_emails_go_to_the_notifications_queue_and_the_sweep_sends_what_was_never
     email.refresh_from_db()
     assert email.enqueued_at is not None
     assert services.emails_sweep() == 0  # enqueued recently: left to its task
+
+
+def test_the_staff_mail_page_lists_what_the_file_backend_wrote(settings: Any, tmp_path: Any, client: Client) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    buyer = UserFactory.create(username="buyer", email="buyer@example.com")
+    services.notify(event_id=uuid.uuid4(), recipient_ids=[buyer.pk], type="payout.paid", message="USD 12.00 sent")
+    assert send_pending() == ["sent"]
+    client.force_login(buyer)
+    assert client.get("/staff/mail/").status_code == 302  # not staff: to the admin sign-in
+    client.force_login(UserFactory.create(username="mod", is_staff=True))
+    page = client.get("/staff/mail/").content.decode()
+    assert "Tessera: Payouts sent" in page
+    assert "to buyer@example.com" in page
+    assert "USD 12.00 sent" in page
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert client.get("/staff/mail/").status_code == 404

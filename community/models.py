@@ -46,7 +46,7 @@ class ReviewPhoto(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return self.image.name
+        return self.image.name or ""
 
 
 class Favourite(models.Model):

@@ -44,7 +44,10 @@ def _drf(exc: DjangoValidationError) -> ValidationError:
 
 
 def _visible_pattern(request: Request, pk: int) -> Pattern:
-    return get_object_or_404(pattern_visible_to(user=request.user).only("pk", "creator_id"), pk=pk)
+    return get_object_or_404(
+        pattern_visible_to(user=request.user).select_related(None).prefetch_related(None).only("pk", "creator_id"),
+        pk=pk,
+    )
 
 
 class PatternReviewsView(generics.ListAPIView[Review]):
@@ -195,7 +198,7 @@ class CollectionListCreateView(generics.ListAPIView[Collection]):
     permission_classes = [permissions.IsAuthenticated]
 
     def get_queryset(self) -> QuerySet[Collection]:
-        return _collections(self.request).filter(owner=self.request.user)
+        return _collections(self.request).filter(owner_id=self.request.user.pk)
 
     @extend_schema(request=CollectionInputSerializer, responses={201: CollectionSerializer})
     def post(self, request: Request) -> Response:

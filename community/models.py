@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from catalog.models import Pattern
+from catalog.models import PUBLISHED_MEDIA_PREFIX, Pattern
 
 User = settings.AUTH_USER_MODEL
 
@@ -40,7 +40,8 @@ class ReviewPhoto(models.Model):
     """A photo of what the buyer made ("a make"), checked like every other uploaded image."""
 
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(upload_to="makes/")
+    # Public as soon as posted (like published previews): served from the published media prefix.
+    image = models.ImageField(upload_to=f"{PUBLISHED_MEDIA_PREFIX}makes/")
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)

@@ -153,7 +153,7 @@ class Migration(migrations.Migration):
             name="ReviewPhoto",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("image", models.ImageField(upload_to="makes/")),
+                ("image", models.ImageField(upload_to="published/makes/")),
                 ("width", models.PositiveIntegerField()),
                 ("height", models.PositiveIntegerField()),
                 ("created_at", models.DateTimeField(auto_now_add=True)),

@@ -1,0 +1,63 @@
+"""The pattern page's reviews and rating, cards' rating, the review and favourite forms, the collection pages."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from community.models import Collection, Favourite, Review
+from tests.factories import PatternFactory, UserFactory, paid_entitlement
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_buyer_reviews_from_the_page_and_everyone_sees_it() -> None:
+    pattern = PatternFactory.create(with_file=False)
+    buyer, stranger = UserFactory.create(), UserFactory.create()
+    paid_entitlement(buyer=buyer, pattern=pattern)
+    assert "Reviews" not in Client().get(pattern.get_absolute_url()).content.decode()
+
+    client = Client()
+    client.force_login(stranger)
+    assert "Review this pattern" not in client.get(pattern.get_absolute_url()).content.decode()
+    client.post(f"/patterns/{pattern.pk}/review/", {"rating": 5, "text": "sneaky"})
+    assert Review.objects.count() == 0
+
+    client.force_login(buyer)
+    assert "Review this pattern" in client.get(pattern.get_absolute_url()).content.decode()
+    answer = client.post(f"/patterns/{pattern.pk}/review/", {"rating": 4, "text": "Printed well."})
+    assert answer.status_code == 302
+    client.post(f"/patterns/{pattern.pk}/review/", {"rating": 5, "text": "Even better."})  # edits, not a second
+    assert list(Review.objects.values_list("rating", "text")) == [(5, "Even better.")]
+
+    page = Client().get(pattern.get_absolute_url()).content.decode()
+    assert "Even better." in page
+    assert "5.0 out of 5" in page
+    assert "Verified purchase" in page
+    home = Client().get("/").content.decode()
+    assert '5.0<span class="visually-hidden"> out of 5</span> (1' in home
+
+
+def test_favourite_form_and_collection_pages() -> None:
+    pattern = PatternFactory.create(with_file=False)
+    owner, stranger = UserFactory.create(), UserFactory.create()
+    client = Client()
+    client.force_login(owner)
+    for _ in range(2):
+        client.post(f"/patterns/{pattern.pk}/favourite/", {"on": "1"})
+    assert Favourite.objects.filter(user=owner).count() == 1
+    assert "Saved by 1 person" in Client().get(pattern.get_absolute_url()).content.decode()
+    page = client.get("/me/favourites/")
+    assert page.status_code == 200
+    assert pattern.title in page.content.decode()
+    assert client.post("/me/favourites/", {"name": "Gifts"}).status_code == 302
+    collection = Collection.objects.get(owner=owner, name="Gifts")
+    assert collection.is_public is False
+    assert client.get(f"/collections/{collection.pk}/").status_code == 200
+    other = Client()
+    other.force_login(stranger)
+    assert other.get(f"/collections/{collection.pk}/").status_code == 404
+    assert Client().get(f"/collections/{collection.pk}/").status_code == 404
+    Collection.objects.filter(pk=collection.pk).update(is_public=True)
+    assert other.get(f"/collections/{collection.pk}/").status_code == 200
+    assert Client().get("/me/favourites/").status_code == 302  # sign in first

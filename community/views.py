@@ -31,7 +31,7 @@ def review_submit(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a rating from 1 to 5 stars (the text is at most 5,000 characters).")
         return redirect(pattern.get_absolute_url())
-    existing = Review.objects.filter(pattern=pattern, buyer=request.user).first()
+    existing = Review.objects.filter(pattern=pattern, buyer_id=request.user.pk).first()
     try:
         if existing is None:
             services.review_create(pattern=pattern, buyer=request.user, **form.cleaned_data)
@@ -73,7 +73,7 @@ def my_favourites(request: HttpRequest) -> HttpResponse:
             return redirect("community:favourites")
     favourites = selectors.favourite_list(user=request.user).prefetch_related("pattern__previews")[:200]
     collections = (
-        Collection.objects.filter(owner=request.user)
+        Collection.objects.filter(owner_id=request.user.pk)
         .prefetch_related(Prefetch("patterns", queryset=Pattern.objects.only("pk", "title", "slug")))
         .order_by("name")
     )

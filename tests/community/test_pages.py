@@ -61,3 +61,29 @@ def test_favourite_form_and_collection_pages() -> None:
     Collection.objects.filter(pk=collection.pk).update(is_public=True)
     assert other.get(f"/collections/{collection.pk}/").status_code == 200
     assert Client().get("/me/favourites/").status_code == 302  # sign in first
+
+
+def _page_queries(url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.get(url)  # fills per-process caches
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_reviews_section_costs_two_queries_however_many_reviews() -> None:
+    from community import services
+
+    pattern = PatternFactory.create(with_file=False)
+    without = _page_queries(pattern.get_absolute_url())
+    counts = []
+    for index in range(6):
+        buyer = UserFactory.create()
+        paid_entitlement(buyer=buyer, pattern=pattern)
+        services.review_create(pattern=pattern, buyer=buyer, rating=1 + index % 5, text=f"Review {index}")
+        if index in (0, 5):
+            counts.append(_page_queries(pattern.get_absolute_url()))
+    assert counts == [without + 2, without + 2]  # the reviews (with their authors), their photos

@@ -87,3 +87,23 @@ def test_the_reviews_section_costs_two_queries_however_many_reviews() -> None:
         if index in (0, 5):
             counts.append(_page_queries(pattern.get_absolute_url()))
     assert counts == [without + 2, without + 2]  # the reviews (with their authors), their photos
+
+
+def test_staff_hide_a_review_from_the_admin() -> None:
+    from tests.factories import StaffFactory
+
+    pattern = PatternFactory.create(with_file=False)
+    buyer = UserFactory.create()
+    paid_entitlement(buyer=buyer, pattern=pattern)
+    from community import services
+
+    review = services.review_create(pattern=pattern, buyer=buyer, rating=1, text="spam")
+    client = Client()
+    client.force_login(StaffFactory.create())
+    answer = client.post(
+        "/admin/community/review/", {"action": "hide", "_selected_action": [review.pk], "index": 0}, follow=False
+    )
+    assert answer.status_code == 302
+    pattern.refresh_from_db()
+    assert (pattern.rating_average, pattern.rating_count) == (None, 0)
+    assert Review.objects.get(pk=review.pk).hidden_at is not None

@@ -187,6 +187,12 @@ class Pattern(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised from community's reviews and favourites (catalog cannot import community): written by
+    # pattern_community_counts_set in the review's or favourite's transaction, read by the API, pages and cards
+    # without a query.
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True, editable=False)
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
+    favourite_count = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-published_at", "-created_at"]

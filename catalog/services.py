@@ -564,3 +564,23 @@ def pattern_update(*, pattern: Pattern, actor: User, data: dict[str, Any]) -> Pa
         if locked.status == Pattern.Status.PUBLISHED:
             catalogue_changed()
     return locked
+
+
+def pattern_community_counts_set(
+    *,
+    pattern_id: int,
+    rating_average: float | None = None,
+    rating_count: int | None = None,
+    favourite_count: int | None = None,
+) -> None:
+    """Store the rating and favourite figures community computed (inside its own transaction), so catalogue pages
+    and the API read them from the pattern row. Cached catalogue pages are dropped."""
+    values: dict[str, Any] = {}
+    if rating_count is not None:
+        values["rating_count"] = rating_count
+        values["rating_average"] = None if rating_average is None else round(rating_average, 2)
+    if favourite_count is not None:
+        values["favourite_count"] = favourite_count
+    if values:
+        Pattern.objects.filter(pk=pattern_id).update(**values)
+        catalogue_changed()

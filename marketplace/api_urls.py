@@ -11,6 +11,19 @@ from catalog.api.views import (
     PatternTagSuggestionsView,
     TagSuggestionDecisionView,
 )
+from community.api.views import (
+    CollectionDetailView,
+    CollectionListCreateView,
+    CollectionPatternView,
+    FavouriteListView,
+    FavouriteView,
+    FollowView,
+    PatternReviewsView,
+    ReviewDetailView,
+    ReviewHideView,
+    ReviewPhotosView,
+    ReviewReplyView,
+)
 from delivery.api.views import LibraryView
 from ingestion.api.views import PatternListCreateView, UploadSessionCreateView, UploadSessionDetailView
 from marketplace.login_paths import obtain_auth_token
@@ -65,6 +78,22 @@ urlpatterns = [
         DeliveryReplayView.as_view(),
         name="api-webhook-delivery-replay",
     ),
+    # --- community: reviews, favourites, collections, follows (issue 12) ---
+    path("patterns/<int:pk>/reviews/", PatternReviewsView.as_view(), name="api-pattern-reviews"),
+    path("patterns/<int:pk>/favourite/", FavouriteView.as_view(), name="api-pattern-favourite"),
+    path("reviews/<int:pk>/", ReviewDetailView.as_view(), name="api-review"),
+    path("reviews/<int:pk>/reply/", ReviewReplyView.as_view(), name="api-review-reply"),
+    path("reviews/<int:pk>/hide/", ReviewHideView.as_view(), name="api-review-hide"),
+    path("reviews/<int:pk>/photos/", ReviewPhotosView.as_view(), name="api-review-photos"),
+    path("favourites/", FavouriteListView.as_view(), name="api-favourites"),
+    path("collections/", CollectionListCreateView.as_view(), name="api-collections"),
+    path("collections/<int:pk>/", CollectionDetailView.as_view(), name="api-collection"),
+    path(
+        "collections/<int:pk>/patterns/<int:pattern_id>/",
+        CollectionPatternView.as_view(),
+        name="api-collection-pattern",
+    ),
+    path("creators/<str:username>/follow/", FollowView.as_view(), name="api-creator-follow"),
     # --- notifications (h/notify) ---
     path("notifications/", NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="api-notifications-read-all"),

@@ -36,7 +36,7 @@ registry.outbox("*", webhooks_handlers.event_fan_out)
 
 # --- notifications (h/notify) ---
 # People are told what happened: one notification per (event, person, type), its e-mail sent on the
-# `notifications` queue. (`new_pattern` to followers waits for the community app's follower_ids.)
+# `notifications` queue.
 from notifications import handlers as notifications_handlers  # noqa: E402
 
 registry.outbox("pattern.published", notifications_handlers.pattern_approved)
@@ -49,3 +49,4 @@ registry.outbox("payout.paid", notifications_handlers.payout_paid)
 registry.outbox("payout.failed", notifications_handlers.payout_failed)
 registry.outbox("pattern.version_published", notifications_handlers.version_published)
 registry.outbox("review.created", notifications_handlers.review_created)
+registry.outbox("pattern.published", notifications_handlers.new_pattern)

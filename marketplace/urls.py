@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("ingestion.urls")),
     path("", include("catalog.urls")),
     path("", include("webhooks.urls")),  # webhooks (h/webhooks)
+    path("", include("community.urls")),  # community: reviews, favourites, collections (issue 12)
     path("", include("notifications.urls")),  # notifications (h/notify)
 ]
 

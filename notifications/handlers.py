@@ -21,6 +21,7 @@ from catalog.events import (
 )
 from catalog.models import Pattern
 from catalog.templatetags.tessera import amount_of
+from community import selectors as community_selectors
 from community.events import ReviewCreated
 from delivery import selectors as delivery_selectors
 from notifications.services import notify
@@ -170,5 +171,21 @@ def review_created(event: ReviewCreated) -> None:
         recipient_ids=[event.creator_id],
         type="review.created",
         message=f"“{pattern.title}” has a new {event.rating}-star review.",
+        url=pattern.get_absolute_url(),
+    )
+
+
+def new_pattern(event: PatternPublished) -> None:
+    """``new_pattern`` to the creator's followers when a pattern goes on sale."""
+    pattern = _pattern(event.pattern_id)
+    if pattern is None:
+        return
+    followers = [i for i in community_selectors.follower_ids(creator_id=event.creator_id) if i != event.creator_id]
+    creator = get_user_model().objects.filter(pk=event.creator_id).values_list("username", flat=True).first() or ""
+    notify(
+        event_id=event.event_id,
+        recipient_ids=followers,
+        type="new_pattern",
+        message=f"{creator} published “{pattern.title}”.",
         url=pattern.get_absolute_url(),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from catalog.forms import SEARCH_QUERY_MAX_LENGTH, refuse_control_characters
@@ -52,6 +52,7 @@ class PatternSerializer(serializers.ModelSerializer[Pattern]):
     files = PatternFileSerializer(many=True, read_only=True)
     previews = PreviewSerializer(many=True, read_only=True)
     url = serializers.SerializerMethodField()
+    rating = serializers.SerializerMethodField()
 
     class Meta:
         model = Pattern
@@ -75,7 +76,23 @@ class PatternSerializer(serializers.ModelSerializer[Pattern]):
             "url",
             "created_at",
             "published_at",
+            "rating",
+            "favourite_count",
         ]
+
+    @extend_schema_field(
+        inline_serializer(
+            "PatternRating",
+            {
+                "average": serializers.FloatField(allow_null=True),
+                "count": serializers.IntegerField(),
+            },
+        )
+    )
+    def get_rating(self, pattern: Pattern) -> dict[str, Any]:
+        """The mean of visible reviews (null without any) and how many there are; stored on the pattern."""
+        average = pattern.rating_average
+        return {"average": None if average is None else float(average), "count": pattern.rating_count}
 
     def get_url(self, pattern: Pattern) -> str:
         request = self.context.get("request")

@@ -690,6 +690,14 @@ CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
     "schedule": float(env("TESSERA_WEBHOOK_SWEEP_SECONDS", "30")),
 }
 
+# --- Community: reviews, favourites, collections, follows (issue 12) ---
+INSTALLED_APPS.append("community")
+# Photos of makes on a review: how many, how big a file, how many pixels.
+TESSERA_REVIEW_MAX_PHOTOS = env_int("TESSERA_REVIEW_MAX_PHOTOS", 4)
+TESSERA_REVIEW_PHOTO_MAX_BYTES = env_int("TESSERA_REVIEW_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+TESSERA_REVIEW_PHOTO_MAX_PIXELS = env_int("TESSERA_REVIEW_PHOTO_MAX_PIXELS", 40_000_000)
+TESSERA_COLLECTIONS_MAX_PER_USER = env_int("TESSERA_COLLECTIONS_MAX_PER_USER", 100)
+
 # --- Notifications and e-mail (issue 12, h/notify) ---
 INSTALLED_APPS.append("notifications")
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("notifications.context_processors.bell")  # type: ignore[index]

@@ -233,3 +233,19 @@ def test_the_staff_mail_page_lists_what_the_file_backend_wrote(settings: Any, tm
     assert "USD 12.00 sent" in page
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert client.get("/staff/mail/").status_code == 404
+
+
+def test_followers_hear_of_a_new_pattern_and_nobody_else() -> None:
+    from community.services import follow_set
+
+    creator = UserFactory.create(username="maker")
+    fan, stranger = UserFactory.create(username="fan"), UserFactory.create(username="stranger")
+    follow_set(follower=fan, creator=creator, on=True)
+    pattern = PatternFactory.create(creator=creator, title="Moon lamp")
+    with transaction.atomic():
+        record(PatternPublished(pattern_id=pattern.pk, creator_id=creator.pk, actor_id=None))
+    outbox_drain()
+    outbox_drain()
+    assert mine(fan) == [("new_pattern", "maker published “Moon lamp”.")]
+    assert mine(stranger) == []
+    assert [t for t, _ in mine(creator)] == ["pattern.approved"]

@@ -20,6 +20,7 @@ from catalog.models import (
     Licence,
     Pattern,
     PatternFile,
+    PatternVersion,
     Preview,
     PreviewRendition,
     Tag,
@@ -623,3 +624,53 @@ def licence_list(*, codes: Sequence[str] | None = None) -> QuerySet[Licence]:
 def pattern_titles(*, pattern_ids: Sequence[int]) -> dict[int, str]:
     """Pattern id → title, for messages that name patterns (outgoing webhooks)."""
     return dict(Pattern.objects.filter(pk__in=list(pattern_ids)).values_list("pk", "title"))
+
+
+# --- Versions (issue 12) ---
+
+
+def pattern_files_available(*, pattern_id: int) -> QuerySet[PatternFile]:
+    """The valid files a buyer may have: version 1 (the original upload) and every published later version."""
+    return (
+        PatternFile.objects.filter(pattern_id=pattern_id, status=PatternFile.Status.VALID)
+        .filter(Q(version__isnull=True) | Q(version__number=1) | Q(version__status=PatternVersion.Status.PUBLISHED))
+        .select_related("version")
+        .order_by("pk")
+    )
+
+
+def pattern_current_version_number(*, pattern_id: int) -> int:
+    """The pattern's current version: its latest published one (version 1 when no later one is published)."""
+    latest = (
+        PatternVersion.objects.filter(pattern_id=pattern_id, number__gt=1, status=PatternVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return latest or 1
+
+
+def pattern_files_current(*, pattern_id: int) -> QuerySet[PatternFile]:
+    """The valid files of the pattern's current version (what new buyers, the page and previews use)."""
+    number = pattern_current_version_number(pattern_id=pattern_id)
+    files = PatternFile.objects.filter(pattern_id=pattern_id, status=PatternFile.Status.VALID)
+    if number == 1:
+        return files.filter(Q(version__isnull=True) | Q(version__number=1)).order_by("pk")
+    return files.filter(version__number=number).order_by("pk")
+
+
+def pattern_versions_visible(*, pattern: Pattern, user: Any) -> QuerySet[PatternVersion]:
+    """The versions of a pattern ``user`` may see: the published ones, or all for its creator and staff."""
+    versions = PatternVersion.objects.filter(pattern=pattern).prefetch_related("files").order_by("number")
+    if pattern.creator_id == getattr(user, "pk", None) or staff_has_perm(user, *VIEW_PATTERNS):
+        return versions
+    return versions.filter(Q(number=1) | Q(status=PatternVersion.Status.PUBLISHED))
+
+
+def pattern_versions_published(*, pattern_id: int) -> QuerySet[PatternVersion]:
+    """What a buyer of the pattern has: version 1 and every published later version, oldest first."""
+    return (
+        PatternVersion.objects.filter(pattern_id=pattern_id)
+        .filter(Q(number=1) | Q(status=PatternVersion.Status.PUBLISHED))
+        .order_by("number")
+    )

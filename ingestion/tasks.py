@@ -110,3 +110,14 @@ def pipeline_signature(*, pattern_id: int, file_ids: list[int], queue: str = "in
     """Validate every file, then finalize; every step on ``queue`` (``ingest`` or ``ingest_bulk``)."""
     steps = [process_file.si(pattern_file_id=file_id).set(queue=queue) for file_id in file_ids]
     return chain(*steps, finalize_pattern.si(pattern_id=pattern_id).set(queue=queue))
+
+
+@shared_task(base=IngestTask)
+def finalize_version(*, version_id: int) -> None:
+    services.version_finalize(version_id=version_id)
+
+
+def version_pipeline_signature(*, version_id: int, file_ids: list[int], queue: str = "ingest") -> Signature:
+    """A new version: validate every file (the submission's file task), then finalize the version."""
+    steps = [process_file.si(pattern_file_id=file_id).set(queue=queue) for file_id in file_ids]
+    return chain(*steps, finalize_version.si(version_id=version_id).set(queue=queue))

@@ -33,3 +33,7 @@ registry.outbox("search.requested", analytics_handlers.search_requested)
 from webhooks import handlers as webhooks_handlers  # noqa: E402
 
 registry.outbox("*", webhooks_handlers.event_fan_out)
+
+# --- versions (h/versions) ---
+# After commit: an approved version is prepared as each earlier buyer's own marked copy (delivery queue).
+registry.outbox("pattern.version_published", delivery_handlers.version_offer_to_buyers)

@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
 from catalog import typos
@@ -41,6 +42,22 @@ FILE_UNSHOWN_FIELDS = ("shape_descriptor", "image_hash")
 CREATOR_UNSHOWN_FIELDS = ("creator__password",)
 
 
+def _current_version_only(queryset: QuerySet[Any], file_prefix: str) -> QuerySet[Any]:
+    """Rows (files, or previews through ``file_prefix``) of their pattern's current version: the latest published
+    one, version 1 when no later one is published."""
+    latest = (
+        PatternVersion.objects.filter(
+            pattern_id=OuterRef("pattern_id"), number__gt=1, status=PatternVersion.Status.PUBLISHED
+        )
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    return queryset.annotate(current_version=Coalesce(Subquery(latest), Value(1))).filter(
+        Q(**{f"{file_prefix}version__number": F("current_version")})
+        | Q(**{f"{file_prefix}version__isnull": True, "current_version": 1})
+    )
+
+
 def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -> QuerySet[Pattern]:
     """Patterns with what pages and the API show of them, in a constant number of queries.
 
@@ -53,15 +70,18 @@ def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -
         .select_related("creator", "creator__creator_profile", "category", "licence")
         .prefetch_related(
             "tags",
+            # The current version's previews and files (a version under review is not shown on the listing).
             Prefetch(
                 "previews",
-                queryset=Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS)
+                queryset=_current_version_only(Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS), "pattern_file__")
                 .order_by("pattern_file_id", "position")
                 .prefetch_related("renditions"),
             ),
             Prefetch(
                 "files",
-                queryset=PatternFile.objects.defer(*file_fields).select_related("viewer_model").order_by("id"),
+                queryset=_current_version_only(PatternFile.objects.defer(*file_fields), "")
+                .select_related("viewer_model")
+                .order_by("id"),
             ),
         )
     )
@@ -652,11 +672,8 @@ def pattern_current_version_number(*, pattern_id: int) -> int:
 
 def pattern_files_current(*, pattern_id: int) -> QuerySet[PatternFile]:
     """The valid files of the pattern's current version (what new buyers, the page and previews use)."""
-    number = pattern_current_version_number(pattern_id=pattern_id)
     files = PatternFile.objects.filter(pattern_id=pattern_id, status=PatternFile.Status.VALID)
-    if number == 1:
-        return files.filter(Q(version__isnull=True) | Q(version__number=1)).order_by("pk")
-    return files.filter(version__number=number).order_by("pk")
+    return _current_version_only(files, "").order_by("pk")
 
 
 def pattern_versions_visible(*, pattern: Pattern, user: Any) -> QuerySet[PatternVersion]:

@@ -185,3 +185,22 @@ def test_approval_gives_each_earlier_buyer_their_own_copy_of_version_2(shop: dic
     page = _client(None).get(f"/p/{pattern.slug}/")
     assert page.status_code == 200
     assert "Thicker walls" in page.content.decode()
+
+
+def test_the_moderation_console_lists_and_decides_new_versions(client: Any, shop: dict[str, Any]) -> None:
+    pattern, staff = shop["pattern"], StaffFactory.create()
+    assert _post_version(_client(shop["creator"]), pattern, samples.blob_stl()).status_code == 201
+    version = _process(pattern, 2)
+    client.force_login(staff)
+    page = client.get("/admin/catalog/reviewqueue/console/")
+    assert page.status_code == 200
+    assert "Approve version 2" in page.content.decode()
+    decide = f"/admin/catalog/reviewqueue/console/versions/{version.pk}/decide/"
+    # Rejecting needs a reason: nothing changes without one.
+    assert client.post(decide, {"action": "reject", "note": ""}).status_code == 302
+    assert PatternVersion.objects.get(pk=version.pk).status == "needs_review"
+    assert client.post(decide, {"action": "approve"}).status_code == 302
+    assert PatternVersion.objects.get(pk=version.pk).status == "published"
+    assert EventRecord.objects.get(type="pattern.version_published").actor_id == staff.pk
+    client.force_login(shop["buyers"][0])
+    assert client.post(decide, {"action": "approve"}).status_code in (302, 403)

@@ -59,7 +59,7 @@ def _library(buyer: Any) -> list[dict[str, Any]]:
 def _download(buyer: Any, url: str) -> bytes:
     response = token_client(buyer).get(url)
     assert response.status_code == 200, response.status_code
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    return b"".join(response.streaming_content) if response.streaming else response.content  # type: ignore[attr-defined]
 
 
 @pytest.fixture

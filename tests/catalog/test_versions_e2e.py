@@ -57,5 +57,5 @@ def test_creator_ships_v2_and_the_earlier_buyer_downloads_their_own_copy(celery_
     v2_link = next(f["download_url"] for f in library[0]["files"] if f["version"] == 2)
     download = token_client(buyer).get(v2_link)
     assert download.status_code == 200
-    body = b"".join(download.streaming_content) if download.streaming else download.content
+    body = b"".join(download.streaming_content) if download.streaming else download.content  # type: ignore[attr-defined]
     assert leak_trace_record(data=body, file_name="found.stl").entitlement == entitlement

@@ -630,3 +630,8 @@ def version_finalize(*, version_id: int) -> PatternVersion | None:
             if finding.get("severity") == "warning"
         )
         return catalog_services.version_processing_finish(version_id=version.pk, warnings=warnings)
+
+
+def version_fail(*, version_id: int, reason: str) -> None:
+    """Mark a new version that is still processing as failed, with a reason the creator can read."""
+    catalog_services.version_processing_fail(version_id=version_id, reason=reason)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import trimesh
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from rest_framework.test import APIClient
 
 from catalog import selectors as catalog_selectors
@@ -182,6 +183,11 @@ def test_approval_gives_each_earlier_buyer_their_own_copy_of_version_2(shop: dic
     late = paid_entitlement(buyer=newcomer, pattern=pattern, prepare=True)
     assert late.marked_files.filter(pattern_file=v2_file, status="ready").exists()
     assert _library(newcomer)[0]["version"] == 2
+    browser = Client()
+    browser.force_login(shop["buyers"][0])
+    library_page = browser.get("/library/")
+    assert library_page.status_code == 200
+    assert "Version 2: Thicker walls" in library_page.content.decode()
     page = _client(None).get(f"/p/{pattern.slug}/")
     assert page.status_code == 200
     assert "Thicker walls" in page.content.decode()

@@ -267,6 +267,11 @@ class ReviewQueueAdmin(PatternAdminBase):
                 wrap(partial(console.decide, model_admin=self)),
                 name="catalog_reviewqueue_console_decide",
             ),
+            path(
+                "console/versions/<int:pk>/decide/",
+                wrap(partial(console.version_decide, model_admin=self)),
+                name="catalog_reviewqueue_console_version_decide",
+            ),
             *super().get_urls(),
         ]
 

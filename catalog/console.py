@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog import moderation
-from catalog.models import Pattern, RejectionReason
+from catalog import moderation, services
+from catalog.models import Pattern, PatternVersion, RejectionReason
 from catalog.permissions import MODERATE_PATTERNS, staff_has_perm
 
 
@@ -59,6 +59,13 @@ def queue(request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> HttpRespo
         "opts": model_admin.model._meta,
         "title": "Moderation queue",
         "patterns": patterns,
+        # New versions of published patterns waiting for a decision (the current version stays on sale meanwhile).
+        "versions": list(
+            PatternVersion.objects.filter(status=PatternVersion.Status.NEEDS_REVIEW)
+            .select_related("pattern", "pattern__creator")
+            .prefetch_related("files")
+            .order_by("created_at")[:200]
+        ),
         "now": now,
     }
     return TemplateResponse(request, "admin/catalog/console/queue.html", context)
@@ -150,3 +157,23 @@ def decide(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: int) ->
     verb = "Approved" if decided.status == Pattern.Status.PUBLISHED else "Rejected"
     messages.success(request, f"{verb} “{decided.title}”.")
     return _to_next(request, after=pattern)
+
+
+@require_POST
+def version_decide(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: int) -> HttpResponse:
+    """Approve or reject (with a reason) a new version of a pattern, then back to the queue."""
+    _require_moderator(request)
+    version = PatternVersion.objects.select_related("pattern").filter(pk=pk).first()
+    if version is None:
+        raise Http404("No such version.")
+    action = request.POST.get("action", "")
+    try:
+        services.version_moderate(
+            version=version, moderator=request.user, action=action, reason=request.POST.get("note", "")
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_queue_url())
+    verb = "published" if action == "approve" else "rejected"
+    messages.success(request, f"Version {version.number} of “{version.pattern.title}” {verb}.")
+    return redirect(_queue_url())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.indexes import GinIndex
@@ -252,6 +253,28 @@ def original_upload_to(instance: PatternFile, filename: str) -> str:
     return f"{instance.pattern_id}/{uuid.uuid4().hex}.{instance.format}"
 
 
+class PatternVersion(models.Model):
+    """One release of a pattern's files. Version 1 is the original upload; later ones go through ingestion and
+    moderation while the current version (the latest published one) stays on sale."""
+
+    Status = Pattern.Status
+
+    pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Pattern.Status.choices, default=Pattern.Status.PROCESSING)
+    status_reason = models.TextField(blank=True)
+    changelog = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pattern_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["pattern", "number"], name="pattern_version_unique_number")]
+
+    def __str__(self) -> str:
+        return f"{self.pattern_id} v{self.number}"
+
+
 class PatternFile(models.Model):
     """An original upload. Immutable once stored; identified by its sha256."""
 
@@ -275,6 +298,8 @@ class PatternFile(models.Model):
         INVALID = "invalid", "Invalid"
 
     pattern = models.ForeignKey(Pattern, on_delete=models.CASCADE, related_name="files")
+    # Null only until saved: ``save`` puts a file without a version in version 1 (the original upload).
+    version = models.ForeignKey(PatternVersion, on_delete=models.CASCADE, related_name="files", null=True, blank=True)
     original = models.FileField(upload_to=original_upload_to, storage=originals_storage, max_length=255)
     original_name = models.CharField(max_length=255)
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -301,6 +326,17 @@ class PatternFile(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.version_id is None and self.pattern_id is not None:
+            # A file saved without a version belongs to the original upload (submission, demo seeding, factories).
+            pattern = self.pattern
+            self.version, _ = PatternVersion.objects.get_or_create(
+                pattern=pattern,
+                number=1,
+                defaults={"status": pattern.status, "published_at": pattern.published_at},
+            )
+        super().save(*args, **kwargs)
 
     @property
     def family(self) -> str:

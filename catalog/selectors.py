@@ -10,7 +10,8 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
 from catalog import typos
@@ -20,6 +21,7 @@ from catalog.models import (
     Licence,
     Pattern,
     PatternFile,
+    PatternVersion,
     Preview,
     PreviewRendition,
     Tag,
@@ -40,6 +42,22 @@ FILE_UNSHOWN_FIELDS = ("shape_descriptor", "image_hash")
 CREATOR_UNSHOWN_FIELDS = ("creator__password",)
 
 
+def _current_version_only(queryset: QuerySet[Any], file_prefix: str) -> QuerySet[Any]:
+    """Rows (files, or previews through ``file_prefix``) of their pattern's current version: the latest published
+    one, version 1 when no later one is published."""
+    latest = (
+        PatternVersion.objects.filter(
+            pattern_id=OuterRef("pattern_id"), number__gt=1, status=PatternVersion.Status.PUBLISHED
+        )
+        .order_by("-number")
+        .values("number")[:1]
+    )
+    return queryset.annotate(current_version=Coalesce(Subquery(latest), Value(1))).filter(
+        Q(**{f"{file_prefix}version__number": F("current_version")})
+        | Q(**{f"{file_prefix}version__isnull": True, "current_version": 1})
+    )
+
+
 def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -> QuerySet[Pattern]:
     """Patterns with what pages and the API show of them, in a constant number of queries.
 
@@ -52,15 +70,18 @@ def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -
         .select_related("creator", "creator__creator_profile", "category", "licence")
         .prefetch_related(
             "tags",
+            # The current version's previews and files (a version under review is not shown on the listing).
             Prefetch(
                 "previews",
-                queryset=Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS)
+                queryset=_current_version_only(Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS), "pattern_file__")
                 .order_by("pattern_file_id", "position")
                 .prefetch_related("renditions"),
             ),
             Prefetch(
                 "files",
-                queryset=PatternFile.objects.defer(*file_fields).select_related("viewer_model").order_by("id"),
+                queryset=_current_version_only(PatternFile.objects.defer(*file_fields), "")
+                .select_related("viewer_model")
+                .order_by("id"),
             ),
         )
     )
@@ -623,3 +644,50 @@ def licence_list(*, codes: Sequence[str] | None = None) -> QuerySet[Licence]:
 def pattern_titles(*, pattern_ids: Sequence[int]) -> dict[int, str]:
     """Pattern id → title, for messages that name patterns (outgoing webhooks)."""
     return dict(Pattern.objects.filter(pk__in=list(pattern_ids)).values_list("pk", "title"))
+
+
+# --- Versions (issue 12) ---
+
+
+def pattern_files_available(*, pattern_id: int) -> QuerySet[PatternFile]:
+    """The valid files a buyer may have: version 1 (the original upload) and every published later version."""
+    return (
+        PatternFile.objects.filter(pattern_id=pattern_id, status=PatternFile.Status.VALID)
+        .filter(Q(version__isnull=True) | Q(version__number=1) | Q(version__status=PatternVersion.Status.PUBLISHED))
+        .select_related("version")
+        .order_by("pk")
+    )
+
+
+def pattern_current_version_number(*, pattern_id: int) -> int:
+    """The pattern's current version: its latest published one (version 1 when no later one is published)."""
+    latest = (
+        PatternVersion.objects.filter(pattern_id=pattern_id, number__gt=1, status=PatternVersion.Status.PUBLISHED)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return latest or 1
+
+
+def pattern_files_current(*, pattern_id: int) -> QuerySet[PatternFile]:
+    """The valid files of the pattern's current version (what new buyers, the page and previews use)."""
+    files = PatternFile.objects.filter(pattern_id=pattern_id, status=PatternFile.Status.VALID)
+    return _current_version_only(files, "").order_by("pk")
+
+
+def pattern_versions_visible(*, pattern: Pattern, user: Any) -> QuerySet[PatternVersion]:
+    """The versions of a pattern ``user`` may see: the published ones, or all for its creator and staff."""
+    versions = PatternVersion.objects.filter(pattern=pattern).prefetch_related("files").order_by("number")
+    if pattern.creator_id == getattr(user, "pk", None) or staff_has_perm(user, *VIEW_PATTERNS):
+        return versions
+    return versions.filter(Q(number=1) | Q(status=PatternVersion.Status.PUBLISHED))
+
+
+def pattern_versions_published(*, pattern_id: int) -> QuerySet[PatternVersion]:
+    """What a buyer of the pattern has: version 1 and every published later version, oldest first."""
+    return (
+        PatternVersion.objects.filter(pattern_id=pattern_id)
+        .filter(Q(number=1) | Q(status=PatternVersion.Status.PUBLISHED))
+        .order_by("number")
+    )

@@ -26,6 +26,8 @@ from catalog.events import (
     PatternPublished,
     PatternRejected,
     PatternUpdated,
+    PatternVersionPublished,
+    PatternVersionRejected,
     TagDecided,
 )
 from catalog.models import (
@@ -35,6 +37,7 @@ from catalog.models import (
     ModerationDecision,
     Pattern,
     PatternFile,
+    PatternVersion,
     Preview,
     PreviewRendition,
     RejectionReason,
@@ -257,6 +260,10 @@ def pattern_moderate(
         else:
             raise ValidationError({"action": "Use 'approve' or 'reject'."})
         locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+        # Version 1 is the original upload: it follows the pattern's own review.
+        PatternVersion.objects.filter(pattern=locked, number=1).update(
+            status=locked.status, status_reason=reason, published_at=locked.published_at
+        )
         ModerationDecision.objects.create(
             pattern=locked,
             moderator=moderator if getattr(moderator, "pk", None) else None,
@@ -584,3 +591,79 @@ def pattern_community_counts_set(
     if values:
         Pattern.objects.filter(pk=pattern_id).update(**values)
         catalogue_changed()
+
+
+# --- Versions (issue 12) ---
+
+
+def version_processing_finish(*, version_id: int, warnings: int = 0) -> PatternVersion | None:
+    """Every file of a new version passed its checks: it waits for a moderator (the current one stays on sale)."""
+    updated = PatternVersion.objects.filter(pk=version_id, status=PatternVersion.Status.PROCESSING).update(
+        status=PatternVersion.Status.NEEDS_REVIEW,
+        status_reason=f"{warnings} warning(s) in the files." if warnings else "",
+    )
+    logger.info("version %s processed (%s)", version_id, "needs review" if updated else "unchanged")
+    return PatternVersion.objects.filter(pk=version_id).first()
+
+
+def version_processing_fail(*, version_id: int, reason: str) -> PatternVersion | None:
+    """A file of a new version failed its checks: the version fails with a reason the creator can read."""
+    PatternVersion.objects.filter(pk=version_id, status=PatternVersion.Status.PROCESSING).update(
+        status=PatternVersion.Status.FAILED, status_reason=reason
+    )
+    return PatternVersion.objects.filter(pk=version_id).first()
+
+
+def version_moderate(*, version: PatternVersion, moderator: Any, action: str, reason: str = "") -> PatternVersion:
+    """Approve or reject a new version waiting for review (the same permission as moderating patterns).
+
+    Approval makes it the pattern's current version and records ``pattern.version_published`` (delivery prepares
+    each earlier buyer's own marked copy from it); rejection needs a reason and leaves the current version on sale.
+    """
+    if not staff_has_perm(moderator, MODERATE_PATTERNS):
+        raise PermissionDenied("Moderating patterns needs the catalog.change_pattern permission.")
+    reason = reason.strip()
+    if action not in ("approve", "reject"):
+        raise ValidationError({"action": "Use 'approve' or 'reject'."})
+    if action == "reject" and not reason:
+        raise ValidationError({"reason": "Say why the version is rejected; the creator will read it."})
+    with transaction.atomic():
+        locked = PatternVersion.objects.select_for_update().select_related("pattern").get(pk=version.pk)
+        if locked.number == 1:
+            raise ValidationError({"action": "Version 1 is the original upload; moderate the pattern itself."})
+        if locked.status != PatternVersion.Status.NEEDS_REVIEW:
+            raise ValidationError(
+                {"action": f"Only versions waiting for review can be moderated; this one is {locked.status}."}
+            )
+        moderator_id = getattr(moderator, "pk", None)
+        pattern = locked.pattern
+        if action == "approve":
+            locked.status = PatternVersion.Status.PUBLISHED
+            locked.published_at = timezone.now()
+            locked.status_reason = reason
+            locked.save(update_fields=["status", "published_at", "status_reason"])
+            record(
+                PatternVersionPublished(
+                    pattern_id=pattern.pk,
+                    creator_id=pattern.creator_id,
+                    version=locked.number,
+                    changelog=locked.changelog,
+                    actor_id=moderator_id,
+                )
+            )
+            transaction.on_commit(partial(pattern_media_publish, pattern_id=pattern.pk))
+            catalogue_changed()
+        else:
+            locked.status = PatternVersion.Status.REJECTED
+            locked.status_reason = reason
+            locked.save(update_fields=["status", "status_reason"])
+            record(
+                PatternVersionRejected(
+                    pattern_id=pattern.pk,
+                    creator_id=pattern.creator_id,
+                    version=locked.number,
+                    reason=reason,
+                    actor_id=moderator_id,
+                )
+            )
+    return locked

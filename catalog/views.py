@@ -369,6 +369,8 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "pattern": pattern,
             "is_owner": request.user == pattern.creator,
+            # Its published versions with their changelogs (the "Versions" section), read only when not cached.
+            "versions": SimpleLazyObject(lambda: list(selectors.pattern_versions_published(pattern_id=pattern.pk))),
             # Two nearest-neighbour searches over the embeddings: the same for every visitor until the catalogue
             # changes.
             # Read only when the page's fragment is not cached (lazily).

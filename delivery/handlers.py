@@ -6,6 +6,7 @@ order has its entitlements and a fully refunded or disputed one has none, whatev
 
 from __future__ import annotations
 
+from catalog.events import PatternVersionPublished
 from delivery import services
 from payments.events import OrderDisputed, OrderPaid, OrderRefunded
 from payments.models import Order
@@ -29,3 +30,8 @@ def entitlements_follow_dispute(event: OrderDisputed) -> None:
         services.entitlements_revoke_for_order(order_id=event.order_id, reason="disputed", actor_id=event.actor_id)
     elif event.status == "won":
         services.entitlements_restore_for_order(order_id=event.order_id, reason="disputed", actor_id=event.actor_id)
+
+
+def version_offer_to_buyers(event: PatternVersionPublished) -> None:
+    """(outbox) A new version reaches every earlier buyer as their own marked copy, made on the delivery queue."""
+    services.entitlements_offer_version(pattern_id=event.pattern_id, version=event.version)

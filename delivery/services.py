@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from catalog import selectors as catalog_selectors
 from catalog.models import PatternFile
 from delivery import watermark
 from delivery.events import DownloadServed, EntitlementGranted, EntitlementRevoked
@@ -208,9 +209,10 @@ def download_resolve(*, token: str, user: Any) -> DownloadTarget:
         raise DownloadNotAllowed
     if kind == "pattern":
         return DownloadTarget("pattern", [entitlement])
-    pattern_file = PatternFile.objects.filter(
-        pk=payload.get("f"), pattern_id=entitlement.pattern_id, status=PatternFile.Status.VALID
-    ).first()
+    # Any version the buyer may have (the original and every published one), never one still under review.
+    pattern_file = (
+        catalog_selectors.pattern_files_available(pattern_id=entitlement.pattern_id).filter(pk=payload.get("f")).first()
+    )
     if pattern_file is None:
         raise DownloadNotAllowed
     return DownloadTarget("file", [entitlement], pattern_file)
@@ -450,7 +452,10 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 def _write_pattern(archive: zipfile.ZipFile, entitlement: Entitlement, folder: str) -> None:
     taken: set[str] = {"LICENSE.txt", "certificate.json"}
-    for marked in entitlement.marked_files.select_related("pattern_file").order_by("pattern_file_id"):
+    # The zip holds the current version; earlier versions stay downloadable file by file.
+    current = catalog_selectors.pattern_files_current(pattern_id=entitlement.pattern_id).values("pk")
+    marked_files = entitlement.marked_files.filter(pattern_file__in=current)
+    for marked in marked_files.select_related("pattern_file").order_by("pattern_file_id"):
         with marked.file.open("rb") as handle:
             with archive.open(folder + _unique_name(marked.pattern_file.original_name, taken), "w") as target:
                 while chunk := handle.read(1024 * 1024):
@@ -461,8 +466,9 @@ def _write_pattern(archive: zipfile.ZipFile, entitlement: Entitlement, folder: s
 
 
 def entitlement_prepare(*, entitlement: Entitlement) -> Package:
-    """Every personal copy of the pattern's files, its certificate and its zip. Idempotent."""
-    for pattern_file in entitlement.pattern.files.filter(status=PatternFile.Status.VALID).order_by("pk"):
+    """Every personal copy of the pattern's files (every available version), its certificate and its zip.
+    Idempotent."""
+    for pattern_file in catalog_selectors.pattern_files_available(pattern_id=entitlement.pattern_id):
         marked_file_prepare(entitlement=entitlement, pattern_file=pattern_file)
     filename = f"{slugify(entitlement.pattern.title) or 'pattern'}-order-{entitlement.order_item.order_id}.zip"
     package, _ = Package.objects.get_or_create(
@@ -549,3 +555,26 @@ def target_failure(*, target: DownloadTarget) -> str:
         entitlement__in=target.entitlements, status=MarkedFile.Status.FAILED
     ).values_list("error", flat=True)
     return next(iter(failed), "")
+
+
+# --- Versions (issue 12) ---
+
+
+def entitlements_offer_version(*, pattern_id: int, version: int) -> int:
+    """A new version was published: every earlier buyer gets their own marked copy of it, prepared on the
+    ``delivery`` queue, and their zips are rebuilt with it (earlier versions stay downloadable). Idempotent:
+    copies already made are kept. Returns how many entitlements were queued."""
+    from delivery import tasks
+
+    entitlement_ids = list(
+        Entitlement.objects.filter(pattern_id=pattern_id, revoked_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    order_ids = Entitlement.objects.filter(pk__in=entitlement_ids).values("order_item__order_id")
+    Package.objects.filter(entitlement_id__in=entitlement_ids).update(status=Package.Status.PENDING)
+    Package.objects.filter(order_id__in=order_ids).update(status=Package.Status.PENDING)
+    for entitlement_id in entitlement_ids:
+        transaction.on_commit(partial(tasks.prepare_entitlement.delay, entitlement_id), robust=True)
+    logger.info("pattern %s v%s: %s earlier buyers' copies queued", pattern_id, version, len(entitlement_ids))
+    return len(entitlement_ids)

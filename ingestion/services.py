@@ -34,6 +34,7 @@ from catalog.models import (
     CopyFlag,
     Pattern,
     PatternFile,
+    PatternVersion,
     Preview,
     PreviewRendition,
     User,
@@ -189,11 +190,18 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
     """
     with transaction.atomic():
         pattern_file = (
-            PatternFile.objects.select_for_update().select_related("pattern").filter(pk=pattern_file_id).first()
+            PatternFile.objects.select_for_update(of=("self",))
+            .select_related("pattern", "version")
+            .filter(pk=pattern_file_id)
+            .first()
         )
         if pattern_file is None or pattern_file.status != PatternFile.Status.PENDING:
             return pattern_file
-        if pattern_file.pattern.status != Pattern.Status.PROCESSING:
+        version = pattern_file.version
+        new_version = version is not None and version.number > 1
+        if new_version and version is not None and version.status != PatternVersion.Status.PROCESSING:
+            return pattern_file
+        if not new_version and pattern_file.pattern.status != Pattern.Status.PROCESSING:
             return pattern_file
         _set_step(pattern_file.pattern_id, Pattern.Step.VALIDATING)
     with _local_copy(pattern_file) as path:
@@ -566,3 +574,64 @@ def pattern_process_now(*, pattern_id: int) -> Pattern | None:
         pattern_embed_text(pattern_id=pattern_id)
         pattern.refresh_from_db()
     return pattern
+
+
+# --- Versions (issue 12): a new version of a published pattern runs the same checks as a submission ---
+
+
+def version_pipeline_enqueue(*, version: PatternVersion) -> None:
+    """Queue the ingestion chain of a new version (the same file task as a submission) once the transaction
+    commits."""
+    from ingestion import tasks
+
+    files = list(version.files.order_by("id").values_list("id", "size"))
+    queue = ingest_queue_for(total_bytes=sum(size for _, size in files))
+    version_id = version.pk
+    signature = tasks.version_pipeline_signature(
+        version_id=version_id, file_ids=[file_id for file_id, _ in files], queue=queue
+    )
+    transaction.on_commit(lambda: signature.delay(), robust=True)
+
+
+def version_finalize(*, version_id: int) -> PatternVersion | None:
+    """After every file of a new version is processed: fail with reasons, or detect copies, tag, and hand the
+    version over to moderators. Idempotent."""
+    with transaction.atomic():
+        version = (
+            PatternVersion.objects.select_for_update(of=("self",))
+            .select_related("pattern")
+            .filter(pk=version_id)
+            .first()
+        )
+        if version is None or version.status != PatternVersion.Status.PROCESSING:
+            return version
+        files = list(version.files.order_by("id"))
+        if any(f.status == PatternFile.Status.PENDING for f in files):
+            return version
+        invalid = [f for f in files if f.status == PatternFile.Status.INVALID]
+        if invalid:
+            messages = [
+                f"{pattern_file.original_name}: {finding['message']}"
+                for pattern_file in invalid
+                for finding in pattern_file.validation.get("findings", [])
+                if finding["severity"] == "error"
+            ]
+            reason = "\n".join(messages) or "A file failed validation."
+            return catalog_services.version_processing_fail(version_id=version.pk, reason=reason)
+        copies_detect(pattern=version.pattern, files=files)
+        families = sorted({FORMAT_FAMILIES[f.format] for f in files})
+        names = [tag for family in families for tag in FAMILY_TAGS[family]]
+        names += sorted({f.format for f in files})
+        catalog_services.pattern_tags_add(pattern=version.pattern, names=names)
+        warnings = sum(
+            1
+            for pattern_file in files
+            for finding in (pattern_file.validation or {}).get("findings", [])
+            if finding.get("severity") == "warning"
+        )
+        return catalog_services.version_processing_finish(version_id=version.pk, warnings=warnings)
+
+
+def version_fail(*, version_id: int, reason: str) -> None:
+    """Mark a new version that is still processing as failed, with a reason the creator can read."""
+    catalog_services.version_processing_fail(version_id=version_id, reason=reason)

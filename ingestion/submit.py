@@ -11,15 +11,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog import services as catalog_services
-from catalog.events import PatternSubmitted
-from catalog.models import Category, Licence, Pattern, PatternFile, User
+from catalog.events import PatternSubmitted, PatternVersionSubmitted
+from catalog.models import Category, Licence, Pattern, PatternFile, PatternVersion, User
 from ingestion import services as ingestion_services
 from ingestion.admission import upload_verdict_record
 from ingestion.uploads import upload_sessions_claim, upload_sessions_consume
@@ -195,3 +195,82 @@ def pattern_create(
             upload.cleanup()
     upload_verdict_record(accepted=True)
     return pattern
+
+
+# --- Versions (issue 12) ---
+
+
+def version_submit(
+    *,
+    pattern: Pattern,
+    creator: User,
+    files: Sequence[File],  # type: ignore[type-arg]
+    changelog: str = "",
+) -> PatternVersion:
+    """Send new files as the next version of a published pattern; the current version stays on sale.
+
+    Checks the files like a submission (nothing is stored when one is refused), then the version, its files and its
+    ``pattern.version_submitted`` event (actor: the creator) commit together and the version's ingestion is queued;
+    moderation follows. Raises ``PermissionDenied`` for anyone but the creator, ``ValidationError`` for bad input.
+    """
+    if pattern.creator_id != creator.pk:
+        raise PermissionDenied("Only the pattern's creator can send a new version.")
+    errors: dict[str, list[str]] = {}
+    if pattern.status != Pattern.Status.PUBLISHED:
+        errors["pattern"] = [f"New versions are for published patterns; this one is {pattern.status}."]
+    if not files:
+        errors["files"] = ["Send at least one file."]
+    changelog = changelog.strip()
+    if len(changelog) > 5000:
+        errors["changelog"] = ["Keep the changelog under 5000 characters."]
+    if errors:
+        raise ValidationError(errors)
+    prepared = ingestion_services.uploads_inspect(uploads=files)
+    stored: list[PatternFile] = []
+    try:
+        with transaction.atomic():
+            locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+            if PatternVersion.objects.filter(
+                pattern=locked, status__in=[PatternVersion.Status.PROCESSING, PatternVersion.Status.NEEDS_REVIEW]
+            ).exists():
+                raise ValidationError({"files": ["A version of this pattern is already being processed or reviewed."]})
+            # Version 1 is the original upload; make sure it exists before numbering the next one.
+            if not PatternVersion.objects.filter(pattern=locked, number=1).exists():
+                PatternVersion.objects.create(
+                    pattern=locked, number=1, status=locked.status, published_at=locked.published_at
+                )
+            latest = PatternVersion.objects.filter(pattern=locked).order_by("-number").values_list("number", flat=True)
+            version = PatternVersion.objects.create(
+                pattern=locked, number=(latest.first() or 0) + 1, changelog=changelog
+            )
+            for upload in prepared:
+                pattern_file = PatternFile(
+                    pattern=locked,
+                    version=version,
+                    original_name=upload.original_name[:255],
+                    sha256=upload.sha256,
+                    size=upload.size,
+                    format=upload.format,
+                )
+                with open(upload.path, "rb") as handle:
+                    pattern_file.original.save(upload.original_name, File(handle), save=False)
+                stored.append(pattern_file)
+                pattern_file.save()
+            record(
+                PatternVersionSubmitted(
+                    pattern_id=locked.pk,
+                    creator_id=creator.pk,
+                    version=version.number,
+                    changelog=changelog,
+                    actor_id=creator.pk,
+                )
+            )
+            ingestion_services.version_pipeline_enqueue(version=version)
+    except BaseException:
+        for pattern_file in stored:
+            pattern_file.original.delete(save=False)
+        raise
+    finally:
+        for upload in prepared:
+            upload.cleanup()
+    return version

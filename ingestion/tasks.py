@@ -36,6 +36,17 @@ class IngestTask(Task):  # type: ignore[misc]
             # published while Redis restarted): the reaper requeues the pattern instead of failing it.
             logger.warning("task %s stopped by an outage, left for the reaper: %s", task_id, exc)
             return
+        version_id = kwargs.get("version_id")
+        if version_id is None and kwargs.get("pattern_file_id") is not None:
+            version_id = (
+                PatternFile.objects.filter(pk=kwargs["pattern_file_id"], version__number__gt=1)
+                .values_list("version_id", flat=True)
+                .first()
+            )
+        if version_id is not None:
+            # A new version's processing failed: that version fails; the pattern's current one stays on sale.
+            services.version_fail(version_id=version_id, reason="Processing failed unexpectedly; send the files again.")
+            return
         pattern_id = kwargs.get("pattern_id")
         if pattern_id is None and kwargs.get("pattern_file_id") is not None:
             pattern_id = (
@@ -110,3 +121,14 @@ def pipeline_signature(*, pattern_id: int, file_ids: list[int], queue: str = "in
     """Validate every file, then finalize; every step on ``queue`` (``ingest`` or ``ingest_bulk``)."""
     steps = [process_file.si(pattern_file_id=file_id).set(queue=queue) for file_id in file_ids]
     return chain(*steps, finalize_pattern.si(pattern_id=pattern_id).set(queue=queue))
+
+
+@shared_task(base=IngestTask)
+def finalize_version(*, version_id: int) -> None:
+    services.version_finalize(version_id=version_id)
+
+
+def version_pipeline_signature(*, version_id: int, file_ids: list[int], queue: str = "ingest") -> Signature:
+    """A new version: validate every file (the submission's file task), then finalize the version."""
+    steps = [process_file.si(pattern_file_id=file_id).set(queue=queue) for file_id in file_ids]
+    return chain(*steps, finalize_version.si(version_id=version_id).set(queue=queue))

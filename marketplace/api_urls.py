@@ -9,6 +9,8 @@ from catalog.api.views import (
     PatternModerationView,
     PatternSimilarView,
     PatternTagSuggestionsView,
+    PatternVersionDetailView,
+    PatternVersionModerationView,
     TagSuggestionDecisionView,
 )
 from community.api.views import (
@@ -25,7 +27,12 @@ from community.api.views import (
     ReviewReplyView,
 )
 from delivery.api.views import LibraryView
-from ingestion.api.views import PatternListCreateView, UploadSessionCreateView, UploadSessionDetailView
+from ingestion.api.views import (
+    PatternListCreateView,
+    PatternVersionListCreateView,
+    UploadSessionCreateView,
+    UploadSessionDetailView,
+)
 from marketplace.login_paths import obtain_auth_token
 from notifications.api.views import NotificationListView, NotificationReadAllView, NotificationReadView
 from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
@@ -43,6 +50,13 @@ urlpatterns = [
     path("patterns/", PatternListCreateView.as_view(), name="api-patterns"),
     path("patterns/<int:pk>/", PatternDetailView.as_view(), name="api-pattern-detail"),
     path("patterns/<int:pk>/moderation/", PatternModerationView.as_view(), name="api-pattern-moderation"),
+    path("patterns/<int:pk>/versions/", PatternVersionListCreateView.as_view(), name="api-pattern-versions"),
+    path("patterns/<int:pk>/versions/<int:number>/", PatternVersionDetailView.as_view(), name="api-pattern-version"),
+    path(
+        "patterns/<int:pk>/versions/<int:number>/moderation/",
+        PatternVersionModerationView.as_view(),
+        name="api-pattern-version-moderation",
+    ),
     path("patterns/<int:pk>/history/", PatternHistoryView.as_view(), name="api-pattern-history"),
     path("patterns/<int:pk>/similar/", PatternSimilarView.as_view(), name="api-pattern-similar"),
     path("patterns/<int:pk>/tags/", PatternTagSuggestionsView.as_view(), name="api-pattern-tags"),

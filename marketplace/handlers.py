@@ -50,3 +50,7 @@ registry.outbox("payout.failed", notifications_handlers.payout_failed)
 registry.outbox("pattern.version_published", notifications_handlers.version_published)
 registry.outbox("review.created", notifications_handlers.review_created)
 registry.outbox("pattern.published", notifications_handlers.new_pattern)
+
+# --- versions (h/versions) ---
+# After commit: an approved version is prepared as each earlier buyer's own marked copy (delivery queue).
+registry.outbox("pattern.version_published", delivery_handlers.version_offer_to_buyers)

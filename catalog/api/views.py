@@ -31,7 +31,7 @@ from catalog.api.serializers import (
 )
 from catalog.history import pattern_history_queryset
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
-from catalog.models import Pattern, TagSuggestion
+from catalog.models import Pattern, PatternVersion, TagSuggestion
 from catalog.permissions import (
     DECIDE_TAG_SUGGESTIONS,
     MODERATE_PATTERNS,
@@ -295,3 +295,100 @@ class PatternTagSuggestionsView(APIView):
             raise Http404("No such pattern.")
         suggestions = pattern.tag_suggestions.select_related("tag").order_by("state", "-confidence")
         return Response(TagSuggestionSerializer(suggestions, many=True).data)
+
+
+# --- Versions (issue 12) ---
+
+
+def version_data(version: PatternVersion) -> dict[str, Any]:
+    """``{number, status, changelog, files, created_at, published_at}``; version 1 reports the pattern's status."""
+    status = version.pattern.status if version.number == 1 else version.status
+    return {
+        "number": version.number,
+        "status": status,
+        "status_reason": version.status_reason if version.number > 1 else "",
+        "changelog": version.changelog,
+        "files": [
+            {
+                "id": pattern_file.pk,
+                "name": pattern_file.original_name,
+                "format": pattern_file.format,
+                "size": pattern_file.size,
+                "sha256": pattern_file.sha256,
+                "status": pattern_file.status,
+            }
+            for pattern_file in version.files.all()
+        ],
+        "created_at": version.created_at,
+        "published_at": version.published_at,
+    }
+
+
+VersionOutput = inline_serializer(
+    "PatternVersion",
+    {
+        "number": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "status_reason": serializers.CharField(),
+        "changelog": serializers.CharField(),
+        "files": serializers.ListField(child=serializers.DictField()),
+        "created_at": serializers.DateTimeField(),
+        "published_at": serializers.DateTimeField(allow_null=True),
+    },
+)
+
+
+def visible_pattern_or_404(*, request: Request, pk: int) -> Pattern:
+    pattern = selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
+    if pattern is None:
+        raise Http404("No such pattern.")
+    return pattern
+
+
+class PatternVersionListView(APIView):
+    """``GET /api/v1/patterns/{id}/versions/``; ingestion's view adds ``POST`` (a new version)."""
+
+    permission_classes = [permissions.IsAuthenticatedOrReadOnly]
+
+    @extend_schema(responses={200: VersionOutput})
+    def get(self, request: Request, pk: int) -> Response:
+        pattern = visible_pattern_or_404(request=request, pk=pk)
+        versions = selectors.pattern_versions_visible(pattern=pattern, user=request.user).select_related("pattern")
+        return Response([version_data(version) for version in versions])
+
+
+class PatternVersionDetailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: VersionOutput})
+    def get(self, request: Request, pk: int, number: int) -> Response:
+        pattern = visible_pattern_or_404(request=request, pk=pk)
+        version = (
+            selectors.pattern_versions_visible(pattern=pattern, user=request.user)
+            .select_related("pattern")
+            .filter(number=number)
+            .first()
+        )
+        if version is None:
+            raise Http404("No such version.")
+        return Response(version_data(version))
+
+
+class PatternVersionModerationView(APIView):
+    permission_classes = [staff_with(MODERATE_PATTERNS)]
+
+    @extend_schema(request=ModerationInputSerializer, responses={200: VersionOutput})
+    def post(self, request: Request, pk: int, number: int) -> Response:
+        version = get_object_or_404(PatternVersion.objects.select_related("pattern"), pattern_id=pk, number=number)
+        serializer = ModerationInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            version = services.version_moderate(
+                version=version,
+                moderator=request.user,
+                action=serializer.validated_data["action"],
+                reason=serializer.validated_data["reason"],
+            )
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        return Response(version_data(version))

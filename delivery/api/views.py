@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog import selectors as catalog_selectors
 from delivery import selectors, services
 
 
@@ -41,9 +42,16 @@ def library_entries(*, request: Any) -> list[dict[str, Any]]:
                 "order_zip_url": request.build_absolute_uri(services.order_download_link_create(order=order)),
                 "certificate_url": certificate.content["verification_url"] if certificate else None,
                 "downloads_left": max(settings.TESSERA_DOWNLOADS_PER_ENTITLEMENT - entitlement.download_count, 0),
+                # The latest version the buyer has (earlier buyers gain each approved one) and every version.
+                "version": catalog_selectors.pattern_current_version_number(pattern_id=pattern.pk),
+                "versions": [
+                    {"number": v.number, "changelog": v.changelog, "published_at": v.published_at or v.created_at}
+                    for v in catalog_selectors.pattern_versions_published(pattern_id=pattern.pk)
+                ],
                 "files": [
                     {
                         "id": pattern_file.pk,
+                        "version": pattern_file.version.number if pattern_file.version else 1,
                         "name": pattern_file.original_name,
                         "format": pattern_file.format,
                         "size": pattern_file.size,
@@ -53,8 +61,7 @@ def library_entries(*, request: Any) -> list[dict[str, Any]]:
                         ),
                         "expires_at": expires_at,
                     }
-                    for pattern_file in pattern.files.all()
-                    if pattern_file.status == pattern_file.Status.VALID
+                    for pattern_file in catalog_selectors.pattern_files_available(pattern_id=pattern.pk)
                 ],
             }
         )

@@ -19,14 +19,14 @@ from rest_framework.views import APIView
 
 from catalog import selectors as catalog_selectors
 from catalog.api.serializers import PatternSerializer
-from catalog.api.views import PatternListView
+from catalog.api.views import PatternListView, PatternVersionListView, visible_pattern_or_404
 from ingestion import uploads
 from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.api.serializers import PatternCreateInputSerializer
 from ingestion.models import UploadSession
 from ingestion.sellers import NOT_VERIFIED, may_sell
-from ingestion.submit import pattern_submit
+from ingestion.submit import pattern_submit, version_submit
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
 
@@ -178,3 +178,44 @@ class PatternListCreateView(PatternListView):
             raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
         pattern = catalog_selectors.pattern_visible_to(user=request.user).get(pk=pattern.pk)
         return Response(PatternSerializer(pattern, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class VersionCreateInputSerializer(serializers.Serializer[Any]):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    changelog = serializers.CharField(allow_blank=True, required=False, default="", max_length=5000)
+
+
+class PatternVersionListCreateView(PatternVersionListView):
+    """``/api/v1/patterns/{id}/versions/``: catalog's list (GET) and a new version from the creator (POST)."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=VersionCreateInputSerializer,
+        responses={
+            201: inline_serializer(
+                "VersionCreated", {"number": serializers.IntegerField(), "status": serializers.CharField()}
+            ),
+            **UPLOAD_REFUSALS,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        pattern = visible_pattern_or_404(request=request, pk=pk)
+        if pattern.creator_id != request.user.pk:
+            raise PermissionDenied("Only the pattern's creator can send a new version.")
+        try:
+            upload_admit(user=request.user, size_hint=upload_size_hint(request.META))
+        except UploadRefused as refusal:
+            return upload_refused_response(refusal)
+        serializer = VersionCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            version = version_submit(
+                pattern=pattern,
+                creator=request.user,  # type: ignore[arg-type]
+                files=serializer.validated_data["files"],
+                changelog=serializer.validated_data["changelog"],
+            )
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+        return Response({"number": version.number, "status": version.status}, status=status.HTTP_201_CREATED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -34,6 +35,10 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save()
+            # Demo accounts sign in and sell at once: their (example.com) addresses count as verified.
+            EmailAddress.objects.update_or_create(
+                user=user, email=user.email, defaults={"verified": True, "primary": True}
+            )
         creator = User.objects.get(username="maker_mia")
         services.creator_profile_ensure(user=creator)
         admin = User.objects.get(username="admin")

@@ -31,6 +31,9 @@ class CreatorProfile(models.Model):
     display_name = models.CharField(max_length=120)
     bio = models.TextField(blank=True)
     stripe_account_id = models.CharField(max_length=64, blank=True)
+    # Set by payments (through catalog.services.creator_payouts_ready_set) when Stripe Connect reports the
+    # creator's payout account able to receive payouts; a paid pattern is not published before.
+    payouts_ready = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -149,6 +152,11 @@ class Pattern(models.Model):
         PUBLISHED = "published", "Published"
         REJECTED = "rejected", "Rejected"
         FAILED = "failed", "Failed"
+        # Taken off sale by its creator (or staff); the creator can publish it again. Buyers keep access.
+        UNPUBLISHED = "unpublished", "Unpublished"
+        # Soft delete: gone from the shop, search and the API for everyone but its creator and staff; buyers
+        # keep their library entries and downloads.
+        DELETED = "deleted", "Deleted"
 
     class Step(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -174,6 +182,9 @@ class Pattern(models.Model):
     currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     status_reason = models.TextField(blank=True)
+    # Approved by review but paid while its creator has no payouts set up: it waits as a draft (status_reason
+    # says why) and is published when payments reports the creator's payouts ready.
+    awaiting_payouts = models.BooleanField(default=False)
     processing_step = models.CharField(max_length=16, choices=Step.choices, default=Step.RECEIVED)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     # When the ingestion job was handed to the broker; empty while it never was (broker down at commit),

@@ -476,7 +476,9 @@ def viewer_model_get_visible(*, user: Any, viewer_model_id: int) -> ViewerModel 
 
 
 def pattern_list_for_creator(*, creator: Any) -> QuerySet[Pattern]:
-    return _with_relations(Pattern.objects.filter(creator=creator).order_by("-created_at"))
+    """The creator's own patterns in any state but deleted (a soft-deleted pattern leaves their dashboard)."""
+    patterns = Pattern.objects.filter(creator=creator).exclude(status=Pattern.Status.DELETED)
+    return _with_relations(patterns.order_by("-created_at"))
 
 
 def pattern_get_published(*, pattern_id: int) -> Pattern | None:

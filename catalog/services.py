@@ -21,10 +21,12 @@ from django.utils.text import slugify
 from catalog.events import (
     CopyDecided,
     CopyFlagged,
+    PatternDeleted,
     PatternFailed,
     PatternProcessed,
     PatternPublished,
     PatternRejected,
+    PatternUnpublished,
     PatternUpdated,
     TagDecided,
 )
@@ -238,12 +240,18 @@ def pattern_moderate(
                 raise ValidationError(
                     {"action": f"Only patterns waiting for review can be approved; this one is {locked.status}."}
                 )
-            locked.status = Pattern.Status.PUBLISHED
-            locked.status_reason = reason
-            locked.published_at = timezone.now()
-            # The files move to their public names once the approval is committed; until then the checked
-            # views send them (to anyone, as the pattern is published).
-            transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
+            if _payouts_missing(locked):
+                # Approved, but a paid pattern waits as a draft until its creator can be paid.
+                locked.status = Pattern.Status.DRAFT
+                locked.status_reason = PAYOUTS_WAIT_REASON
+                locked.awaiting_payouts = True
+            else:
+                locked.status = Pattern.Status.PUBLISHED
+                locked.status_reason = reason
+                locked.published_at = timezone.now()
+                # The files move to their public names once the approval is committed; until then the checked
+                # views send them (to anyone, as the pattern is published).
+                transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
         elif action == "reject":
             if not reason:
                 raise ValidationError({"reason": "Say why the pattern is rejected; the creator will read it."})
@@ -256,7 +264,7 @@ def pattern_moderate(
             pattern_media_hide(pattern=locked)
         else:
             raise ValidationError({"action": "Use 'approve' or 'reject'."})
-        locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+        locked.save(update_fields=["status", "status_reason", "published_at", "awaiting_payouts", "updated_at"])
         ModerationDecision.objects.create(
             pattern=locked,
             moderator=moderator if getattr(moderator, "pk", None) else None,
@@ -266,13 +274,13 @@ def pattern_moderate(
         )
         ReviewClaim.objects.filter(pattern=locked).delete()
         moderator_id = getattr(moderator, "pk", None)
-        if action == "approve":
+        if action == "approve" and locked.status == Pattern.Status.PUBLISHED:
             record(
                 PatternPublished(
                     pattern_id=locked.pk, creator_id=locked.creator_id, reason=reason, actor_id=moderator_id
                 )
             )
-        else:
+        elif action == "reject":
             record(
                 PatternRejected(
                     pattern_id=locked.pk,
@@ -564,3 +572,122 @@ def pattern_update(*, pattern: Pattern, actor: User, data: dict[str, Any]) -> Pa
         if locked.status == Pattern.Status.PUBLISHED:
             catalogue_changed()
     return locked
+
+
+# --- Listing lifecycle and the payouts gate (issue 12, h/shops) ---
+
+PAYOUTS_WAIT_REASON = (
+    "Approved, waiting for payouts: a paid pattern is published once your payouts are set up "
+    "(Start selling → Payouts). Free patterns are not affected."
+)
+
+
+def _payouts_missing(pattern: Pattern) -> bool:
+    """A paid pattern whose creator cannot be paid yet (Stripe Connect not ready) may not go on sale."""
+    if pattern.price == 0 or not settings.TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH:
+        return False
+    return not CreatorProfile.objects.filter(user_id=pattern.creator_id, payouts_ready=True).exists()
+
+
+def _may_manage(pattern: Pattern, actor: Any) -> bool:
+    return bool(pattern.creator_id == getattr(actor, "pk", None) or staff_has_perm(actor, MODERATE_PATTERNS))
+
+
+def pattern_unpublish(*, pattern: Pattern, actor: Any) -> Pattern:
+    """Take a published pattern off sale (its creator or a moderator): gone from the shop and search, its page
+    404 for others; buyers keep their library entries and downloads. Records ``pattern.unpublished``."""
+    if not _may_manage(pattern, actor):
+        raise PermissionDenied("Only the pattern's creator or a moderator can unpublish it.")
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        if locked.status != Pattern.Status.PUBLISHED:
+            raise ValidationError(
+                {"status": f"Only a published pattern can be unpublished; this one is {locked.status}."}
+            )
+        locked.status = Pattern.Status.UNPUBLISHED
+        locked.status_reason = ""
+        locked.save(update_fields=["status", "status_reason", "updated_at"])
+        pattern_media_hide(pattern=locked)
+        record(PatternUnpublished(pattern_id=locked.pk, creator_id=locked.creator_id, actor_id=actor.pk))
+        catalogue_changed()
+    return locked
+
+
+def pattern_republish(*, pattern: Pattern, actor: Any) -> Pattern:
+    """Put an unpublished pattern back on sale (it was reviewed already). A paid one needs payouts set up.
+    Records ``pattern.published`` with the actor."""
+    if not _may_manage(pattern, actor):
+        raise PermissionDenied("Only the pattern's creator or a moderator can publish it again.")
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        if locked.status != Pattern.Status.UNPUBLISHED:
+            raise ValidationError(
+                {"status": f"Only an unpublished pattern can be published again; this one is {locked.status}."}
+            )
+        if _payouts_missing(locked):
+            raise ValidationError({"status": PAYOUTS_WAIT_REASON})
+        locked.status = Pattern.Status.PUBLISHED
+        locked.status_reason = ""
+        locked.published_at = timezone.now()
+        locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+        transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
+        record(
+            PatternPublished(
+                pattern_id=locked.pk, creator_id=locked.creator_id, reason="Published again", actor_id=actor.pk
+            )
+        )
+        catalogue_changed()
+    return locked
+
+
+def pattern_delete(*, pattern: Pattern, actor: Any) -> Pattern:
+    """Soft delete (its creator or a moderator): hidden from the shop, search and API lists, its page 404 for
+    everyone but its creator and staff; buyers keep their library entries and downloads (orders, entitlements
+    and files stay). Records ``pattern.deleted``. Not while ingestion is still working on it."""
+    if not _may_manage(pattern, actor):
+        raise PermissionDenied("Only the pattern's creator or a moderator can delete it.")
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        if locked.status == Pattern.Status.DELETED:
+            raise ValidationError({"status": "This pattern is deleted already."})
+        if locked.status == Pattern.Status.PROCESSING:
+            raise ValidationError({"status": "This pattern is still being processed; delete it when that ends."})
+        locked.status = Pattern.Status.DELETED
+        locked.status_reason = ""
+        locked.awaiting_payouts = False
+        locked.save(update_fields=["status", "status_reason", "awaiting_payouts", "updated_at"])
+        pattern_media_hide(pattern=locked)
+        record(PatternDeleted(pattern_id=locked.pk, creator_id=locked.creator_id, actor_id=actor.pk))
+        catalogue_changed()
+    return locked
+
+
+def creator_payouts_ready_set(*, user_id: int, ready: bool) -> list[Pattern]:
+    """Payments calls this when Stripe Connect reports the creator's payout account ready (or no longer). When
+    ready, every approved paid pattern waiting for payouts is published (``pattern.published``, no actor).
+    Idempotent; returns the patterns it published."""
+    published: list[Pattern] = []
+    with transaction.atomic():
+        profile, _ = CreatorProfile.objects.select_for_update().get_or_create(
+            user_id=user_id, defaults={"display_name": User.objects.get(pk=user_id).username}
+        )
+        if profile.payouts_ready != ready:
+            profile.payouts_ready = ready
+            profile.save(update_fields=["payouts_ready"])
+        if not ready:
+            return published
+        waiting = Pattern.objects.select_for_update().filter(
+            creator_id=user_id, status=Pattern.Status.DRAFT, awaiting_payouts=True
+        )
+        for pattern in waiting:
+            pattern.status = Pattern.Status.PUBLISHED
+            pattern.status_reason = ""
+            pattern.awaiting_payouts = False
+            pattern.published_at = timezone.now()
+            pattern.save(update_fields=["status", "status_reason", "awaiting_payouts", "published_at", "updated_at"])
+            transaction.on_commit(partial(pattern_media_publish, pattern_id=pattern.pk))
+            record(PatternPublished(pattern_id=pattern.pk, creator_id=user_id, reason="Payouts set up", actor_id=None))
+            published.append(pattern)
+        if published:
+            catalogue_changed()
+    return published

@@ -6,6 +6,7 @@ from catalog.api.views import (
     ImageSearchView,
     PatternDetailView,
     PatternHistoryView,
+    PatternLifecycleView,
     PatternModerationView,
     PatternSimilarView,
     PatternTagSuggestionsView,
@@ -37,6 +38,13 @@ urlpatterns = [
         TagSuggestionDecisionView.as_view(),
         name="api-pattern-tag-decision",
     ),
+    # --- listings and shops (issue 12, h/shops) ---
+    path(
+        "patterns/<int:pk>/unpublish/",
+        PatternLifecycleView.as_view(action="unpublish"),
+        name="api-pattern-unpublish",
+    ),
+    path("patterns/<int:pk>/publish/", PatternLifecycleView.as_view(action="publish"), name="api-pattern-publish"),
     path("search/image/", ImageSearchView.as_view(), name="api-search-image"),
     path("uploads/", UploadSessionCreateView.as_view(), name="api-uploads"),
     path("uploads/<uuid:pk>/", UploadSessionDetailView.as_view(), name="api-upload-detail"),

@@ -132,6 +132,35 @@ class PatternDetailView(generics.RetrieveAPIView[Pattern]):
         pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)
         return Response(PatternSerializer(pattern, context={"request": request}).data)
 
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        """Soft delete (the creator, or a moderator): gone from the shop, search and lists; buyers keep access.
+        Records ``pattern.deleted``."""
+        pattern = self.get_object()  # 404 for a pattern the caller may not see
+        try:
+            services.pattern_delete(pattern=pattern, actor=request.user)
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        return Response(status=204)
+
+
+class PatternLifecycleView(APIView):
+    """``POST /api/v1/patterns/{id}/unpublish/`` and ``…/publish/`` (the creator, or a moderator)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    action = ""
+
+    @extend_schema(request=None, responses={200: PatternSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        pattern = get_object_or_404(selectors.pattern_visible_to(user=request.user), pk=pk)
+        change = services.pattern_unpublish if self.action == "unpublish" else services.pattern_republish
+        try:
+            change(pattern=pattern, actor=request.user)
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)
+        return Response(PatternSerializer(pattern, context={"request": request}).data)
+
 
 class HistoryPagination(PageNumberPagination):
     page_size = 100

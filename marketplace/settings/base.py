@@ -689,3 +689,8 @@ CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
     "task": "webhooks.tasks.deliveries_sweep",
     "schedule": float(env("TESSERA_WEBHOOK_SWEEP_SECONDS", "30")),
 }
+
+# --- Listings and shops (issue 12, h/shops) ---
+# A paid pattern is published only once its creator's payouts (Stripe Connect) are ready; until then an approved
+# one waits as a draft saying why. Free patterns are never held back.
+TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = env_bool("TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH", True)

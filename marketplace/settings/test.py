@@ -52,3 +52,7 @@ TESSERA_PAGE_CACHE = False
 # --- Outgoing webhooks (issue 11, h/webhooks) ---
 # Tests deliver to receivers on 127.0.0.1 over http; the SSRF tests turn this off to see the production guard.
 TESSERA_WEBHOOKS_ALLOW_PRIVATE = True
+
+# --- Listings and shops (issue 12, h/shops) ---
+# Older tests approve paid patterns of creators without payouts; the payout-gate tests turn this on.
+TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = False

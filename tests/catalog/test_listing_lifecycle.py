@@ -1,0 +1,157 @@
+"""Issue 12 (h/shops): unpublish / republish, soft delete, and the payouts gate for paid patterns."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client
+from rest_framework.test import APIClient
+
+from catalog.models import CreatorProfile, Pattern
+from catalog.services import PAYOUTS_WAIT_REASON
+from marketplace.events.models import EventRecord
+from payments.models import PayoutAccount
+from tests import samples
+from tests.conftest import token_client
+from tests.factories import PatternFactory, StaffFactory, UserFactory, paid_entitlement
+
+pytestmark = pytest.mark.django_db
+
+
+def _events(pattern: Pattern, kind: str) -> list[tuple[str, int | None]]:
+    rows = EventRecord.objects.filter(subject_type="pattern", subject_id=pattern.pk, type=kind).order_by("pk")
+    return [(row.type, row.actor_id) for row in rows]
+
+
+def _listed_ids(api_client: APIClient) -> set[int]:
+    return {row["id"] for row in api_client.get("/api/v1/patterns/").json()["results"]}
+
+
+def test_the_creator_unpublishes_and_republishes_others_cannot(api_client: APIClient) -> None:
+    mira = UserFactory.create(username="mira")
+    pattern = PatternFactory.create(creator=mira, title="Lamp")
+    stranger = token_client(UserFactory.create())
+
+    assert stranger.post(f"/api/v1/patterns/{pattern.pk}/unpublish/").status_code == 403
+    assert api_client.post(f"/api/v1/patterns/{pattern.pk}/unpublish/").status_code == 401
+    pattern.refresh_from_db()
+    assert pattern.status == Pattern.Status.PUBLISHED
+    assert _events(pattern, "pattern.unpublished") == []
+
+    response = token_client(mira).post(f"/api/v1/patterns/{pattern.pk}/unpublish/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "unpublished"
+    assert _events(pattern, "pattern.unpublished") == [("pattern.unpublished", mira.pk)]
+    # Gone for everyone else: the list, the API detail, the page.
+    assert pattern.pk not in _listed_ids(api_client)
+    assert api_client.get(f"/api/v1/patterns/{pattern.pk}/").status_code == 404
+    assert Client().get(pattern.get_absolute_url()).status_code == 404
+    assert stranger.post(f"/api/v1/patterns/{pattern.pk}/publish/").status_code == 404
+    # Unpublishing twice is refused with a reason.
+    again = token_client(mira).post(f"/api/v1/patterns/{pattern.pk}/unpublish/")
+    assert again.status_code == 400
+    assert "Only a published pattern" in again.json()["status"][0]
+
+    response = token_client(mira).post(f"/api/v1/patterns/{pattern.pk}/publish/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "published"
+    assert _events(pattern, "pattern.published") == [("pattern.published", mira.pk)]
+    assert pattern.pk in _listed_ids(api_client)
+    assert api_client.get(f"/api/v1/patterns/{pattern.pk}/").status_code == 200
+
+
+def test_soft_delete_hides_the_pattern_and_buyers_keep_their_downloads(api_client: APIClient) -> None:
+    mira, buyer = UserFactory.create(username="mira"), UserFactory.create()
+    pattern = PatternFactory.create(creator=mira, title="Lamp shade", with_file=samples.blob_stl())
+    paid_entitlement(buyer=buyer, pattern=pattern, prepare=True)
+    stranger = token_client(UserFactory.create())
+
+    assert stranger.delete(f"/api/v1/patterns/{pattern.pk}/").status_code == 403
+    assert token_client(buyer).delete(f"/api/v1/patterns/{pattern.pk}/").status_code == 403
+    pattern.refresh_from_db()
+    assert pattern.status == Pattern.Status.PUBLISHED
+
+    assert token_client(mira).delete(f"/api/v1/patterns/{pattern.pk}/").status_code == 204
+    pattern.refresh_from_db()
+    assert pattern.status == Pattern.Status.DELETED
+    assert _events(pattern, "pattern.deleted") == [("pattern.deleted", mira.pk)]
+    assert pattern.pk not in _listed_ids(api_client)
+    assert api_client.get(f"/api/v1/patterns/{pattern.pk}/").status_code == 404
+    assert stranger.get(f"/api/v1/patterns/{pattern.pk}/").status_code == 404
+    assert Client().get(pattern.get_absolute_url()).status_code == 404
+    assert "Lamp shade" not in Client().get("/search/?q=lamp").content.decode()
+    # A second delete says so; the creator still sees it (state "deleted"), their dashboard no longer lists it.
+    assert token_client(mira).delete(f"/api/v1/patterns/{pattern.pk}/").status_code == 400
+    assert token_client(mira).get(f"/api/v1/patterns/{pattern.pk}/").json()["status"] == "deleted"
+
+    # The buyer keeps the library entry and downloads their marked copy.
+    library = token_client(buyer).get("/api/v1/library/").json()
+    assert [entry["pattern"] for entry in library] == [{"id": pattern.pk, "title": "Lamp shade", "slug": pattern.slug}]
+    link = library[0]["files"][0]["download_url"]
+    assert token_client(buyer).get(link).status_code == 200
+
+
+def _signed(payload: bytes) -> str:
+    timestamp = int(time.time())
+    secret = django_settings.STRIPE_WEBHOOK_SECRET
+    signature = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={signature}"
+
+
+def test_a_paid_pattern_waits_as_a_draft_until_payouts_are_ready(settings: Any, client: Client) -> None:
+    settings.TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = True
+    mira = UserFactory.create(username="mira")
+    CreatorProfile.objects.create(user=mira, display_name="Mira")
+    paid = PatternFactory.create(creator=mira, price=900, status=Pattern.Status.NEEDS_REVIEW, published_at=None)
+    free = PatternFactory.create(creator=mira, price=0, status=Pattern.Status.NEEDS_REVIEW, published_at=None)
+    moderator = token_client(StaffFactory.create(is_superuser=True))
+
+    for pattern in (paid, free):
+        response = moderator.post(f"/api/v1/patterns/{pattern.pk}/moderation/", {"action": "approve", "reason": ""})
+        assert response.status_code == 200
+    paid.refresh_from_db()
+    free.refresh_from_db()
+    assert free.status == Pattern.Status.PUBLISHED
+    assert (paid.status, paid.awaiting_payouts, paid.status_reason) == ("draft", True, PAYOUTS_WAIT_REASON)
+    assert paid.published_at is None
+    assert _events(paid, "pattern.published") == []
+    assert token_client(mira).get(f"/api/v1/patterns/{paid.pk}/").json()["status"] == "draft"
+    assert Client().get(paid.get_absolute_url()).status_code == 404
+
+    # Stripe Connect reports the account ready (the real webhook path): the waiting pattern goes on sale.
+    PayoutAccount.objects.create(creator=mira, stripe_account_id="acct_mira")
+    payload = json.dumps(
+        {
+            "id": "evt_acct",
+            "type": "account.updated",
+            "data": {"object": {"id": "acct_mira", "details_submitted": True, "payouts_enabled": True}},
+        }
+    ).encode()
+    webhook = client.post(
+        "/api/v1/stripe/webhook/", payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=_signed(payload)
+    )
+    assert webhook.status_code == 200
+    paid.refresh_from_db()
+    assert (paid.status, paid.awaiting_payouts, paid.status_reason) == ("published", False, "")
+    assert paid.published_at is not None
+    assert _events(paid, "pattern.published") == [("pattern.published", None)]
+    assert CreatorProfile.objects.get(user=mira).payouts_ready is True
+
+
+def test_republishing_a_paid_pattern_needs_payouts(settings: Any) -> None:
+    settings.TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = True
+    mira = UserFactory.create(username="mira")
+    CreatorProfile.objects.create(user=mira, display_name="Mira")
+    pattern = PatternFactory.create(creator=mira, price=900, status=Pattern.Status.UNPUBLISHED)
+    response = token_client(mira).post(f"/api/v1/patterns/{pattern.pk}/publish/")
+    assert response.status_code == 400
+    assert response.json()["status"] == [PAYOUTS_WAIT_REASON]
+    pattern.refresh_from_db()
+    assert pattern.status == Pattern.Status.UNPUBLISHED
+    assert _events(pattern, "pattern.published") == []

@@ -34,6 +34,13 @@ class CreatorProfile(models.Model):
     # Set by payments (through catalog.services.creator_payouts_ready_set) when Stripe Connect reports the
     # creator's payout account able to receive payouts; a paid pattern is not published before.
     payouts_ready = models.BooleanField(default=False)
+    # The shop page (/creators/<username>/): pictures (checked like other uploads) and up to five links.
+    avatar = models.ImageField(upload_to="creators/avatars/%Y/%m/", blank=True)
+    banner = models.ImageField(upload_to="creators/banners/%Y/%m/", blank=True)
+    links = models.JSONField(default=list, blank=True)
+    # Paid order lines of this creator's patterns, counted from order.paid by an outbox handler (payments'
+    # handler calls catalog.services.creator_sales_add) so the shop page needs nothing from payments.
+    sales_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

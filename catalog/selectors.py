@@ -17,6 +17,7 @@ from catalog import typos
 from catalog.models import (
     FORMAT_FAMILIES,
     Category,
+    CreatorProfile,
     Licence,
     Pattern,
     PatternFile,
@@ -93,6 +94,8 @@ class PatternFilters:
     price_max: int | None = None
     validated: bool = False
     printer_bed: str = ""
+    # A creator's shop page narrows everything (results and facet counts) to their patterns.
+    creator_id: int | None = None
 
 
 def _flagged_file_patterns() -> QuerySet[PatternFile, Any]:
@@ -119,6 +122,8 @@ def _filtered(patterns: QuerySet[Pattern], filters: PatternFilters, *, without: 
 
     Each filter is a condition on the pattern row or a subquery, never a join, so counts need no DISTINCT.
     """
+    if filters.creator_id is not None:
+        patterns = patterns.filter(creator_id=filters.creator_id)
     if filters.file_format and without != "file_format":
         with_format = PatternFile.objects.filter(format=filters.file_format.lower()).values("pattern_id")
         patterns = patterns.filter(pk__in=with_format)
@@ -159,6 +164,7 @@ def pattern_list_published(
     sort: str = "",
     ranked_ids: list[int] | None = None,
     file_reports: bool = False,
+    creator_id: int | None = None,
 ) -> QuerySet[Pattern]:
     """Published patterns with facets, ranked by hybrid relevance when ``query`` is given, newest first otherwise.
 
@@ -178,6 +184,7 @@ def pattern_list_published(
         price_max=price_max,
         validated=validated,
         printer_bed=printer_bed,
+        creator_id=creator_id,
     )
     if not query.strip():
         ranked_ids = None
@@ -625,3 +632,29 @@ def licence_list(*, codes: Sequence[str] | None = None) -> QuerySet[Licence]:
 def pattern_titles(*, pattern_ids: Sequence[int]) -> dict[int, str]:
     """Pattern id → title, for messages that name patterns (outgoing webhooks)."""
     return dict(Pattern.objects.filter(pk__in=list(pattern_ids)).values_list("pk", "title"))
+
+
+# --- Shops (issue 12, h/shops) ---
+
+SALES_BANDS = (1000, 500, 100, 50, 10, 1)
+
+
+def sales_band(count: int) -> str:
+    """A public, rounded sales figure: "10+ sales"; empty below one sale (no exact numbers leak)."""
+    for floor in SALES_BANDS:
+        if count >= floor:
+            return f"{floor}+ sale{'s' if floor > 1 else ''}"
+    return ""
+
+
+def creator_profile_for_shop(*, username: str) -> Any:
+    """The creator's profile by username (case-insensitive) for their shop page, or None (no such creator)."""
+    return CreatorProfile.objects.select_related("user").filter(user__username__iexact=username).first()
+
+
+def shop_rating(*, creator_id: int) -> dict[str, object] | None:
+    """HOOK for community's reviews (built in parallel, not on main when this was written). Catalog may not import
+    community (it sits above), so the intended wiring is a ``review.created`` outbox handler in community that
+    stores the creator's running rating on their profile through a catalog service, read here as
+    ``{"average": float, "count": int}``. None until then: the shop shows no rating."""
+    return None

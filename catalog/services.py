@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.text import slugify
@@ -49,6 +49,7 @@ from catalog.models import (
     tag_kind_for,
 )
 from catalog.permissions import DECIDE_TAG_SUGGESTIONS, MODERATE_PATTERNS, staff_has_perm
+from catalog.selectors import sales_band
 from marketplace.events import record
 from marketplace.page_cache import catalogue_changed
 
@@ -691,3 +692,23 @@ def creator_payouts_ready_set(*, user_id: int, ready: bool) -> list[Pattern]:
         if published:
             catalogue_changed()
     return published
+
+
+def creator_sales_add(*, counts: dict[int, int]) -> None:
+    """Add paid order lines to creators' sales counters (``counts``: creator id → lines). Called by payments'
+    outbox handler of ``order.paid`` (its receipt commits with this write, so a retry never counts twice).
+    Cached pages are dropped only when a shop's public sales band changes."""
+    band_changed = False
+    for creator_id, lines in counts.items():
+        user = User.objects.filter(pk=creator_id).first()
+        if user is None or lines <= 0:
+            continue
+        profile, _ = CreatorProfile.objects.select_for_update().get_or_create(
+            user=user, defaults={"display_name": user.get_full_name() or user.username}
+        )
+        before = profile.sales_count
+        profile.sales_count = F("sales_count") + lines
+        profile.save(update_fields=["sales_count"])
+        band_changed = band_changed or sales_band(before) != sales_band(before + lines)
+    if band_changed:
+        catalogue_changed()

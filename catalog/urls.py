@@ -9,6 +9,7 @@ urlpatterns = [
     path("search/request/", views.search_request, name="search-request"),
     path("search/image/", views.search_by_image, name="search-image"),
     path("c/<slug:slug>/", views.category, name="category"),
+    path("creators/<str:username>/", views.creator_shop, name="creator-shop"),
     path("p/<slug:slug>/", views.pattern_detail, name="pattern-detail"),
     path("previews/<int:pk>/", views.preview_file, name="preview-file"),
     path("previews/renditions/<int:pk>/", views.preview_rendition_file, name="preview-rendition-file"),

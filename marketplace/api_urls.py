@@ -3,6 +3,7 @@
 from django.urls import path
 
 from catalog.api.views import (
+    CreatorDetailView,
     ImageSearchView,
     PatternDetailView,
     PatternHistoryView,
@@ -44,6 +45,7 @@ urlpatterns = [
         PatternLifecycleView.as_view(action="unpublish"),
         name="api-pattern-unpublish",
     ),
+    path("creators/<str:username>/", CreatorDetailView.as_view(), name="api-creator-detail"),
     path("patterns/<int:pk>/publish/", PatternLifecycleView.as_view(action="publish"), name="api-pattern-publish"),
     path("search/image/", ImageSearchView.as_view(), name="api-search-image"),
     path("uploads/", UploadSessionCreateView.as_view(), name="api-uploads"),

@@ -33,3 +33,9 @@ registry.outbox("search.requested", analytics_handlers.search_requested)
 from webhooks import handlers as webhooks_handlers  # noqa: E402
 
 registry.outbox("*", webhooks_handlers.event_fan_out)
+
+# --- shops (issue 12, h/shops) ---
+# The sales band on a creator's shop page: a counter on their profile, after commit.
+from payments import handlers as payments_handlers  # noqa: E402
+
+registry.outbox("order.paid", payments_handlers.creator_sales_count)

@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, permissions, serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -324,3 +325,57 @@ class PatternTagSuggestionsView(APIView):
             raise Http404("No such pattern.")
         suggestions = pattern.tag_suggestions.select_related("tag").order_by("state", "-confidence")
         return Response(TagSuggestionSerializer(suggestions, many=True).data)
+
+
+# --- Shops (issue 12, h/shops) ---
+
+
+class CreatorSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(source="user.username")
+    display_name = serializers.CharField()
+    bio = serializers.CharField()
+    avatar = serializers.SerializerMethodField()
+    banner = serializers.SerializerMethodField()
+    links = serializers.ListField(child=serializers.URLField())
+    sales_band = serializers.SerializerMethodField()
+    rating = serializers.SerializerMethodField()
+    pattern_count = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_avatar(self, profile: Any) -> str | None:
+        return self._absolute(profile.avatar.url) if profile.avatar else None
+
+    def get_banner(self, profile: Any) -> str | None:
+        return self._absolute(profile.banner.url) if profile.banner else None
+
+    def get_sales_band(self, profile: Any) -> str:
+        return selectors.sales_band(profile.sales_count)
+
+    @extend_schema_field(
+        inline_serializer("CreatorRating", {"average": serializers.FloatField(), "count": serializers.IntegerField()})
+    )
+    def get_rating(self, profile: Any) -> dict[str, object] | None:
+        return selectors.shop_rating(creator_id=profile.user_id)
+
+    def get_pattern_count(self, profile: Any) -> int:
+        return selectors.pattern_list_published(creator_id=profile.user_id).count()
+
+    def get_url(self, profile: Any) -> str:
+        return self._absolute(reverse("catalog:creator-shop", kwargs={"username": profile.user.username}))
+
+
+class CreatorDetailView(APIView):
+    """``GET /api/v1/creators/<username>/``: a creator's public shop profile (404 for someone who sells nothing)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: CreatorSerializer})
+    def get(self, request: Request, username: str) -> Response:
+        profile = selectors.creator_profile_for_shop(username=username)
+        if profile is None:
+            raise Http404("No such creator.")
+        return Response(CreatorSerializer(profile, context={"request": request}).data)

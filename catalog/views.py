@@ -433,6 +433,32 @@ def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
 
 
 @login_required
+@require_POST
+def pattern_lifecycle(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status page's Unpublish / Publish again / Delete buttons (the creator, or a moderator)."""
+    pattern = _own_pattern(request, pk)
+    changes = {
+        "unpublish": (services.pattern_unpublish, "Unpublished: it is off sale; buyers keep what they bought."),
+        "publish": (services.pattern_republish, "Published again."),
+        "delete": (services.pattern_delete, "Deleted: it is gone from the shop; buyers keep what they bought."),
+    }
+    action = request.POST.get("action", "")
+    if action not in changes:
+        return HttpResponse("Use unpublish, publish or delete.", status=400, content_type="text/plain")
+    change, done = changes[action]
+    try:
+        change(pattern=pattern, actor=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("catalog:pattern-status", pk=pattern.pk)
+    messages.success(request, done)
+    if action == "delete":
+        return redirect("catalog:dashboard")
+    return redirect("catalog:pattern-status", pk=pattern.pk)
+
+
+@login_required
 def pattern_status(request: HttpRequest, pk: int) -> HttpResponse:
     pattern = _own_pattern(request, pk)
     return _render_status(request, pattern)

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import CreatorProfile, Pattern
 from catalog.services import PAYOUTS_WAIT_REASON
+from delivery.services import certificate_issue
 from marketplace.events.models import EventRecord
 from payments.models import PayoutAccount
 from tests import samples
@@ -155,3 +156,39 @@ def test_republishing_a_paid_pattern_needs_payouts(settings: Any) -> None:
     pattern.refresh_from_db()
     assert pattern.status == Pattern.Status.UNPUBLISHED
     assert _events(pattern, "pattern.published") == []
+
+
+def test_status_page_buttons_unpublish_publish_and_delete(client: Client) -> None:
+    mira = UserFactory.create(username="mira")
+    pattern = PatternFactory.create(creator=mira)
+    client.force_login(UserFactory.create())
+    url = f"/sell/patterns/{pattern.pk}/lifecycle/"
+    assert client.post(url, {"action": "unpublish"}).status_code == 404  # someone else's pattern
+    client.force_login(mira)
+    page = client.get(f"/sell/patterns/{pattern.pk}/").content.decode()
+    assert 'value="unpublish"' in page
+    assert 'value="delete"' in page
+    assert client.post(url, {"action": "explode"}).status_code == 400
+    assert client.post(url, {"action": "unpublish"}).status_code == 302
+    pattern.refresh_from_db()
+    assert pattern.status == Pattern.Status.UNPUBLISHED
+    assert 'value="publish"' in client.get(f"/sell/patterns/{pattern.pk}/").content.decode()
+    assert client.post(url, {"action": "publish"}).status_code == 302
+    pattern.refresh_from_db()
+    assert pattern.status == Pattern.Status.PUBLISHED
+    response = client.post(url, {"action": "delete"})
+    assert response["Location"] == "/sell/"
+    pattern.refresh_from_db()
+    assert pattern.status == Pattern.Status.DELETED
+    assert pattern.title not in client.get("/sell/").content.decode()
+
+
+def test_a_licence_change_applies_to_new_sales_only() -> None:
+    mira, buyer = UserFactory.create(username="mira"), UserFactory.create()
+    pattern = PatternFactory.create(creator=mira)
+    entitlement = paid_entitlement(buyer=buyer, pattern=pattern)
+    response = token_client(mira).patch(f"/api/v1/patterns/{pattern.pk}/", {"licence": "commercial"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["licence"] == "commercial"
+    # The earlier buyer's certificate keeps the terms sold (the order line's licence), not the new one.
+    assert certificate_issue(entitlement=entitlement).content["licence"]["code"] == "personal"

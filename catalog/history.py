@@ -126,6 +126,12 @@ def describe(event: EventRecord, *, currency: str = "") -> TimelineEntry:
     elif event.type == "pattern.rejected":
         headline = "Rejected" + _by(actor)
         detail = str(data.get("reason", ""))
+    elif event.type == "pattern.unpublished":
+        headline = "Unpublished" + _by(actor)
+        detail = "Off sale; buyers keep what they bought."
+    elif event.type == "pattern.deleted":
+        headline = "Deleted" + _by(actor)
+        detail = "Gone from the shop; buyers keep what they bought."
     elif event.type == "pattern.updated":
         changes = data.get("changes") or {}
         headline = "Edited" + _by(actor)

@@ -712,3 +712,22 @@ def creator_sales_add(*, counts: dict[int, int]) -> None:
         band_changed = band_changed or sales_band(before) != sales_band(before + lines)
     if band_changed:
         catalogue_changed()
+
+
+def creator_profile_update(
+    *, user: User, display_name: str, bio: str, links: list[str], avatar: Any = None, banner: Any = None
+) -> CreatorProfile:
+    """The creator edits their shop profile (validated by CreatorProfileForm); a picture not sent is kept.
+    The shop page and pattern pages show it at once (cached pages are dropped)."""
+    with transaction.atomic():
+        profile = creator_profile_ensure(user=user)
+        profile.display_name = display_name
+        profile.bio = bio
+        profile.links = links
+        if avatar:
+            profile.avatar = avatar
+        if banner:
+            profile.banner = banner
+        profile.save()
+        catalogue_changed()
+    return profile

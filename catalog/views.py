@@ -24,7 +24,7 @@ from rest_framework.request import Request
 
 from catalog import selectors, services
 from catalog import tracking as catalog_tracking
-from catalog.forms import PageForm, PatternEditForm, PatternSearchForm, SearchRequestForm
+from catalog.forms import CreatorProfileForm, PageForm, PatternEditForm, PatternSearchForm, SearchRequestForm
 from catalog.history import pattern_timeline
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, CreatorProfile, Pattern, Tag, TagSuggestion
@@ -430,6 +430,26 @@ def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
     if pattern is None or (pattern.creator_id != request.user.pk and not staff_has_perm(request.user, *VIEW_PATTERNS)):
         raise Http404("No such pattern.")
     return pattern
+
+
+@login_required
+def creator_profile_edit(request: HttpRequest) -> HttpResponse:
+    """The creator's shop profile: display name, bio, links, avatar and banner."""
+    profile = getattr(request.user, "creator_profile", None)
+    status = 200
+    if request.method == "POST":
+        form = CreatorProfileForm(request.POST, request.FILES)
+        if form.is_valid():
+            services.creator_profile_update(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            messages.success(request, "Your shop profile is saved.")
+            return redirect("catalog:creator-shop", username=request.user.get_username())
+        status = 400
+    else:
+        initial = {"display_name": request.user.get_username()}
+        if profile is not None:
+            initial = {"display_name": profile.display_name, "bio": profile.bio, "links": "\n".join(profile.links)}
+        form = CreatorProfileForm(initial=initial)
+    return render(request, "catalog/profile_edit.html", {"form": form, "profile": profile}, status=status)
 
 
 @login_required

@@ -694,3 +694,6 @@ CELERY_BEAT_SCHEDULE["webhooks-deliveries-sweep"] = {
 # A paid pattern is published only once its creator's payouts (Stripe Connect) are ready; until then an approved
 # one waits as a draft saying why. Free patterns are never held back.
 TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = env_bool("TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH", True)
+# The shop profile's avatar and banner: PNG, JPEG or WebP, at most this many bytes and pixels a side.
+TESSERA_PROFILE_IMAGE_MAX_BYTES = env_int("TESSERA_PROFILE_IMAGE_MAX_BYTES", 2 * 1024 * 1024)
+TESSERA_PROFILE_IMAGE_MAX_PIXELS = env_int("TESSERA_PROFILE_IMAGE_MAX_PIXELS", 4000)

@@ -41,6 +41,8 @@ class CreatorProfile(models.Model):
     # Paid order lines of this creator's patterns, counted from order.paid by an outbox handler (payments'
     # handler calls catalog.services.creator_sales_add) so the shop page needs nothing from payments.
     sales_count = models.PositiveIntegerField(default=0)
+    # "Start selling": when the creator accepted the seller terms (empty: not yet).
+    seller_terms_accepted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -731,3 +731,14 @@ def creator_profile_update(
         profile.save()
         catalogue_changed()
     return profile
+
+
+def seller_terms_accept(*, user: User) -> CreatorProfile:
+    """ "Start selling", last step: the creator accepts the seller terms (once; the first acceptance is kept)."""
+    with transaction.atomic():
+        profile = creator_profile_ensure(user=user)
+        profile = CreatorProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.seller_terms_accepted_at is None:
+            profile.seller_terms_accepted_at = timezone.now()
+            profile.save(update_fields=["seller_terms_accepted_at"])
+    return profile

@@ -16,6 +16,7 @@ urlpatterns = [
     path("previews/viewer/<int:pk>/", views.viewer_model_file, name="viewer-model-file"),
     path("sell/", views.dashboard, name="dashboard"),
     path("sell/profile/", views.creator_profile_edit, name="profile-edit"),
+    path("sell/start/", views.start_selling, name="start-selling"),
     path("sell/patterns/<int:pk>/", views.pattern_status, name="pattern-status"),
     path("sell/patterns/<int:pk>/edit/", views.pattern_edit, name="pattern-edit"),
     path("sell/patterns/<int:pk>/lifecycle/", views.pattern_lifecycle, name="pattern-lifecycle"),

@@ -433,6 +433,28 @@ def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
 
 
 @login_required
+def start_selling(request: HttpRequest) -> HttpResponse:
+    """ "Start selling": 1. the shop profile, 2. payouts through Stripe Connect (payments' earnings page), 3. the
+    seller terms. Free patterns can be published at any step; paid ones once payouts are ready."""
+    if request.method == "POST":
+        if request.POST.get("accept") != "yes":
+            messages.error(request, "Tick the box to accept the seller terms.")
+            return redirect("catalog:start-selling")
+        services.seller_terms_accept(user=request.user)  # type: ignore[arg-type]
+        messages.success(request, "You accepted the seller terms.")
+        return redirect("catalog:start-selling")
+    profile = getattr(request.user, "creator_profile", None)
+    steps = {
+        "profile": profile is not None and bool(profile.bio or profile.avatar or profile.links),
+        "payouts": profile is not None and profile.payouts_ready,
+        "terms": profile is not None and profile.seller_terms_accepted_at is not None,
+    }
+    return render(
+        request, "catalog/start_selling.html", {"profile": profile, "steps": steps, "done": all(steps.values())}
+    )
+
+
+@login_required
 def creator_profile_edit(request: HttpRequest) -> HttpResponse:
     """The creator's shop profile: display name, bio, links, avatar and banner."""
     profile = getattr(request.user, "creator_profile", None)

@@ -80,3 +80,22 @@ def test_a_picture_over_the_size_limit_is_refused(client: Client, settings: Any)
     assert response.status_code == 400
     assert "the limit is 0 KB" in response.content.decode()
     assert not CreatorProfile.objects.filter(user=mira).exists()
+
+
+def test_start_selling_shows_each_step_and_records_the_terms_once(client: Client) -> None:
+    mira = UserFactory.create(username="mira")
+    client.force_login(mira)
+    page = client.get("/sell/start/")
+    assert page.status_code == 200
+    assert page.context["steps"] == {"profile": False, "payouts": False, "terms": False}
+    assert client.post("/sell/start/", {}).status_code == 302
+    assert not CreatorProfile.objects.filter(user=mira).exists()  # not ticked: nothing accepted
+    assert client.post("/sell/start/", {"accept": "yes"}).status_code == 302
+    accepted = CreatorProfile.objects.get(user=mira).seller_terms_accepted_at
+    assert accepted is not None
+    client.post("/sell/start/", {"accept": "yes"})
+    assert CreatorProfile.objects.get(user=mira).seller_terms_accepted_at == accepted
+    CreatorProfile.objects.filter(user=mira).update(payouts_ready=True, bio="Lamps.")
+    page = client.get("/sell/start/")
+    assert page.context["steps"] == {"profile": True, "payouts": True, "terms": True}
+    assert "You are ready to sell" in page.content.decode()

@@ -742,3 +742,36 @@ def seller_terms_accept(*, user: User) -> CreatorProfile:
             profile.seller_terms_accepted_at = timezone.now()
             profile.save(update_fields=["seller_terms_accepted_at"])
     return profile
+
+
+def pattern_tags_replace_by_creator(*, pattern: Pattern, user: User, names: Sequence[str]) -> list[Tag]:
+    """``tags`` of ``PATCH /api/v1/patterns/{id}/``: the creator's own tags become exactly ``names`` (tags from
+    the tagger and file formats are left alone). Validated like adding tags, before anything changes; records a
+    ``tag.decided`` per tag removed or added."""
+    if user.pk != pattern.creator_id:
+        raise PermissionDenied("Only the pattern's creator can change its tags.")
+    wanted = {slugify(" ".join(name.split())): " ".join(name.split()) for name in names if name.strip()}
+    with transaction.atomic():
+        Pattern.objects.select_for_update().filter(pk=pattern.pk).first()
+        own = TagSuggestion.objects.filter(pattern=pattern, source=TagSuggestion.Source.CREATOR).select_related("tag")
+        removed = [suggestion for suggestion in own if suggestion.tag.slug not in wanted]
+        kept = {suggestion.tag.slug for suggestion in own} - {suggestion.tag.slug for suggestion in removed}
+        for suggestion in removed:
+            pattern.tags.remove(suggestion.tag)
+            suggestion.delete()
+            record(
+                TagDecided(
+                    pattern_id=pattern.pk,
+                    tag=suggestion.tag.name,
+                    decision="removed",
+                    source="creator",
+                    actor_id=user.pk,
+                )
+            )
+        new = [name for slug, name in wanted.items() if slug not in kept]
+        added = pattern_tags_add_by_creator(pattern=pattern, user=user, text=",".join(new)) if new else []
+        if removed and not added:
+            pattern_refresh_search_vector(pattern=pattern)
+            if pattern.status == Pattern.Status.PUBLISHED:
+                catalogue_changed()
+    return added

@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -122,12 +123,23 @@ class PatternDetailView(generics.RetrieveAPIView[Pattern]):
             raise PermissionDenied("Only the pattern's creator or a moderator can edit it.")
         serializer = PatternUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        tags = data.pop("tags", None)
+        if tags is not None and pattern.creator_id != request.user.pk:
+            raise PermissionDenied("Only the pattern's creator can change its tags.")
         try:
-            services.pattern_update(
-                pattern=pattern,
-                actor=request.user,  # type: ignore[arg-type]
-                data=dict(serializer.validated_data),
-            )
+            with transaction.atomic():  # the fields and the tags change together or not at all
+                services.pattern_update(
+                    pattern=pattern,
+                    actor=request.user,  # type: ignore[arg-type]
+                    data=data,
+                )
+                if tags is not None:
+                    services.pattern_tags_replace_by_creator(
+                        pattern=pattern,
+                        user=request.user,  # type: ignore[arg-type]
+                        names=tags,
+                    )
         except DjangoValidationError as exc:
             raise_drf(exc)
         pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)

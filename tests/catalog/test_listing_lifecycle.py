@@ -14,7 +14,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from catalog.models import CreatorProfile, Pattern
-from catalog.services import PAYOUTS_WAIT_REASON
+from catalog.services import PAYOUTS_WAIT_REASON, pattern_tags_add
 from delivery.services import certificate_issue
 from marketplace.events.models import EventRecord
 from payments.models import PayoutAccount
@@ -192,3 +192,32 @@ def test_a_licence_change_applies_to_new_sales_only() -> None:
     assert response.json()["licence"] == "commercial"
     # The earlier buyer's certificate keeps the terms sold (the order line's licence), not the new one.
     assert certificate_issue(entitlement=entitlement).content["licence"]["code"] == "personal"
+
+
+def test_patch_tags_replaces_the_creators_own_tags_only() -> None:
+    mira = UserFactory.create(username="mira")
+    pattern = PatternFactory.create(creator=mira)
+    pattern_tags_add(pattern=pattern, names=["stl"], source="system")
+    client = token_client(mira)
+    response = client.patch(f"/api/v1/patterns/{pattern.pk}/", {"tags": ["lamp", "desk lamp"]}, format="json")
+    assert response.status_code == 200
+    assert set(pattern.tags.values_list("slug", flat=True)) == {"stl", "lamp", "desk-lamp"}
+    response = client.patch(f"/api/v1/patterns/{pattern.pk}/", {"tags": ["desk lamp", "moon"]}, format="json")
+    assert response.status_code == 200
+    assert set(pattern.tags.values_list("slug", flat=True)) == {"stl", "desk-lamp", "moon"}
+    decisions = EventRecord.objects.filter(type="tag.decided", subject_id=pattern.pk).values_list("data", flat=True)
+    assert sorted((d["tag"], d["decision"]) for d in decisions) == [
+        ("desk lamp", "added"),
+        ("lamp", "added"),
+        ("lamp", "removed"),
+        ("moon", "added"),
+    ]
+    # Bad input changes nothing, not even the other fields sent with it.
+    bad = client.patch(f"/api/v1/patterns/{pattern.pk}/", {"title": "New", "tags": ["x" * 100]}, format="json")
+    assert bad.status_code == 400
+    pattern.refresh_from_db()
+    assert pattern.title != "New"
+    assert set(pattern.tags.values_list("slug", flat=True)) == {"stl", "desk-lamp", "moon"}
+    # Someone else may not.
+    other = token_client(UserFactory.create()).patch(f"/api/v1/patterns/{pattern.pk}/", {"tags": []}, format="json")
+    assert other.status_code == 403

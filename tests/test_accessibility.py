@@ -203,6 +203,8 @@ def test_every_page_has_no_serious_axe_violations_and_never_scrolls_sideways(liv
             ("/accounts/password/change/", "account-password"),
             (f"/sell/patterns/{listing.pk}/", "pattern-status-history"),
             (f"/sell/patterns/{listing.pk}/edit/", "pattern-edit"),
+            ("/sell/start/", "start-selling"),
+            ("/sell/profile/", "shop-profile-edit"),
         ]
         for path, name in signed_in:
             _check(page, base, path, name, problems)

@@ -85,6 +85,10 @@ def _change_value(name: str, value: Any, currency: str) -> str:
         return _plural(int(value), "character")
     if name == "status":
         return _STATUS_LABELS.get(str(value), str(value))
+    if name == "cover":
+        return f"preview {value}"
+    if name == "preview_order" and isinstance(value, list):
+        return "previews " + ", ".join(str(item) for item in value)
     return f"“{value}”"
 
 

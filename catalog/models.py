@@ -463,13 +463,15 @@ class Preview(models.Model):
     image = models.ImageField(upload_to="previews/%Y/%m/")
     label = models.CharField(max_length=60, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # The creator's order of the pattern's previews (the first is the cover); 0 everywhere keeps files' order.
+    sort_order = models.PositiveSmallIntegerField(default=0)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     # EfficientNet-Lite0 features for visual search and "more like this".
     embedding = VectorField(dimensions=1280, null=True, blank=True, editable=False)
 
     class Meta:
-        ordering = ["pattern_file_id", "position"]
+        ordering = ["sort_order", "pattern_file_id", "position"]
         indexes = [
             HnswIndex(
                 name="preview_embedding_hnsw",

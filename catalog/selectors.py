@@ -56,7 +56,7 @@ def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -
             Prefetch(
                 "previews",
                 queryset=Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS)
-                .order_by("pattern_file_id", "position")
+                .order_by("sort_order", "pattern_file_id", "position")
                 .prefetch_related("renditions"),
             ),
             Prefetch(

@@ -775,3 +775,36 @@ def pattern_tags_replace_by_creator(*, pattern: Pattern, user: User, names: Sequ
             if pattern.status == Pattern.Status.PUBLISHED:
                 catalogue_changed()
     return added
+
+
+def pattern_previews_order(*, pattern: Pattern, actor: User, preview_ids: Sequence[int]) -> None:
+    """``preview_order`` of ``PATCH /api/v1/patterns/{id}/``: the creator (or a moderator) orders the pattern's
+    previews; the first is the cover (cards, the pattern page, sharing). ``preview_ids`` must list every preview
+    of the pattern once. Recorded as ``pattern.updated`` (``cover`` and ``preview_order``)."""
+    if actor.pk != pattern.creator_id and not staff_has_perm(actor, MODERATE_PATTERNS):
+        raise PermissionDenied("Only the pattern's creator or a moderator can order its previews.")
+    with transaction.atomic():
+        Pattern.objects.select_for_update().filter(pk=pattern.pk).first()
+        previews = list(Preview.objects.filter(pattern=pattern).order_by("sort_order", "pattern_file_id", "position"))
+        before = [preview.pk for preview in previews]
+        wanted = list(preview_ids)
+        if sorted(wanted) != sorted(before):
+            raise ValidationError(
+                {
+                    "preview_order": [
+                        f"List each of this pattern's previews once: {', '.join(map(str, sorted(before)))}."
+                    ]
+                }
+            )
+        if wanted == before:
+            return
+        by_id = {preview.pk: preview for preview in previews}
+        for index, preview_id in enumerate(wanted, start=1):
+            by_id[preview_id].sort_order = index
+        Preview.objects.bulk_update(previews, ["sort_order"])
+        changes: dict[str, dict[str, object]] = {"preview_order": {"from": before, "to": wanted}}
+        if before[0] != wanted[0]:
+            changes["cover"] = {"from": before[0], "to": wanted[0]}
+        record(PatternUpdated(pattern_id=pattern.pk, changes=changes, actor_id=actor.pk))
+        if pattern.status == Pattern.Status.PUBLISHED:
+            catalogue_changed()

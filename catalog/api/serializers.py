@@ -195,6 +195,12 @@ class PatternUpdateInputSerializer(serializers.Serializer[Any]):
         required=False,
         help_text="The creator's own tags, replacing the ones they set before (the tagger's stay).",
     )
+    preview_order = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=500,
+        required=False,
+        help_text="Every preview id of the pattern once, in the order shown; the first is the cover.",
+    )
 
     def validate_category(self, value: str) -> Category | None:
         if not value:

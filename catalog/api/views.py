@@ -125,6 +125,7 @@ class PatternDetailView(generics.RetrieveAPIView[Pattern]):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         tags = data.pop("tags", None)
+        preview_order = data.pop("preview_order", None)
         if tags is not None and pattern.creator_id != request.user.pk:
             raise PermissionDenied("Only the pattern's creator can change its tags.")
         try:
@@ -134,6 +135,12 @@ class PatternDetailView(generics.RetrieveAPIView[Pattern]):
                     actor=request.user,  # type: ignore[arg-type]
                     data=data,
                 )
+                if preview_order is not None:
+                    services.pattern_previews_order(
+                        pattern=pattern,
+                        actor=request.user,  # type: ignore[arg-type]
+                        preview_ids=preview_order,
+                    )
                 if tags is not None:
                     services.pattern_tags_replace_by_creator(
                         pattern=pattern,

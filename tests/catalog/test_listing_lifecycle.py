@@ -10,17 +10,18 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from catalog.models import CreatorProfile, Pattern
+from catalog.models import CreatorProfile, Pattern, Preview
 from catalog.services import PAYOUTS_WAIT_REASON, pattern_tags_add
 from delivery.services import certificate_issue
 from marketplace.events.models import EventRecord
 from payments.models import PayoutAccount
 from tests import samples
 from tests.conftest import token_client
-from tests.factories import PatternFactory, StaffFactory, UserFactory, paid_entitlement
+from tests.factories import PatternFactory, StaffFactory, UserFactory, add_file, paid_entitlement
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +222,35 @@ def test_patch_tags_replaces_the_creators_own_tags_only() -> None:
     # Someone else may not.
     other = token_client(UserFactory.create()).patch(f"/api/v1/patterns/{pattern.pk}/", {"tags": []}, format="json")
     assert other.status_code == 403
+
+
+def test_patch_preview_order_chooses_the_cover(client: Client) -> None:
+    mira = UserFactory.create(username="mira")
+    pattern = PatternFactory.create(creator=mira, with_file=False)
+    pattern_file = add_file(pattern, name="a.stl", content=samples.stl_cube(), file_format="stl")
+    previews = []
+    for position in range(3):
+        preview = Preview(pattern=pattern, pattern_file=pattern_file, label=f"View {position}", position=position)
+        preview.image.save(f"p{position}.png", ContentFile(samples.png_tile(32)))
+        previews.append(preview.pk)
+    api = token_client(mira)
+    for bad in ([previews[0]], [*previews, previews[0]], [previews[0], previews[1], 999999]):
+        response = api.patch(f"/api/v1/patterns/{pattern.pk}/", {"preview_order": bad}, format="json")
+        assert response.status_code == 400
+        assert "preview_order" in response.json()
+    stranger = token_client(UserFactory.create())
+    assert (
+        stranger.patch(f"/api/v1/patterns/{pattern.pk}/", {"preview_order": previews}, format="json").status_code == 403
+    )
+    wanted = [previews[2], previews[0], previews[1]]
+    response = api.patch(f"/api/v1/patterns/{pattern.pk}/", {"preview_order": wanted}, format="json")
+    assert response.status_code == 200
+    assert list(pattern.previews.values_list("pk", flat=True)) == wanted
+    changes = EventRecord.objects.filter(type="pattern.updated", subject_id=pattern.pk).get().data["changes"]
+    assert changes == {
+        "cover": {"from": previews[0], "to": previews[2]},
+        "preview_order": {"from": previews, "to": wanted},
+    }
+    # The pattern page shows the chosen cover first.
+    page = client.get(pattern.get_absolute_url()).content.decode()
+    assert page.index("View 2") < page.index("View 0")

@@ -14,7 +14,12 @@ from catalog.api.views import (
     TagSuggestionDecisionView,
 )
 from delivery.api.views import LibraryView
-from ingestion.api.views import PatternListCreateView, UploadSessionCreateView, UploadSessionDetailView
+from ingestion.api.views import (
+    PatternListCreateView,
+    PatternResubmitView,
+    UploadSessionCreateView,
+    UploadSessionDetailView,
+)
 from marketplace.login_paths import obtain_auth_token
 from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
 from webhooks.api.views import (
@@ -46,6 +51,7 @@ urlpatterns = [
         name="api-pattern-unpublish",
     ),
     path("creators/<str:username>/", CreatorDetailView.as_view(), name="api-creator-detail"),
+    path("patterns/<int:pk>/resubmit/", PatternResubmitView.as_view(), name="api-pattern-resubmit"),
     path("patterns/<int:pk>/publish/", PatternLifecycleView.as_view(action="publish"), name="api-pattern-publish"),
     path("search/image/", ImageSearchView.as_view(), name="api-search-image"),
     path("uploads/", UploadSessionCreateView.as_view(), name="api-uploads"),

@@ -254,3 +254,35 @@ def test_patch_preview_order_chooses_the_cover(client: Client) -> None:
     # The pattern page shows the chosen cover first.
     page = client.get(pattern.get_absolute_url()).content.decode()
     assert page.index("View 2") < page.index("View 0")
+
+
+def test_a_failed_or_rejected_pattern_is_resubmitted_through_ingestion(client: Client) -> None:
+    mira = UserFactory.create(username="mira")
+    failed = PatternFactory.create(
+        creator=mira, status=Pattern.Status.FAILED, status_reason="Could not read", published_at=None
+    )
+    rejected = PatternFactory.create(creator=mira, status=Pattern.Status.REJECTED, published_at=None)
+    published = PatternFactory.create(creator=mira)
+    stranger = token_client(UserFactory.create())
+    assert stranger.post(f"/api/v1/patterns/{failed.pk}/resubmit/").status_code == 404
+    refused = token_client(mira).post(f"/api/v1/patterns/{published.pk}/resubmit/")
+    assert refused.status_code == 400
+    assert "Only a rejected or failed pattern" in refused.json()["status"][0]
+
+    response = token_client(mira).post(f"/api/v1/patterns/{failed.pk}/resubmit/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "processing"
+    failed.refresh_from_db()
+    assert (failed.status, failed.status_reason) == ("processing", "")
+    record = EventRecord.objects.filter(type="pattern.updated", subject_id=failed.pk).get()
+    assert record.actor_id == mira.pk
+    assert record.data["changes"]["status"] == {"from": "failed", "to": "processing"}
+
+    client.force_login(mira)
+    assert (
+        'action="/sell/patterns/%d/resubmit/"' % rejected.pk
+        in client.get(f"/sell/patterns/{rejected.pk}/").content.decode()
+    )
+    assert client.post(f"/sell/patterns/{rejected.pk}/resubmit/").status_code == 302
+    rejected.refresh_from_db()
+    assert rejected.status == Pattern.Status.PROCESSING

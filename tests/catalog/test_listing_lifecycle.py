@@ -279,10 +279,8 @@ def test_a_failed_or_rejected_pattern_is_resubmitted_through_ingestion(client: C
     assert record.data["changes"]["status"] == {"from": "failed", "to": "processing"}
 
     client.force_login(mira)
-    assert (
-        'action="/sell/patterns/%d/resubmit/"' % rejected.pk
-        in client.get(f"/sell/patterns/{rejected.pk}/").content.decode()
-    )
+    status_page = client.get(f"/sell/patterns/{rejected.pk}/").content.decode()
+    assert f'action="/sell/patterns/{rejected.pk}/resubmit/"' in status_page
     assert client.post(f"/sell/patterns/{rejected.pk}/resubmit/").status_code == 302
     rejected.refresh_from_db()
     assert rejected.status == Pattern.Status.PROCESSING

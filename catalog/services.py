@@ -555,6 +555,9 @@ def pattern_update(*, pattern: Pattern, actor: User, data: dict[str, Any]) -> Pa
             errors.setdefault("commercial_price", []).append(
                 "A Commercial tier is offered on top of a Personal licence, at a price no lower than Personal."
             )
+        if locked.status == Pattern.Status.PUBLISHED and before.get("price") == 0 and _payouts_missing(locked):
+            # A free pattern on sale may not start charging before its creator can be paid.
+            errors.setdefault("price", []).append(PAYOUTS_NEEDED_FOR_PRICE)
         if errors:
             raise ValidationError(errors)
         if pattern_public_values(locked) == before:
@@ -581,6 +584,9 @@ PAYOUTS_WAIT_REASON = (
     "Approved, waiting for payouts: a paid pattern is published once your payouts are set up "
     "(Start selling → Payouts). Free patterns are not affected."
 )
+
+
+PAYOUTS_NEEDED_FOR_PRICE = "Set up your payouts (Start selling → Payouts) before charging for a published pattern."
 
 
 def _payouts_missing(pattern: Pattern) -> bool:

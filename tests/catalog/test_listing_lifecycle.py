@@ -14,8 +14,8 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from rest_framework.test import APIClient
 
-from catalog.models import CreatorProfile, Pattern, Preview
-from catalog.services import PAYOUTS_WAIT_REASON, pattern_tags_add
+from catalog.models import CreatorProfile, Licence, Pattern, Preview
+from catalog.services import PAYOUTS_NEEDED_FOR_PRICE, PAYOUTS_WAIT_REASON, pattern_tags_add
 from delivery.services import certificate_issue
 from marketplace.events.models import EventRecord
 from payments.models import PayoutAccount
@@ -284,3 +284,20 @@ def test_a_failed_or_rejected_pattern_is_resubmitted_through_ingestion(client: C
     assert client.post(f"/sell/patterns/{rejected.pk}/resubmit/").status_code == 302
     rejected.refresh_from_db()
     assert rejected.status == Pattern.Status.PROCESSING
+
+
+def test_a_published_free_pattern_cannot_start_charging_before_payouts(settings: Any) -> None:
+    settings.TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = True
+    mira = UserFactory.create(username="mira")
+    profile = CreatorProfile.objects.create(user=mira, display_name="Mira")
+    free = PatternFactory.create(creator=mira, price=0, licence=Licence.objects.get(code="personal"))
+    api = token_client(mira)
+    response = api.patch(f"/api/v1/patterns/{free.pk}/", {"price": 500}, format="json")
+    assert response.status_code == 400
+    assert response.json()["price"] == [PAYOUTS_NEEDED_FOR_PRICE]
+    free.refresh_from_db()
+    assert free.price == 0
+    assert _events(free, "pattern.updated") == []
+    profile.payouts_ready = True
+    profile.save()
+    assert api.patch(f"/api/v1/patterns/{free.pk}/", {"price": 500}, format="json").status_code == 200

@@ -154,8 +154,9 @@ def decide(request: HttpRequest, model_admin: admin.ModelAdmin[Any], pk: int) ->
         pattern.refresh_from_db(fields=["status"])
         messages.warning(request, " ".join(exc.messages))
         return _to_next(request, after=pattern)
-    verb = "Approved" if decided.status == Pattern.Status.PUBLISHED else "Rejected"
-    messages.success(request, f"{verb} “{decided.title}”.")
+    verb = "Rejected" if decided.status == Pattern.Status.REJECTED else "Approved"
+    waiting = " It waits for its creator's payouts before it goes on sale." if decided.awaiting_payouts else ""
+    messages.success(request, f"{verb} “{decided.title}”.{waiting}")
     return _to_next(request, after=pattern)
 
 

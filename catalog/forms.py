@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
@@ -191,3 +192,74 @@ class PatternEditForm(ListingForm):
             if pattern.commercial_price is None
             else Decimal(pattern.commercial_price).scaleb(-2),
         }
+
+
+# --- Shops (issue 12, h/shops) ---
+
+PROFILE_IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
+PROFILE_LINK_LIMIT = 5
+
+
+class CreatorProfileForm(forms.Form):
+    """The creator's shop profile: display name, bio, up to five links (one per line), avatar and banner
+    (PNG, JPEG or WebP within TESSERA_PROFILE_IMAGE_MAX_BYTES and TESSERA_PROFILE_IMAGE_MAX_PIXELS a side)."""
+
+    display_name = forms.CharField(max_length=120, validators=[refuse_control_characters])
+    bio = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        validators=[refuse_control_characters],
+    )
+    links = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"Up to {PROFILE_LINK_LIMIT} web addresses (https://…), one per line.",
+    )
+    avatar = forms.ImageField(required=False, help_text="A square picture: PNG, JPEG or WebP.")
+    banner = forms.ImageField(required=False, help_text="A wide picture shown above your shop: PNG, JPEG or WebP.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if field.help_text:  # read with the field (templates/catalog/profile_edit.html renders it with this id)
+                field.widget.attrs["aria-describedby"] = f"id_{name}_help"
+
+    def clean_links(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["links"].splitlines() if line.strip()]
+        if len(lines) > PROFILE_LINK_LIMIT:
+            raise ValidationError(f"At most {PROFILE_LINK_LIMIT} links.")
+        validate = forms.URLField(assume_scheme="https")
+        cleaned = []
+        for line in lines:
+            url = validate.clean(line)
+            if not url.startswith(("https://", "http://")):
+                raise ValidationError(f"{line} is not a web address.")
+            cleaned.append(url)
+        return cleaned
+
+    def _clean_image(self, name: str) -> Any:
+        upload = self.cleaned_data.get(name)
+        if not upload:
+            return None
+        if upload.size > settings.TESSERA_PROFILE_IMAGE_MAX_BYTES:
+            raise ValidationError(
+                f"This picture is {upload.size // 1024} KB; the limit is "
+                f"{settings.TESSERA_PROFILE_IMAGE_MAX_BYTES // 1024} KB."
+            )
+        image = getattr(upload, "image", None)  # Pillow's reading, made by forms.ImageField
+        image_format = getattr(image, "format", None)
+        if image is None or image_format not in PROFILE_IMAGE_FORMATS:
+            raise ValidationError("Use a PNG, JPEG or WebP picture.")
+        width, height = image.size
+        limit = settings.TESSERA_PROFILE_IMAGE_MAX_PIXELS
+        if width > limit or height > limit:
+            raise ValidationError(f"This picture is {width}×{height}; at most {limit} pixels a side.")
+        return upload
+
+    def clean_avatar(self) -> Any:
+        return self._clean_image("avatar")
+
+    def clean_banner(self) -> Any:
+        return self._clean_image("banner")

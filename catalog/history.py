@@ -85,6 +85,10 @@ def _change_value(name: str, value: Any, currency: str) -> str:
         return _plural(int(value), "character")
     if name == "status":
         return _STATUS_LABELS.get(str(value), str(value))
+    if name == "cover":
+        return f"preview {value}"
+    if name == "preview_order" and isinstance(value, list):
+        return "previews " + ", ".join(str(item) for item in value)
     return f"“{value}”"
 
 
@@ -126,6 +130,12 @@ def describe(event: EventRecord, *, currency: str = "") -> TimelineEntry:
     elif event.type == "pattern.rejected":
         headline = "Rejected" + _by(actor)
         detail = str(data.get("reason", ""))
+    elif event.type == "pattern.unpublished":
+        headline = "Unpublished" + _by(actor)
+        detail = "Off sale; buyers keep what they bought."
+    elif event.type == "pattern.deleted":
+        headline = "Deleted" + _by(actor)
+        detail = "Gone from the shop; buyers keep what they bought."
     elif event.type == "pattern.updated":
         changes = data.get("changes") or {}
         headline = "Edited" + _by(actor)

@@ -32,6 +32,18 @@ class CreatorProfile(models.Model):
     display_name = models.CharField(max_length=120)
     bio = models.TextField(blank=True)
     stripe_account_id = models.CharField(max_length=64, blank=True)
+    # Set by payments (through catalog.services.creator_payouts_ready_set) when Stripe Connect reports the
+    # creator's payout account able to receive payouts; a paid pattern is not published before.
+    payouts_ready = models.BooleanField(default=False)
+    # The shop page (/creators/<username>/): pictures (checked like other uploads) and up to five links.
+    avatar = models.ImageField(upload_to="creators/avatars/%Y/%m/", blank=True)
+    banner = models.ImageField(upload_to="creators/banners/%Y/%m/", blank=True)
+    links = models.JSONField(default=list, blank=True)
+    # Paid order lines of this creator's patterns, counted from order.paid by an outbox handler (payments'
+    # handler calls catalog.services.creator_sales_add) so the shop page needs nothing from payments.
+    sales_count = models.PositiveIntegerField(default=0)
+    # "Start selling": when the creator accepted the seller terms (empty: not yet).
+    seller_terms_accepted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -150,6 +162,11 @@ class Pattern(models.Model):
         PUBLISHED = "published", "Published"
         REJECTED = "rejected", "Rejected"
         FAILED = "failed", "Failed"
+        # Taken off sale by its creator (or staff); the creator can publish it again. Buyers keep access.
+        UNPUBLISHED = "unpublished", "Unpublished"
+        # Soft delete: gone from the shop, search and the API for everyone but its creator and staff; buyers
+        # keep their library entries and downloads.
+        DELETED = "deleted", "Deleted"
 
     class Step(models.TextChoices):
         RECEIVED = "received", "Received"
@@ -175,6 +192,9 @@ class Pattern(models.Model):
     currency = models.CharField(max_length=3, default="USD", validators=[currency_validator])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
     status_reason = models.TextField(blank=True)
+    # Approved by review but paid while its creator has no payouts set up: it waits as a draft (status_reason
+    # says why) and is published when payments reports the creator's payouts ready.
+    awaiting_payouts = models.BooleanField(default=False)
     processing_step = models.CharField(max_length=16, choices=Step.choices, default=Step.RECEIVED)
     processing_started_at = models.DateTimeField(null=True, blank=True)
     # When the ingestion job was handed to the broker; empty while it never was (broker down at commit),
@@ -485,13 +505,15 @@ class Preview(models.Model):
     image = models.ImageField(upload_to="previews/%Y/%m/")
     label = models.CharField(max_length=60, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # The creator's order of the pattern's previews (the first is the cover); 0 everywhere keeps files' order.
+    sort_order = models.PositiveSmallIntegerField(default=0)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     # EfficientNet-Lite0 features for visual search and "more like this".
     embedding = VectorField(dimensions=1280, null=True, blank=True, editable=False)
 
     class Meta:
-        ordering = ["pattern_file_id", "position"]
+        ordering = ["sort_order", "pattern_file_id", "position"]
         indexes = [
             HnswIndex(
                 name="preview_embedding_hnsw",

@@ -201,7 +201,7 @@ class ReviewItem:
 
 
 def _previews() -> Prefetch[Any]:
-    return Prefetch("previews", queryset=Preview.objects.defer("embedding").order_by("position"))
+    return Prefetch("previews", queryset=Preview.objects.defer("embedding").order_by("sort_order", "position"))
 
 
 def creator_history(*, creator: User, exclude_pattern_id: int) -> CreatorHistory:

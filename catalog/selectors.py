@@ -18,6 +18,7 @@ from catalog import typos
 from catalog.models import (
     FORMAT_FAMILIES,
     Category,
+    CreatorProfile,
     Licence,
     Pattern,
     PatternFile,
@@ -74,7 +75,7 @@ def _with_relations(queryset: QuerySet[Pattern], *, file_reports: bool = True) -
             Prefetch(
                 "previews",
                 queryset=_current_version_only(Preview.objects.defer(*PREVIEW_UNSHOWN_FIELDS), "pattern_file__")
-                .order_by("pattern_file_id", "position")
+                .order_by("sort_order", "pattern_file_id", "position")
                 .prefetch_related("renditions"),
             ),
             Prefetch(
@@ -114,6 +115,8 @@ class PatternFilters:
     price_max: int | None = None
     validated: bool = False
     printer_bed: str = ""
+    # A creator's shop page narrows everything (results and facet counts) to their patterns.
+    creator_id: int | None = None
 
 
 def _flagged_file_patterns() -> QuerySet[PatternFile, Any]:
@@ -140,6 +143,8 @@ def _filtered(patterns: QuerySet[Pattern], filters: PatternFilters, *, without: 
 
     Each filter is a condition on the pattern row or a subquery, never a join, so counts need no DISTINCT.
     """
+    if filters.creator_id is not None:
+        patterns = patterns.filter(creator_id=filters.creator_id)
     if filters.file_format and without != "file_format":
         with_format = PatternFile.objects.filter(format=filters.file_format.lower()).values("pattern_id")
         patterns = patterns.filter(pk__in=with_format)
@@ -180,6 +185,7 @@ def pattern_list_published(
     sort: str = "",
     ranked_ids: list[int] | None = None,
     file_reports: bool = False,
+    creator_id: int | None = None,
 ) -> QuerySet[Pattern]:
     """Published patterns with facets, ranked by hybrid relevance when ``query`` is given, newest first otherwise.
 
@@ -199,6 +205,7 @@ def pattern_list_published(
         price_max=price_max,
         validated=validated,
         printer_bed=printer_bed,
+        creator_id=creator_id,
     )
     if not query.strip():
         ranked_ids = None
@@ -497,7 +504,9 @@ def viewer_model_get_visible(*, user: Any, viewer_model_id: int) -> ViewerModel 
 
 
 def pattern_list_for_creator(*, creator: Any) -> QuerySet[Pattern]:
-    return _with_relations(Pattern.objects.filter(creator=creator).order_by("-created_at"))
+    """The creator's own patterns in any state but deleted (a soft-deleted pattern leaves their dashboard)."""
+    patterns = Pattern.objects.filter(creator=creator).exclude(status=Pattern.Status.DELETED)
+    return _with_relations(patterns.order_by("-created_at"))
 
 
 def pattern_get_published(*, pattern_id: int) -> Pattern | None:
@@ -691,3 +700,29 @@ def pattern_versions_published(*, pattern_id: int) -> QuerySet[PatternVersion]:
         .filter(Q(number=1) | Q(status=PatternVersion.Status.PUBLISHED))
         .order_by("number")
     )
+
+
+# --- Shops (issue 12, h/shops) ---
+
+SALES_BANDS = (1000, 500, 100, 50, 10, 1)
+
+
+def sales_band(count: int) -> str:
+    """A public, rounded sales figure: "10+ sales"; empty below one sale (no exact numbers leak)."""
+    for floor in SALES_BANDS:
+        if count >= floor:
+            return f"{floor}+ sale{'s' if floor > 1 else ''}"
+    return ""
+
+
+def creator_profile_for_shop(*, username: str) -> Any:
+    """The creator's profile by username (case-insensitive) for their shop page, or None (no such creator)."""
+    return CreatorProfile.objects.select_related("user").filter(user__username__iexact=username).first()
+
+
+def shop_rating(*, creator_id: int) -> dict[str, object] | None:
+    """HOOK for community's reviews (built in parallel, not on main when this was written). Catalog may not import
+    community (it sits above), so the intended wiring is a ``review.created`` outbox handler in community that
+    stores the creator's running rating on their profile through a catalog service, read here as
+    ``{"average": float, "count": int}``. None until then: the shop shows no rating."""
+    return None

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Q, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.text import slugify
@@ -21,10 +21,12 @@ from django.utils.text import slugify
 from catalog.events import (
     CopyDecided,
     CopyFlagged,
+    PatternDeleted,
     PatternFailed,
     PatternProcessed,
     PatternPublished,
     PatternRejected,
+    PatternUnpublished,
     PatternUpdated,
     PatternVersionPublished,
     PatternVersionRejected,
@@ -50,6 +52,7 @@ from catalog.models import (
     tag_kind_for,
 )
 from catalog.permissions import DECIDE_TAG_SUGGESTIONS, MODERATE_PATTERNS, staff_has_perm
+from catalog.selectors import sales_band
 from marketplace.events import record
 from marketplace.page_cache import catalogue_changed
 
@@ -241,12 +244,18 @@ def pattern_moderate(
                 raise ValidationError(
                     {"action": f"Only patterns waiting for review can be approved; this one is {locked.status}."}
                 )
-            locked.status = Pattern.Status.PUBLISHED
-            locked.status_reason = reason
-            locked.published_at = timezone.now()
-            # The files move to their public names once the approval is committed; until then the checked
-            # views send them (to anyone, as the pattern is published).
-            transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
+            if _payouts_missing(locked):
+                # Approved, but a paid pattern waits as a draft until its creator can be paid.
+                locked.status = Pattern.Status.DRAFT
+                locked.status_reason = PAYOUTS_WAIT_REASON
+                locked.awaiting_payouts = True
+            else:
+                locked.status = Pattern.Status.PUBLISHED
+                locked.status_reason = reason
+                locked.published_at = timezone.now()
+                # The files move to their public names once the approval is committed; until then the checked
+                # views send them (to anyone, as the pattern is published).
+                transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
         elif action == "reject":
             if not reason:
                 raise ValidationError({"reason": "Say why the pattern is rejected; the creator will read it."})
@@ -259,7 +268,7 @@ def pattern_moderate(
             pattern_media_hide(pattern=locked)
         else:
             raise ValidationError({"action": "Use 'approve' or 'reject'."})
-        locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+        locked.save(update_fields=["status", "status_reason", "published_at", "awaiting_payouts", "updated_at"])
         # Version 1 is the original upload: it follows the pattern's own review.
         PatternVersion.objects.filter(pattern=locked, number=1).update(
             status=locked.status, status_reason=reason, published_at=locked.published_at
@@ -273,13 +282,13 @@ def pattern_moderate(
         )
         ReviewClaim.objects.filter(pattern=locked).delete()
         moderator_id = getattr(moderator, "pk", None)
-        if action == "approve":
+        if action == "approve" and locked.status == Pattern.Status.PUBLISHED:
             record(
                 PatternPublished(
                     pattern_id=locked.pk, creator_id=locked.creator_id, reason=reason, actor_id=moderator_id
                 )
             )
-        else:
+        elif action == "reject":
             record(
                 PatternRejected(
                     pattern_id=locked.pk,
@@ -553,6 +562,9 @@ def pattern_update(*, pattern: Pattern, actor: User, data: dict[str, Any]) -> Pa
             errors.setdefault("commercial_price", []).append(
                 "A Commercial tier is offered on top of a Personal licence, at a price no lower than Personal."
             )
+        if locked.status == Pattern.Status.PUBLISHED and before.get("price") == 0 and _payouts_missing(locked):
+            # A free pattern on sale may not start charging before its creator can be paid.
+            errors.setdefault("price", []).append(PAYOUTS_NEEDED_FOR_PRICE)
         if errors:
             raise ValidationError(errors)
         if pattern_public_values(locked) == before:
@@ -667,3 +679,241 @@ def version_moderate(*, version: PatternVersion, moderator: Any, action: str, re
                 )
             )
     return locked
+
+
+# --- Listing lifecycle and the payouts gate (issue 12, h/shops) ---
+
+PAYOUTS_WAIT_REASON = (
+    "Approved, waiting for payouts: a paid pattern is published once your payouts are set up "
+    "(Start selling → Payouts). Free patterns are not affected."
+)
+
+
+PAYOUTS_NEEDED_FOR_PRICE = "Set up your payouts (Start selling → Payouts) before charging for a published pattern."
+
+
+def _payouts_missing(pattern: Pattern) -> bool:
+    """A paid pattern whose creator cannot be paid yet (Stripe Connect not ready) may not go on sale."""
+    if pattern.price == 0 or not settings.TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH:
+        return False
+    return not CreatorProfile.objects.filter(user_id=pattern.creator_id, payouts_ready=True).exists()
+
+
+def _may_manage(pattern: Pattern, actor: Any) -> bool:
+    return bool(pattern.creator_id == getattr(actor, "pk", None) or staff_has_perm(actor, MODERATE_PATTERNS))
+
+
+def pattern_unpublish(*, pattern: Pattern, actor: Any) -> Pattern:
+    """Take a published pattern off sale (its creator or a moderator): gone from the shop and search, its page
+    404 for others; buyers keep their library entries and downloads. Records ``pattern.unpublished``."""
+    if not _may_manage(pattern, actor):
+        raise PermissionDenied("Only the pattern's creator or a moderator can unpublish it.")
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        if locked.status != Pattern.Status.PUBLISHED:
+            raise ValidationError(
+                {"status": f"Only a published pattern can be unpublished; this one is {locked.status}."}
+            )
+        locked.status = Pattern.Status.UNPUBLISHED
+        locked.status_reason = ""
+        locked.save(update_fields=["status", "status_reason", "updated_at"])
+        pattern_media_hide(pattern=locked)
+        record(PatternUnpublished(pattern_id=locked.pk, creator_id=locked.creator_id, actor_id=actor.pk))
+        catalogue_changed()
+    return locked
+
+
+def pattern_republish(*, pattern: Pattern, actor: Any) -> Pattern:
+    """Put an unpublished pattern back on sale (it was reviewed already). A paid one needs payouts set up.
+    Records ``pattern.published`` with the actor."""
+    if not _may_manage(pattern, actor):
+        raise PermissionDenied("Only the pattern's creator or a moderator can publish it again.")
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        if locked.status != Pattern.Status.UNPUBLISHED:
+            raise ValidationError(
+                {"status": f"Only an unpublished pattern can be published again; this one is {locked.status}."}
+            )
+        if _payouts_missing(locked):
+            raise ValidationError({"status": PAYOUTS_WAIT_REASON})
+        locked.status = Pattern.Status.PUBLISHED
+        locked.status_reason = ""
+        locked.published_at = timezone.now()
+        locked.save(update_fields=["status", "status_reason", "published_at", "updated_at"])
+        transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
+        record(
+            PatternPublished(
+                pattern_id=locked.pk, creator_id=locked.creator_id, reason="Published again", actor_id=actor.pk
+            )
+        )
+        catalogue_changed()
+    return locked
+
+
+def pattern_delete(*, pattern: Pattern, actor: Any) -> Pattern:
+    """Soft delete (its creator or a moderator): hidden from the shop, search and API lists, its page 404 for
+    everyone but its creator and staff; buyers keep their library entries and downloads (orders, entitlements
+    and files stay). Records ``pattern.deleted``. Not while ingestion is still working on it."""
+    if not _may_manage(pattern, actor):
+        raise PermissionDenied("Only the pattern's creator or a moderator can delete it.")
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().get(pk=pattern.pk)
+        if locked.status == Pattern.Status.DELETED:
+            raise ValidationError({"status": "This pattern is deleted already."})
+        if locked.status == Pattern.Status.PROCESSING:
+            raise ValidationError({"status": "This pattern is still being processed; delete it when that ends."})
+        locked.status = Pattern.Status.DELETED
+        locked.status_reason = ""
+        locked.awaiting_payouts = False
+        locked.save(update_fields=["status", "status_reason", "awaiting_payouts", "updated_at"])
+        pattern_media_hide(pattern=locked)
+        record(PatternDeleted(pattern_id=locked.pk, creator_id=locked.creator_id, actor_id=actor.pk))
+        catalogue_changed()
+    return locked
+
+
+def creator_payouts_ready_set(*, user_id: int, ready: bool) -> list[Pattern]:
+    """Payments calls this when Stripe Connect reports the creator's payout account ready (or no longer). When
+    ready, every approved paid pattern waiting for payouts is published (``pattern.published``, no actor).
+    Idempotent; returns the patterns it published."""
+    published: list[Pattern] = []
+    with transaction.atomic():
+        profile, _ = CreatorProfile.objects.select_for_update().get_or_create(
+            user_id=user_id, defaults={"display_name": User.objects.get(pk=user_id).username}
+        )
+        if profile.payouts_ready != ready:
+            profile.payouts_ready = ready
+            profile.save(update_fields=["payouts_ready"])
+        if not ready:
+            return published
+        waiting = Pattern.objects.select_for_update().filter(
+            creator_id=user_id, status=Pattern.Status.DRAFT, awaiting_payouts=True
+        )
+        for pattern in waiting:
+            pattern.status = Pattern.Status.PUBLISHED
+            pattern.status_reason = ""
+            pattern.awaiting_payouts = False
+            pattern.published_at = timezone.now()
+            pattern.save(update_fields=["status", "status_reason", "awaiting_payouts", "published_at", "updated_at"])
+            transaction.on_commit(partial(pattern_media_publish, pattern_id=pattern.pk))
+            record(PatternPublished(pattern_id=pattern.pk, creator_id=user_id, reason="Payouts set up", actor_id=None))
+            published.append(pattern)
+        if published:
+            catalogue_changed()
+    return published
+
+
+def creator_sales_add(*, counts: dict[int, int]) -> None:
+    """Add paid order lines to creators' sales counters (``counts``: creator id → lines). Called by payments'
+    outbox handler of ``order.paid`` (its receipt commits with this write, so a retry never counts twice).
+    Cached pages are dropped only when a shop's public sales band changes."""
+    band_changed = False
+    for creator_id, lines in counts.items():
+        user = User.objects.filter(pk=creator_id).first()
+        if user is None or lines <= 0:
+            continue
+        profile, _ = CreatorProfile.objects.select_for_update().get_or_create(
+            user=user, defaults={"display_name": user.get_full_name() or user.username}
+        )
+        before = profile.sales_count
+        profile.sales_count = F("sales_count") + lines
+        profile.save(update_fields=["sales_count"])
+        band_changed = band_changed or sales_band(before) != sales_band(before + lines)
+    if band_changed:
+        catalogue_changed()
+
+
+def creator_profile_update(
+    *, user: User, display_name: str, bio: str, links: list[str], avatar: Any = None, banner: Any = None
+) -> CreatorProfile:
+    """The creator edits their shop profile (validated by CreatorProfileForm); a picture not sent is kept.
+    The shop page and pattern pages show it at once (cached pages are dropped)."""
+    with transaction.atomic():
+        profile = creator_profile_ensure(user=user)
+        profile.display_name = display_name
+        profile.bio = bio
+        profile.links = links
+        if avatar:
+            profile.avatar = avatar
+        if banner:
+            profile.banner = banner
+        profile.save()
+        catalogue_changed()
+    return profile
+
+
+def seller_terms_accept(*, user: User) -> CreatorProfile:
+    """ "Start selling", last step: the creator accepts the seller terms (once; the first acceptance is kept)."""
+    with transaction.atomic():
+        profile = creator_profile_ensure(user=user)
+        profile = CreatorProfile.objects.select_for_update().get(pk=profile.pk)
+        if profile.seller_terms_accepted_at is None:
+            profile.seller_terms_accepted_at = timezone.now()
+            profile.save(update_fields=["seller_terms_accepted_at"])
+    return profile
+
+
+def pattern_tags_replace_by_creator(*, pattern: Pattern, user: User, names: Sequence[str]) -> list[Tag]:
+    """``tags`` of ``PATCH /api/v1/patterns/{id}/``: the creator's own tags become exactly ``names`` (tags from
+    the tagger and file formats are left alone). Validated like adding tags, before anything changes; records a
+    ``tag.decided`` per tag removed or added."""
+    if user.pk != pattern.creator_id:
+        raise PermissionDenied("Only the pattern's creator can change its tags.")
+    wanted = {slugify(" ".join(name.split())): " ".join(name.split()) for name in names if name.strip()}
+    with transaction.atomic():
+        Pattern.objects.select_for_update().filter(pk=pattern.pk).first()
+        own = TagSuggestion.objects.filter(pattern=pattern, source=TagSuggestion.Source.CREATOR).select_related("tag")
+        removed = [suggestion for suggestion in own if suggestion.tag.slug not in wanted]
+        kept = {suggestion.tag.slug for suggestion in own} - {suggestion.tag.slug for suggestion in removed}
+        for suggestion in removed:
+            pattern.tags.remove(suggestion.tag)
+            suggestion.delete()
+            record(
+                TagDecided(
+                    pattern_id=pattern.pk,
+                    tag=suggestion.tag.name,
+                    decision="removed",
+                    source="creator",
+                    actor_id=user.pk,
+                )
+            )
+        new = [name for slug, name in wanted.items() if slug not in kept]
+        added = pattern_tags_add_by_creator(pattern=pattern, user=user, text=",".join(new)) if new else []
+        if removed and not added:
+            pattern_refresh_search_vector(pattern=pattern)
+            if pattern.status == Pattern.Status.PUBLISHED:
+                catalogue_changed()
+    return added
+
+
+def pattern_previews_order(*, pattern: Pattern, actor: User, preview_ids: Sequence[int]) -> None:
+    """``preview_order`` of ``PATCH /api/v1/patterns/{id}/``: the creator (or a moderator) orders the pattern's
+    previews; the first is the cover (cards, the pattern page, sharing). ``preview_ids`` must list every preview
+    of the pattern once. Recorded as ``pattern.updated`` (``cover`` and ``preview_order``)."""
+    if actor.pk != pattern.creator_id and not staff_has_perm(actor, MODERATE_PATTERNS):
+        raise PermissionDenied("Only the pattern's creator or a moderator can order its previews.")
+    with transaction.atomic():
+        Pattern.objects.select_for_update().filter(pk=pattern.pk).first()
+        previews = list(Preview.objects.filter(pattern=pattern).order_by("sort_order", "pattern_file_id", "position"))
+        before = [preview.pk for preview in previews]
+        wanted = list(preview_ids)
+        if sorted(wanted) != sorted(before):
+            raise ValidationError(
+                {
+                    "preview_order": [
+                        f"List each of this pattern's previews once: {', '.join(map(str, sorted(before)))}."
+                    ]
+                }
+            )
+        if wanted == before:
+            return
+        by_id = {preview.pk: preview for preview in previews}
+        for index, preview_id in enumerate(wanted, start=1):
+            by_id[preview_id].sort_order = index
+        Preview.objects.bulk_update(previews, ["sort_order"])
+        changes: dict[str, dict[str, object]] = {"preview_order": {"from": before, "to": wanted}}
+        if before[0] != wanted[0]:
+            changes["cover"] = {"from": before[0], "to": wanted[0]}
+        record(PatternUpdated(pattern_id=pattern.pk, changes=changes, actor_id=actor.pk))
+        if pattern.status == Pattern.Status.PUBLISHED:
+            catalogue_changed()

@@ -24,10 +24,10 @@ from rest_framework.request import Request
 
 from catalog import selectors, services
 from catalog import tracking as catalog_tracking
-from catalog.forms import PageForm, PatternEditForm, PatternSearchForm, SearchRequestForm
+from catalog.forms import CreatorProfileForm, PageForm, PatternEditForm, PatternSearchForm, SearchRequestForm
 from catalog.history import pattern_timeline
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
-from catalog.models import Category, Pattern, Tag, TagSuggestion
+from catalog.models import Category, CreatorProfile, Pattern, Tag, TagSuggestion
 from catalog.permissions import MODERATE_PATTERNS, VIEW_PATTERNS, staff_has_perm
 from catalog.search_requests import search_request_submit
 from marketplace.middleware import validates_query_string
@@ -161,12 +161,21 @@ def _chips(request: HttpRequest, data: dict[str, Any], facets: selectors.Facets,
     ]
 
 
-def _search_page(request: HttpRequest, *, category: Category | None = None) -> HttpResponse:
+def _search_page(
+    request: HttpRequest, *, category: Category | None = None, shop: CreatorProfile | None = None
+) -> HttpResponse:
     """The search page and the category pages: results, facets with counts, chips, sort, and a weak-result page
     that is never a dead end (did you mean, close ideas, popular patterns, "tell us what you wanted")."""
     template = "catalog/category.html" if category else "catalog/search.html"
-    form = PatternSearchForm(request.GET)
     base_context: dict[str, Any] = {"category": category, "sorts": selectors.SORTS}
+    if shop is not None:
+        template = "catalog/creator_shop.html"
+        base_context.update(
+            shop=shop,
+            sales_band=selectors.sales_band(shop.sales_count),
+            rating=selectors.shop_rating(creator_id=shop.user_id),
+        )
+    form = PatternSearchForm(request.GET)
     if not form.is_valid():
         # The page still renders (search box, design) with what was wrong, and no results.
         page = Paginator(Pattern.objects.none(), 24).get_page(1)
@@ -185,6 +194,7 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
         price_max=data["price_max"],
         validated=data["validated"],
         printer_bed=data["printer_bed"],
+        creator_id=shop.user_id if shop is not None else None,
     )
     sort = data["sort"] or ("relevance" if query else "newest")
 
@@ -203,6 +213,7 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
             printer_bed=filters.printer_bed,
             sort=sort,
             ranked_ids=ranked_ids,
+            creator_id=filters.creator_id,
         )
         page = Paginator(results, 24).get_page(data["page"])
         count = page.paginator.count
@@ -214,6 +225,8 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
         # Weak: nothing found, or a query that finds little by itself (few results because of filters are the
         # filters' doing: the chips say so). A weak page offers close ideas, popular patterns and "tell us".
         weak = count == 0 or (few and not chips)
+        if shop is not None:
+            weak = False  # a shop shows its own patterns only, never other creators' as ideas
         shown = [pattern.pk for pattern in page]
         close_ideas = (
             selectors.pattern_close_ideas(query=query, exclude_ids=shown, ranked_ids=ranked_ids)
@@ -259,7 +272,7 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
             user=request.user, query=query, result_count=count, path=request.path, suggestion=suggestion
         )
         _track(request, search_event)
-    elif category is not None:
+    elif category is not None or shop is not None:
         _track(request, catalog_tracking.page_viewed(user=request.user, path=request.path))
     return render(
         request,
@@ -296,6 +309,16 @@ def _search_page(request: HttpRequest, *, category: Category | None = None) -> H
 def category(request: HttpRequest, slug: str) -> HttpResponse:
     current = get_object_or_404(Category, slug=slug)
     return _search_page(request, category=current)
+
+
+@cacheable_page
+@validates_query_string
+def creator_shop(request: HttpRequest, username: str) -> HttpResponse:
+    """A creator's shop: their profile, sales band, rating, and their published patterns with the search facets."""
+    shop = selectors.creator_profile_for_shop(username=username)
+    if shop is None:
+        raise Http404("No such creator.")
+    return _search_page(request, shop=shop)
 
 
 @cacheable_page
@@ -409,6 +432,74 @@ def _own_pattern(request: HttpRequest, pk: int) -> Pattern:
     if pattern is None or (pattern.creator_id != request.user.pk and not staff_has_perm(request.user, *VIEW_PATTERNS)):
         raise Http404("No such pattern.")
     return pattern
+
+
+@login_required
+def start_selling(request: HttpRequest) -> HttpResponse:
+    """ "Start selling": 1. the shop profile, 2. payouts through Stripe Connect (payments' earnings page), 3. the
+    seller terms. Free patterns can be published at any step; paid ones once payouts are ready."""
+    if request.method == "POST":
+        if request.POST.get("accept") != "yes":
+            messages.error(request, "Tick the box to accept the seller terms.")
+            return redirect("catalog:start-selling")
+        services.seller_terms_accept(user=request.user)  # type: ignore[arg-type]
+        messages.success(request, "You accepted the seller terms.")
+        return redirect("catalog:start-selling")
+    profile = getattr(request.user, "creator_profile", None)
+    steps = {
+        "profile": profile is not None and bool(profile.bio or profile.avatar or profile.links),
+        "payouts": profile is not None and profile.payouts_ready,
+        "terms": profile is not None and profile.seller_terms_accepted_at is not None,
+    }
+    return render(
+        request, "catalog/start_selling.html", {"profile": profile, "steps": steps, "done": all(steps.values())}
+    )
+
+
+@login_required
+def creator_profile_edit(request: HttpRequest) -> HttpResponse:
+    """The creator's shop profile: display name, bio, links, avatar and banner."""
+    profile = getattr(request.user, "creator_profile", None)
+    status = 200
+    if request.method == "POST":
+        form = CreatorProfileForm(request.POST, request.FILES)
+        if form.is_valid():
+            services.creator_profile_update(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            messages.success(request, "Your shop profile is saved.")
+            return redirect("catalog:creator-shop", username=request.user.get_username())
+        status = 400
+    else:
+        initial = {"display_name": request.user.get_username()}
+        if profile is not None:
+            initial = {"display_name": profile.display_name, "bio": profile.bio, "links": "\n".join(profile.links)}
+        form = CreatorProfileForm(initial=initial)
+    return render(request, "catalog/profile_edit.html", {"form": form, "profile": profile}, status=status)
+
+
+@login_required
+@require_POST
+def pattern_lifecycle(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status page's Unpublish / Publish again / Delete buttons (the creator, or a moderator)."""
+    pattern = _own_pattern(request, pk)
+    changes = {
+        "unpublish": (services.pattern_unpublish, "Unpublished: it is off sale; buyers keep what they bought."),
+        "publish": (services.pattern_republish, "Published again."),
+        "delete": (services.pattern_delete, "Deleted: it is gone from the shop; buyers keep what they bought."),
+    }
+    action = request.POST.get("action", "")
+    if action not in changes:
+        return HttpResponse("Use unpublish, publish or delete.", status=400, content_type="text/plain")
+    change, done = changes[action]
+    try:
+        change(pattern=pattern, actor=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("catalog:pattern-status", pk=pattern.pk)
+    messages.success(request, done)
+    if action == "delete":
+        return redirect("catalog:dashboard")
+    return redirect("catalog:pattern-status", pk=pattern.pk)
 
 
 @login_required

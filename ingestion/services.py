@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -635,3 +635,19 @@ def version_finalize(*, version_id: int) -> PatternVersion | None:
 def version_fail(*, version_id: int, reason: str) -> None:
     """Mark a new version that is still processing as failed, with a reason the creator can read."""
     catalog_services.version_processing_fail(version_id=version_id, reason=reason)
+
+
+# --- Fix and resubmit (issue 12, h/shops) ---
+
+
+def pattern_resubmit(*, pattern: Pattern, actor: User) -> Pattern:
+    """The creator sends a rejected or failed pattern back (after fixing its listing): it goes through ingestion
+    again (checks, previews, tags, copy detection) and then to review, recorded with the creator as actor.
+    Anyone but the creator: ``PermissionDenied``; another state: ``ValidationError`` keyed ``status``."""
+    if actor.pk != pattern.creator_id:
+        raise PermissionDenied("Only the pattern's creator can resubmit it.")
+    if pattern.status not in (Pattern.Status.REJECTED, Pattern.Status.FAILED):
+        raise ValidationError(
+            {"status": f"Only a rejected or failed pattern can be resubmitted; this one is {pattern.status}."}
+        )
+    return pattern_reprocess(pattern=pattern, actor=actor)

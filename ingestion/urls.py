@@ -5,4 +5,5 @@ from ingestion import views
 app_name = "ingestion"
 urlpatterns = [
     path("sell/new/", views.pattern_create, name="pattern-create"),
+    path("sell/patterns/<int:pk>/resubmit/", views.pattern_resubmit, name="pattern-resubmit"),
 ]

@@ -5,12 +5,16 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from catalog import selectors as catalog_selectors
+from ingestion import services
 from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.forms import PatternForm
 from ingestion.sellers import NOT_VERIFIED, may_sell
@@ -103,3 +107,20 @@ def pattern_create(request: HttpRequest) -> HttpResponse:
         "ingestion/pattern_form.html",
         {"form": form, "chunk_threshold": settings.TESSERA_CHUNKED_UPLOAD_THRESHOLD},
     )
+
+
+@login_required
+@require_POST
+def pattern_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status page's "Resubmit" button for a rejected or failed pattern (the creator)."""
+    pattern = catalog_selectors.pattern_list_for_creator(creator=request.user).filter(pk=pk).first()
+    if pattern is None:
+        raise Http404("No such pattern.")
+    try:
+        services.pattern_resubmit(pattern=pattern, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Resubmitted: your files are checked again, then a moderator reviews it.")
+    return redirect("catalog:pattern-status", pk=pk)

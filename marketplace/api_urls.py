@@ -3,9 +3,11 @@
 from django.urls import path
 
 from catalog.api.views import (
+    CreatorDetailView,
     ImageSearchView,
     PatternDetailView,
     PatternHistoryView,
+    PatternLifecycleView,
     PatternModerationView,
     PatternSimilarView,
     PatternTagSuggestionsView,
@@ -29,6 +31,7 @@ from community.api.views import (
 from delivery.api.views import LibraryView
 from ingestion.api.views import (
     PatternListCreateView,
+    PatternResubmitView,
     PatternVersionListCreateView,
     UploadSessionCreateView,
     UploadSessionDetailView,
@@ -65,6 +68,15 @@ urlpatterns = [
         TagSuggestionDecisionView.as_view(),
         name="api-pattern-tag-decision",
     ),
+    # --- listings and shops (issue 12, h/shops) ---
+    path(
+        "patterns/<int:pk>/unpublish/",
+        PatternLifecycleView.as_view(action="unpublish"),
+        name="api-pattern-unpublish",
+    ),
+    path("creators/<str:username>/", CreatorDetailView.as_view(), name="api-creator-detail"),
+    path("patterns/<int:pk>/resubmit/", PatternResubmitView.as_view(), name="api-pattern-resubmit"),
+    path("patterns/<int:pk>/publish/", PatternLifecycleView.as_view(action="publish"), name="api-pattern-publish"),
     path("search/image/", ImageSearchView.as_view(), name="api-search-image"),
     path("uploads/", UploadSessionCreateView.as_view(), name="api-uploads"),
     path("uploads/<uuid:pk>/", UploadSessionDetailView.as_view(), name="api-upload-detail"),

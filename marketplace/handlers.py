@@ -54,3 +54,9 @@ registry.outbox("pattern.published", notifications_handlers.new_pattern)
 # --- versions (h/versions) ---
 # After commit: an approved version is prepared as each earlier buyer's own marked copy (delivery queue).
 registry.outbox("pattern.version_published", delivery_handlers.version_offer_to_buyers)
+
+# --- shops (issue 12, h/shops) ---
+# The sales band on a creator's shop page: a counter on their profile, after commit.
+from payments import handlers as payments_handlers  # noqa: E402
+
+registry.outbox("order.paid", payments_handlers.creator_sales_count)

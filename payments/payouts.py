@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog import services as catalog_services
 from marketplace.events import record
 from payments import ledger, stripe_gateway
 from payments.events import PayoutFailed, PayoutPaid
@@ -41,6 +42,7 @@ def payout_account_refresh(*, creator: Any) -> PayoutAccount | None:
     account.details_submitted = remote.details_submitted
     account.payouts_enabled = remote.payouts_enabled
     account.save(update_fields=["details_submitted", "payouts_enabled", "updated_at"])
+    catalog_services.creator_payouts_ready_set(user_id=account.creator_id, ready=account.payouts_enabled)
     return account
 
 

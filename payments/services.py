@@ -14,6 +14,7 @@ from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from catalog import selectors as catalog_selectors
+from catalog import services as catalog_services
 from catalog.models import Licence, User
 from marketplace.events import record as record_event
 from payments import ledger, stripe_gateway
@@ -669,11 +670,17 @@ def _dispute_closed(dispute: dict[str, Any]) -> str:
 
 
 def _account_updated(account: dict[str, Any]) -> str:
+    payouts_enabled = bool(account.get("payouts_enabled"))
     updated = PayoutAccount.objects.filter(stripe_account_id=str(account["id"])).update(
         details_submitted=bool(account.get("details_submitted")),
-        payouts_enabled=bool(account.get("payouts_enabled")),
+        payouts_enabled=payouts_enabled,
     )
-    return "account-updated" if updated else "unknown-account"
+    if not updated:
+        return "unknown-account"
+    # Catalog's payouts gate: an approved paid pattern waiting for payouts goes on sale now.
+    creator_id = PayoutAccount.objects.filter(stripe_account_id=str(account["id"])).values_list("creator_id", flat=True)
+    catalog_services.creator_payouts_ready_set(user_id=creator_id[0], ready=payouts_enabled)
+    return "account-updated"
 
 
 _HANDLERS = {

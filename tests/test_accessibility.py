@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 
-from catalog.models import Category, Pattern, Preview
+from catalog.models import Category, CreatorProfile, Pattern, Preview
 from catalog.services import pattern_refresh_search_vector
 from tests import samples
 from tests.browser import assert_no_sideways_scroll, axe_violations, launch, needs_chromium, screenshot
@@ -91,6 +91,19 @@ def _catalogue() -> dict[str, Pattern]:
     }
 
 
+def _shop(patterns: dict[str, Pattern]) -> str:
+    """A creator's shop (issue 12): profile, bio, links and a sales band, with one published pattern."""
+    creator = patterns["mesh"].creator
+    CreatorProfile.objects.create(
+        user=creator,
+        display_name="Mira Makes",
+        bio="Lamps, vases and planters.",
+        links=["https://mira.example/portfolio"],
+        sales_count=12,
+    )
+    return str(creator.username)
+
+
 def _check(page: Any, base: str, path: str, name: str, problems: list[str]) -> None:
     """Open ``path`` and check it at each width: axe (critical, serious), no sideways scroll; dark: contrast."""
     page.goto(f"{base}{path}")
@@ -147,6 +160,7 @@ def test_every_page_has_no_serious_axe_violations_and_never_scrolls_sideways(liv
             ("/cart/", "cart-empty"),
             *((f"/{name}/", name) for name in ("terms", "privacy", "refunds", "licences", "about", "contact")),
             ("/no-such-page/", "not-found"),
+            (f"/creators/{_shop(patterns)}/", "creator-shop"),
         ]
         for path, name in anonymous:
             _check(page, base, path, name, problems)
@@ -189,6 +203,8 @@ def test_every_page_has_no_serious_axe_violations_and_never_scrolls_sideways(liv
             ("/accounts/password/change/", "account-password"),
             (f"/sell/patterns/{listing.pk}/", "pattern-status-history"),
             (f"/sell/patterns/{listing.pk}/edit/", "pattern-edit"),
+            ("/sell/start/", "start-selling"),
+            ("/sell/profile/", "shop-profile-edit"),
         ]
         for path, name in signed_in:
             _check(page, base, path, name, problems)

@@ -206,6 +206,18 @@ class PatternUpdateInputSerializer(serializers.Serializer[Any]):
         allow_null=True,
         help_text="Price of the Commercial licence tier (with licence=personal), minor units; null for none.",
     )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        max_length=100,
+        required=False,
+        help_text="The creator's own tags, replacing the ones they set before (the tagger's stay).",
+    )
+    preview_order = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=500,
+        required=False,
+        help_text="Every preview id of the pattern once, in the order shown; the first is the cover.",
+    )
 
     def validate_category(self, value: str) -> Category | None:
         if not value:

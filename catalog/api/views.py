@@ -6,10 +6,12 @@ import hashlib
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, permissions, serializers
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -121,12 +123,59 @@ class PatternDetailView(generics.RetrieveAPIView[Pattern]):
             raise PermissionDenied("Only the pattern's creator or a moderator can edit it.")
         serializer = PatternUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        tags = data.pop("tags", None)
+        preview_order = data.pop("preview_order", None)
+        if tags is not None and pattern.creator_id != request.user.pk:
+            raise PermissionDenied("Only the pattern's creator can change its tags.")
         try:
-            services.pattern_update(
-                pattern=pattern,
-                actor=request.user,  # type: ignore[arg-type]
-                data=dict(serializer.validated_data),
-            )
+            with transaction.atomic():  # the fields and the tags change together or not at all
+                services.pattern_update(
+                    pattern=pattern,
+                    actor=request.user,  # type: ignore[arg-type]
+                    data=data,
+                )
+                if preview_order is not None:
+                    services.pattern_previews_order(
+                        pattern=pattern,
+                        actor=request.user,  # type: ignore[arg-type]
+                        preview_ids=preview_order,
+                    )
+                if tags is not None:
+                    services.pattern_tags_replace_by_creator(
+                        pattern=pattern,
+                        user=request.user,  # type: ignore[arg-type]
+                        names=tags,
+                    )
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)
+        return Response(PatternSerializer(pattern, context={"request": request}).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        """Soft delete (the creator, or a moderator): gone from the shop, search and lists; buyers keep access.
+        Records ``pattern.deleted``."""
+        pattern = self.get_object()  # 404 for a pattern the caller may not see
+        try:
+            services.pattern_delete(pattern=pattern, actor=request.user)
+        except DjangoValidationError as exc:
+            raise_drf(exc)
+        return Response(status=204)
+
+
+class PatternLifecycleView(APIView):
+    """``POST /api/v1/patterns/{id}/unpublish/`` and ``…/publish/`` (the creator, or a moderator)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    action = ""
+
+    @extend_schema(request=None, responses={200: PatternSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        pattern = get_object_or_404(selectors.pattern_visible_to(user=request.user), pk=pk)
+        change = services.pattern_unpublish if self.action == "unpublish" else services.pattern_republish
+        try:
+            change(pattern=pattern, actor=request.user)
         except DjangoValidationError as exc:
             raise_drf(exc)
         pattern = selectors.pattern_visible_to(user=request.user).get(pk=pk)
@@ -392,3 +441,57 @@ class PatternVersionModerationView(APIView):
         except DjangoValidationError as exc:
             raise_drf(exc)
         return Response(version_data(version))
+
+
+# --- Shops (issue 12, h/shops) ---
+
+
+class CreatorSerializer(serializers.Serializer[Any]):
+    username = serializers.CharField(source="user.username")
+    display_name = serializers.CharField()
+    bio = serializers.CharField()
+    avatar = serializers.SerializerMethodField()
+    banner = serializers.SerializerMethodField()
+    links = serializers.ListField(child=serializers.URLField())
+    sales_band = serializers.SerializerMethodField()
+    rating = serializers.SerializerMethodField()
+    pattern_count = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def _absolute(self, path: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def get_avatar(self, profile: Any) -> str | None:
+        return self._absolute(profile.avatar.url) if profile.avatar else None
+
+    def get_banner(self, profile: Any) -> str | None:
+        return self._absolute(profile.banner.url) if profile.banner else None
+
+    def get_sales_band(self, profile: Any) -> str:
+        return selectors.sales_band(profile.sales_count)
+
+    @extend_schema_field(
+        inline_serializer("CreatorRating", {"average": serializers.FloatField(), "count": serializers.IntegerField()})
+    )
+    def get_rating(self, profile: Any) -> dict[str, object] | None:
+        return selectors.shop_rating(creator_id=profile.user_id)
+
+    def get_pattern_count(self, profile: Any) -> int:
+        return selectors.pattern_list_published(creator_id=profile.user_id).count()
+
+    def get_url(self, profile: Any) -> str:
+        return self._absolute(reverse("catalog:creator-shop", kwargs={"username": profile.user.username}))
+
+
+class CreatorDetailView(APIView):
+    """``GET /api/v1/creators/<username>/``: a creator's public shop profile (404 for someone who sells nothing)."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: CreatorSerializer})
+    def get(self, request: Request, username: str) -> Response:
+        profile = selectors.creator_profile_for_shop(username=username)
+        if profile is None:
+            raise Http404("No such creator.")
+        return Response(CreatorSerializer(profile, context={"request": request}).data)

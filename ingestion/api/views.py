@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 from catalog import selectors as catalog_selectors
 from catalog.api.serializers import PatternSerializer
 from catalog.api.views import PatternListView, PatternVersionListView, visible_pattern_or_404
-from ingestion import uploads
+from ingestion import services, uploads
 from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.api.serializers import PatternCreateInputSerializer
@@ -219,3 +219,22 @@ class PatternVersionListCreateView(PatternVersionListView):
         except DjangoValidationError as exc:
             raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
         return Response({"number": version.number, "status": version.status}, status=status.HTTP_201_CREATED)
+
+
+class PatternResubmitView(APIView):
+    """``POST /api/v1/patterns/{id}/resubmit/``: the creator sends a rejected or failed pattern back through
+    ingestion and review (issue 12, h/shops)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(request=None, responses={200: PatternSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        pattern = catalog_selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
+        if pattern is None:
+            raise Http404("No such pattern.")
+        try:
+            services.pattern_resubmit(pattern=pattern, actor=request.user)  # type: ignore[arg-type]
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from exc
+        pattern = catalog_selectors.pattern_visible_to(user=request.user).get(pk=pk)
+        return Response(PatternSerializer(pattern, context={"request": request}).data)

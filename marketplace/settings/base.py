@@ -736,3 +736,11 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 # address (staff excepted). "mandatory" would also block signing in until verified.
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "optional")
 TESSERA_SELL_REQUIRES_VERIFIED_EMAIL = env_bool("TESSERA_SELL_REQUIRES_VERIFIED_EMAIL", True)
+
+# --- Listings and shops (issue 12, h/shops) ---
+# A paid pattern is published only once its creator's payouts (Stripe Connect) are ready; until then an approved
+# one waits as a draft saying why. Free patterns are never held back.
+TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = env_bool("TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH", True)
+# The shop profile's avatar and banner: PNG, JPEG or WebP, at most this many bytes and pixels a side.
+TESSERA_PROFILE_IMAGE_MAX_BYTES = env_int("TESSERA_PROFILE_IMAGE_MAX_BYTES", 2 * 1024 * 1024)
+TESSERA_PROFILE_IMAGE_MAX_PIXELS = env_int("TESSERA_PROFILE_IMAGE_MAX_PIXELS", 4000)

@@ -57,3 +57,7 @@ TESSERA_WEBHOOKS_ALLOW_PRIVATE = True
 # Factories make users without allauth e-mail rows: selling without a verified address is allowed except in the
 # tests of that rule (tests/notifications/test_verification.py), which turn it on.
 TESSERA_SELL_REQUIRES_VERIFIED_EMAIL = False
+
+# --- Listings and shops (issue 12, h/shops) ---
+# Older tests approve paid patterns of creators without payouts; the payout-gate tests turn this on.
+TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = False

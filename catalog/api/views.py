@@ -373,18 +373,17 @@ def version_data(version: PatternVersion) -> dict[str, Any]:
     }
 
 
-VersionOutput = inline_serializer(
-    "PatternVersion",
-    {
-        "number": serializers.IntegerField(),
-        "status": serializers.CharField(),
-        "status_reason": serializers.CharField(),
-        "changelog": serializers.CharField(),
-        "files": serializers.ListField(child=serializers.DictField()),
-        "created_at": serializers.DateTimeField(),
-        "published_at": serializers.DateTimeField(allow_null=True),
-    },
-)
+VERSION_FIELDS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+    "number": serializers.IntegerField(),
+    "status": serializers.CharField(),
+    "status_reason": serializers.CharField(),
+    "changelog": serializers.CharField(),
+    "files": serializers.ListField(child=serializers.DictField()),
+    "created_at": serializers.DateTimeField(),
+    "published_at": serializers.DateTimeField(allow_null=True),
+}
+VersionOutput = inline_serializer("PatternVersion", VERSION_FIELDS)
+VersionListOutput = inline_serializer("PatternVersion", VERSION_FIELDS, many=True)
 
 
 def visible_pattern_or_404(*, request: Request, pk: int) -> Pattern:
@@ -399,7 +398,7 @@ class PatternVersionListView(APIView):
 
     permission_classes = [permissions.IsAuthenticatedOrReadOnly]
 
-    @extend_schema(responses={200: VersionOutput})
+    @extend_schema(responses={200: VersionListOutput}, operation_id="api_v1_patterns_versions_list")
     def get(self, request: Request, pk: int) -> Response:
         pattern = visible_pattern_or_404(request=request, pk=pk)
         versions = selectors.pattern_versions_visible(pattern=pattern, user=request.user).select_related("pattern")

@@ -26,6 +26,9 @@ class Event(models.Model):
     pattern = models.ForeignKey(
         "catalog.Pattern", on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )
+    # The visitor: a random first-party cookie id (no IP address is stored); "" when the request had none
+    # (Do-Not-Track / Global Privacy Control, or a first visit): such a row counts as a visitor of its own.
+    visitor = models.CharField(max_length=32, blank=True, default="")
     path = models.CharField(max_length=255, blank=True)
     query = models.CharField(max_length=255, blank=True)
     result_count = models.PositiveIntegerField(null=True, blank=True)

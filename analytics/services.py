@@ -145,6 +145,7 @@ def event_row(event: tracking.TrackingEvent) -> Event:
         return Event(
             kind=Event.Kind.SEARCH,
             user_id=event.user_id,
+            visitor=event.visitor[:32],
             path=event.path[:255],
             query=event.query[:255],
             result_count=event.result_count,
@@ -155,6 +156,7 @@ def event_row(event: tracking.TrackingEvent) -> Event:
         return Event(
             kind=Event.Kind.PAGE_VIEW,
             user_id=event.user_id,
+            visitor=event.visitor[:32],
             pattern_id=event.pattern_id,
             path=event.path[:255],
             created_at=event.at,

@@ -68,6 +68,7 @@ class TrackingEvent:
     type: ClassVar[str] = ""
 
     user_id: int | None = None
+    visitor: str = ""  # the first-party visitor cookie's id ("" none: counts as a visitor of its own)
     path: str = ""
     at: datetime = dataclasses.field(default_factory=timezone.now)
 

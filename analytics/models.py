@@ -61,6 +61,9 @@ class DemandTerm(models.Model):
 
     key = models.CharField(max_length=255, unique=True)
     embedding = VectorField(dimensions=384, null=True, blank=True, editable=False)
+    # The category (slug) of the published patterns nearest in meaning when the term was embedded, the search
+    # page's "close ideas" ("" none close enough): the category of a search made without a category filter.
+    category = models.CharField(max_length=80, blank=True, default="")
     group = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="members")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -6,7 +6,8 @@ the click window; ``searchers``: the distinct people behind them; ``results``: h
 recent search showed; ``trend``: see ``analytics.demand.trends``. A row is shown only when at least
 ``TESSERA_DEMAND_MIN_SEARCHERS`` distinct people searched it (k-anonymity) and at least
 ``TESSERA_DEMAND_MIN_UNMET_SHARE`` of the group's searches went unmet (a popular term whose results most people
-click is not a gap because a few did not).
+click is not a gap because a few did not). A category takes the searches narrowed to it and those made without a
+filter whose term's nearest patterns are in it (``DemandTerm.category``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, date, timedelta
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db.models import Count, Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,12 +41,13 @@ def demand_report(*, days: int, category: str = "", today: date | None = None) -
     only searches narrowed to that category's slug ("" all). At most ``TESSERA_DEMAND_REPORT_LIMIT`` rows."""
     today = today or timezone.now().astimezone(UTC).date()
     start = today - timedelta(days=days - 1)
-    period: dict[str, Any] = {"day__gte": start, "day__lte": today}
+    period = Q(day__gte=start, day__lte=today)
     if category:
-        period["category"] = category
+        # Searches narrowed to the category, and those made without a filter whose term is nearest to it.
+        period &= Q(category=category) | Q(category="", term__category=category)
     group = Coalesce("term__group_id", "term_id")
     searchers = dict(
-        DemandSearcher.objects.filter(**period)
+        DemandSearcher.objects.filter(period)
         .annotate(group=group)
         .values("group")
         .annotate(n=Count("searcher", distinct=True))
@@ -55,7 +57,7 @@ def demand_report(*, days: int, category: str = "", today: date | None = None) -
     if not searchers:
         return []
     cells = (
-        DemandDay.objects.filter(**period)
+        DemandDay.objects.filter(period)
         .annotate(group=group)
         .filter(group__in=list(searchers))
         .values("group", "wording", "day")

@@ -12,9 +12,10 @@ import hashlib
 import hmac
 import logging
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +25,8 @@ from pgvector.django import CosineDistance
 
 from analytics.demand.normalise import term_key, wording
 from analytics.models import DemandDay, DemandSearcher, DemandTerm, Event
+from catalog.models import Pattern
+from catalog.selectors import SEMANTIC_CLOSE_FLOOR
 
 logger = logging.getLogger(__name__)
 
@@ -184,5 +187,22 @@ def terms_group(*, limit: int = 5000) -> int:
         )
         term.embedding = vector
         term.group_id = (nearest[0] or nearest[1]) if nearest else term.pk
-        term.save(update_fields=["embedding", "group"])
+        term.category = nearest_category(vector)
+        term.save(update_fields=["embedding", "group", "category"])
     return len(pending)
+
+
+def nearest_category(vector: Any, *, neighbours: int = 5) -> str:
+    """The most common category among the published patterns nearest to ``vector`` that the search page would
+    offer as close ideas (cosine at least catalog's SEMANTIC_CLOSE_FLOOR); "" when none is that close."""
+    slugs = list(
+        Pattern.objects.filter(status=Pattern.Status.PUBLISHED, text_embedding__isnull=False, category__isnull=False)
+        .annotate(distance=CosineDistance("text_embedding", vector))
+        .filter(distance__lte=1 - SEMANTIC_CLOSE_FLOOR)
+        .order_by("distance", "pk")
+        .values_list("category__slug", flat=True)[:neighbours]
+    )
+    if not slugs:
+        return ""
+    counts = Counter(slugs)
+    return max(slugs, key=lambda slug: counts[slug])  # the nearest among equally common ones

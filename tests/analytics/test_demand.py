@@ -3,11 +3,13 @@ least five people made them; the API, the page and the opt-in weekly digest."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -19,7 +21,8 @@ from analytics.demand.rollup import demand_rollup
 from analytics.demand.trends import trend
 from analytics.models import DemandDay, DemandDigest, DemandSearcher, DemandTerm, Event
 from analytics.services import events_drain
-from catalog.models import CreatorProfile
+from catalog.embeddings import embed_texts, pattern_document
+from catalog.models import Category, CreatorProfile
 from marketplace.events.services import outbox_drain
 from marketplace.tracking import SearchPerformed, track
 from notifications import services as notification_services
@@ -72,9 +75,7 @@ def test_five_people_searching_for_what_nobody_sells_appear_and_four_do_not() ->
         person.force_login(UserFactory.create(username=f"hover{n}"))
         assert person.get("/search/", {"q": "Hovercraft kit"}).status_code == 200
     for n in range(4):
-        person = Client()
-        person.force_login(UserFactory.create(username=f"zeppelin{n}"))
-        assert person.get("/search/", {"q": "zeppelin dock"}).status_code == 200
+        search("zeppelin dock", visitor=f"zeppelin{n}")
     # One person searching five times is one person: not shown either.
     for _ in range(5):
         search("bagpipe reed", visitor="same-visitor")
@@ -116,7 +117,8 @@ def test_a_query_whose_results_were_clicked_is_not_a_gap() -> None:
         # Results shown, but the only click came 45 minutes later (another visit): unmet.
         search("weaving loom", visitor=f"loom{n}", results=3, at=now)
         click("weaving loom", visitor=f"loom{n}", pattern_id=tote.pk, at=now + timedelta(minutes=45))
-    rolled_up()
+    events_drain()
+    call_command("demand_rollup", days=1, stdout=io.StringIO())
 
     assert [(row["query"], row["searches"], row["searchers"], row["results"]) for row in demand_report(days=7)] == [
         ("weaving loom", 5, 5, 3)
@@ -195,26 +197,41 @@ def test_the_page_shows_the_table_to_creators_and_explains_the_empty_report() ->
 def test_the_weekly_digest_reaches_an_opted_in_creator_once_a_week_and_no_one_else() -> None:
     keen = UserFactory.create(username="keen", email="keen@example.com")
     quiet = UserFactory.create(username="quiet", email="quiet@example.com")
+    knitter = UserFactory.create(username="knitter", email="knitter@example.com")
     PatternFactory.create(creator=keen, title="Benchy")
     PatternFactory.create(creator=quiet, title="Vase")
+    hat = PatternFactory.create(
+        creator=knitter, title="Crochet sun hat", category=Category.objects.get(slug="sewing-knitting")
+    )
+    hat.text_embedding = embed_texts([pattern_document(title=hat.title, description="", tags=[], category="Sewing")])[0]
+    hat.save(update_fields=["text_embedding"])
     assert notification_services.preferences_for(user=keen)["demand.digest"] is False  # opt-in: off by default
     notification_services.preference_set(user=keen, type="demand.digest", enabled=True)
+    notification_services.preference_set(user=knitter, type="demand.digest", enabled=True)
     for n in range(5):
         search("hovercraft kit", visitor=f"h{n}", category="3d-printing")
-        search("lace collar", visitor=f"l{n}", category="sewing-knitting")  # not their category
+        # No category filter: the term's nearest patterns (the page's close ideas) are sewing and knitting ones.
+        search("knitted beanie", visitor=f"b{n}", results=1)
     rolled_up()
+    assert DemandTerm.objects.get(key="knitted beanie").category == "sewing-knitting"
 
-    assert demand_digests_record(today=TODAY) == 2
+    assert demand_digests_record(today=TODAY) == 3
     assert demand_digests_record(today=TODAY) == 0  # the task ran twice this week
     outbox_drain()
     outbox_drain()
 
-    digests = Notification.objects.filter(type="demand.digest")
-    assert [(n.recipient_id, n.url) for n in digests] == [(keen.pk, "/sell/insights/demand/")]
-    message = digests.get().message
-    assert "“hovercraft kit” (5 people, 0 results)" in message
-    assert "lace collar" not in message
-    email = OutgoingEmail.objects.get(notification__type="demand.digest")
+    digests = Notification.objects.filter(type="demand.digest").order_by("recipient_id")
+    assert [(n.recipient_id, n.url) for n in digests] == [
+        (keen.pk, "/sell/insights/demand/"),
+        (knitter.pk, "/sell/insights/demand/"),
+    ]
+    assert digests[0].message == (
+        "In the last 7 days buyers searched your categories for what nobody sells: “hovercraft kit” (5 people, "
+        "0 results)."
+    )
+    assert "“knitted beanie” (5 people, 1 result)." in digests[1].message
+    assert "hovercraft" not in digests[1].message
+    email = OutgoingEmail.objects.get(notification__recipient=keen)
     assert email.to == "keen@example.com"
     assert notification_services.email_send(email_id=email.pk) == "sent"
     assert [(m.to, m.subject) for m in mail.outbox] == [
@@ -227,11 +244,11 @@ def test_the_weekly_digest_reaches_an_opted_in_creator_once_a_week_and_no_one_el
     next_week = TODAY + timedelta(days=7)
     DemandDay.objects.update(day=next_week)
     DemandSearcher.objects.update(day=next_week)
-    assert demand_digests_record(today=next_week) == 2
+    assert demand_digests_record(today=next_week) == 3
     outbox_drain()
     assert Notification.objects.filter(type="demand.digest", recipient=keen).count() == 2
     assert not Notification.objects.filter(recipient=quiet).exists()
-    assert DemandDigest.objects.count() == 4
+    assert DemandDigest.objects.count() == 6
 
 
 def test_trends_of_sparse_counts() -> None:

@@ -269,7 +269,12 @@ def _search_page(
     count, chips, suggestion, weak = found["count"], found["chips"], found["suggestion"], found["weak"]
     if query:
         search_event = catalog_tracking.search_performed(
-            user=request.user, query=query, result_count=count, path=request.path, suggestion=suggestion
+            user=request.user,
+            query=query,
+            result_count=count,
+            path=request.path,
+            suggestion=suggestion,
+            category=data["category"],
         )
         _track(request, search_event)
     elif category is not None or shop is not None:

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from analytics.api.demand import DemandReportView
 from catalog.api.views import (
     CreatorDetailView,
     ImageSearchView,
@@ -124,4 +125,6 @@ urlpatterns = [
     path("notifications/", NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="api-notifications-read-all"),
     path("notifications/<int:pk>/read/", NotificationReadView.as_view(), name="api-notification-read"),
+    # --- demand gaps and trends (issue 13, h/demand) ---
+    path("insights/demand/", DemandReportView.as_view(), name="api-insights-demand"),
 ]

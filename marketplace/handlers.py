@@ -60,3 +60,7 @@ registry.outbox("pattern.version_published", delivery_handlers.version_offer_to_
 from payments import handlers as payments_handlers  # noqa: E402
 
 registry.outbox("order.paid", payments_handlers.creator_sales_count)
+
+# --- demand gaps and trends (issue 13, h/demand) ---
+# Analytics records a creator's weekly demand digest; notifications tells the creator if they opted in.
+registry.outbox("demand.digest_ready", notifications_handlers.demand_digest)

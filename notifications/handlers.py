@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from analytics.events import DemandDigestReady
 from catalog.events import (
     CopyFlagged,
     PatternFailed,
@@ -188,4 +189,22 @@ def new_pattern(event: PatternPublished) -> None:
         type="new_pattern",
         message=f"{creator} published “{pattern.title}”.",
         url=pattern.get_absolute_url(),
+    )
+
+
+def demand_digest(event: DemandDigestReady) -> None:
+    """The weekly demand digest, to a creator who opted in (``demand.digest`` is an opt-in type: ``notify`` skips
+    everyone else). Once per week: one event per (creator, week), one notification per event."""
+    listed = "; ".join(
+        f"“{gap['query']}” ({gap['searchers']} people, {gap['results']} result{'s' if gap['results'] != 1 else ''})"
+        for gap in event.gaps
+    )
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="demand.digest",
+        message=(
+            f"In the last {event.period_days} days buyers searched your categories for what nobody sells: {listed}."
+        ),
+        url=reverse("demand:report"),
     )

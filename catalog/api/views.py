@@ -99,7 +99,11 @@ class PatternListView(generics.ListAPIView[Pattern]):
             count = response.data.get("count") if isinstance(response.data, dict) else None
             # The same event as the search page's for the same query (catalog.tracking).
             search_event = catalog_tracking.search_performed(
-                user=request.user, query=query, result_count=count, path=request.path
+                user=request.user,
+                query=query,
+                result_count=count,
+                path=request.path,
+                category=self.query_filters()["category"],
             )
             track(search_event)
             page_cache_remember_event(request, search_event)

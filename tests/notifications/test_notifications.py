@@ -160,6 +160,7 @@ def test_the_unsubscribe_link_works_signed_out_and_turns_off_only_that_type(clie
     assert one_click.status_code == 200
     assert services.preferences_for(user=user) == {
         **dict.fromkeys(services.TYPES, True),
+        "demand.digest": False,  # opt-in: off until the person turns it on
         "sale": False,
     }
     assert client.post(f"/email/unsubscribe/{token[:-2]}xx/").status_code == 400

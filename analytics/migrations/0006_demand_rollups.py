@@ -8,71 +8,112 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analytics', '0005_event_visitor'),
+        ("analytics", "0005_event_visitor"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='event',
-            name='kind',
-            field=models.CharField(choices=[('page_view', 'Page view'), ('search', 'Search'), ('purchase', 'Purchase'), ('download', 'Download'), ('search_request', 'Search request'), ('search_click', 'Search result click')], db_index=True, max_length=16),
+            model_name="event",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("page_view", "Page view"),
+                    ("search", "Search"),
+                    ("purchase", "Purchase"),
+                    ("download", "Download"),
+                    ("search_request", "Search request"),
+                    ("search_click", "Search result click"),
+                ],
+                db_index=True,
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='DemandTerm',
+            name="DemandTerm",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, unique=True)),
-                ('embedding', pgvector.django.vector.VectorField(blank=True, dimensions=384, editable=False, null=True)),
-                ('category', models.CharField(blank=True, default='', max_length=80)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='members', to='analytics.demandterm')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255, unique=True)),
+                (
+                    "embedding",
+                    pgvector.django.vector.VectorField(blank=True, dimensions=384, editable=False, null=True),
+                ),
+                ("category", models.CharField(blank=True, default="", max_length=80)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="members",
+                        to="analytics.demandterm",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DemandDigest',
+            name="DemandDigest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('week', models.CharField(max_length=10)),
-                ('gaps', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('creator', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("week", models.CharField(max_length=10)),
+                ("gaps", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                (
+                    "creator",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('creator', 'week'), name='demand_digest_once_a_week')],
+                "constraints": [models.UniqueConstraint(fields=("creator", "week"), name="demand_digest_once_a_week")],
             },
         ),
         migrations.CreateModel(
-            name='DemandSearcher',
+            name="DemandSearcher",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('category', models.CharField(blank=True, default='', max_length=80)),
-                ('searcher', models.CharField(max_length=32)),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='searchers', to='analytics.demandterm')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("category", models.CharField(blank=True, default="", max_length=80)),
+                ("searcher", models.CharField(max_length=32)),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="searchers", to="analytics.demandterm"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'category'], name='demand_searcher_period')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'term', 'category', 'searcher'), name='demand_searcher_once')],
+                "indexes": [models.Index(fields=["day", "category"], name="demand_searcher_period")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("day", "term", "category", "searcher"), name="demand_searcher_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DemandDay',
+            name="DemandDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('wording', models.CharField(max_length=255)),
-                ('category', models.CharField(blank=True, default='', max_length=80)),
-                ('searches', models.PositiveIntegerField(default=0)),
-                ('unmet', models.PositiveIntegerField(default=0)),
-                ('results', models.PositiveIntegerField(default=0)),
-                ('term', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='days', to='analytics.demandterm')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("wording", models.CharField(max_length=255)),
+                ("category", models.CharField(blank=True, default="", max_length=80)),
+                ("searches", models.PositiveIntegerField(default=0)),
+                ("unmet", models.PositiveIntegerField(default=0)),
+                ("results", models.PositiveIntegerField(default=0)),
+                (
+                    "term",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="days", to="analytics.demandterm"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['day', 'category'], name='demand_day_period')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'term', 'wording', 'category'), name='demand_day_once')],
+                "indexes": [models.Index(fields=["day", "category"], name="demand_day_period")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("day", "term", "wording", "category"), name="demand_day_once")
+                ],
             },
         ),
     ]

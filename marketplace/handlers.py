@@ -60,3 +60,8 @@ registry.outbox("pattern.version_published", delivery_handlers.version_offer_to_
 from payments import handlers as payments_handlers  # noqa: E402
 
 registry.outbox("order.paid", payments_handlers.creator_sales_count)
+
+# --- version flow (issue 12, h/verflow) ---
+# The creator hears that a new version was approved or rejected (earlier buyers hear of it above).
+registry.outbox("pattern.version_published", notifications_handlers.version_approved)
+registry.outbox("pattern.version_rejected", notifications_handlers.version_rejected)

@@ -18,6 +18,7 @@ from catalog.events import (
     PatternPublished,
     PatternRejected,
     PatternVersionPublished,
+    PatternVersionRejected,
 )
 from catalog.models import Pattern
 from catalog.templatetags.tessera import amount_of
@@ -159,6 +160,33 @@ def version_published(event: PatternVersionPublished) -> None:
         type="pattern.version_published",
         message=f"Version {event.version} of “{pattern.title}” is in your library: {event.changelog}".strip(),
         url=reverse("delivery:library"),
+    )
+
+
+def version_approved(event: PatternVersionPublished) -> None:
+    """The creator hears that their new version was approved (the same type, and e-mail choice, as a pattern's)."""
+    pattern = _pattern(event.pattern_id)
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="pattern.approved",
+        message=f"Version {event.version} of “{pattern.title}” was approved: earlier buyers get it in their library.",
+        url=pattern.get_absolute_url(),
+    )
+
+
+def version_rejected(event: PatternVersionRejected) -> None:
+    pattern = _pattern(event.pattern_id)
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="pattern.rejected",
+        message=f"Version {event.version} of “{pattern.title}” was rejected: {event.reason}",
+        url=_status_url(pattern.pk),
     )
 
 

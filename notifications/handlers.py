@@ -17,6 +17,7 @@ from catalog.events import (
     PatternFailed,
     PatternPublished,
     PatternRejected,
+    PatternUpdated,
     PatternVersionPublished,
     PatternVersionRejected,
 )
@@ -160,6 +161,23 @@ def version_published(event: PatternVersionPublished) -> None:
         type="pattern.version_published",
         message=f"Version {event.version} of “{pattern.title}” is in your library: {event.changelog}".strip(),
         url=reverse("delivery:library"),
+    )
+
+
+def pattern_approved_awaiting_payouts(event: PatternUpdated) -> None:
+    """A paid pattern approved while its creator's payouts are not set up waits as a draft: the creator hears of
+    the approval and of what is missing (``pattern.approved`` again when it goes on sale)."""
+    if event.changes.get("awaiting_payouts", {}).get("to") is not True:
+        return
+    pattern = Pattern.objects.filter(pk=event.pattern_id).only("pk", "title", "creator_id").first()
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[pattern.creator_id],
+        type="pattern.approved",
+        message=f"“{pattern.title}” was approved: it goes on sale once your payouts are set up.",
+        url=reverse("payments:earnings"),
     )
 
 

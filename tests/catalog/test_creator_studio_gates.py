@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 
+from catalog.history import describe
 from catalog.models import CreatorProfile, Pattern, PatternFile
 from community.models import Review
 from community.services import follow_set
@@ -94,6 +95,11 @@ def test_a_paid_pattern_waits_for_payouts_and_the_creator_and_followers_hear_at_
     ]
     held = EventRecord.objects.get(type="pattern.updated", subject_id=paid.pk)
     assert (held.actor_id, held.data["changes"]["awaiting_payouts"]) == (moderator.pk, {"from": False, "to": True})
+    entry = describe(held)
+    assert (entry.headline, entry.detail) == (
+        f"Edited by {moderator.username}",
+        "Status: waiting for review → draft; Awaiting payouts: no → yes",
+    )
     # Followers hear only of what is on sale.
     assert _told(fan) == [("new_pattern", "mira published “Coaster”.", free.get_absolute_url())]
     assert Client().get(paid.get_absolute_url()).status_code == 404

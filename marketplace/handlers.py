@@ -64,3 +64,10 @@ registry.outbox("order.paid", payments_handlers.creator_sales_count)
 # --- demand gaps and trends (issue 13, h/demand) ---
 # Analytics records a creator's weekly demand digest; notifications tells the creator if they opted in.
 registry.outbox("demand.digest_ready", notifications_handlers.demand_digest)
+
+# --- version flow (issue 12, h/verflow) ---
+# The creator hears that a new version was approved or rejected (earlier buyers hear of it above).
+registry.outbox("pattern.version_published", notifications_handlers.version_approved)
+registry.outbox("pattern.version_rejected", notifications_handlers.version_rejected)
+# The creator of a paid pattern approved while their payouts are not set up hears of it (it waits as a draft).
+registry.outbox("pattern.updated", notifications_handlers.pattern_approved_awaiting_payouts)

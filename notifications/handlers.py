@@ -18,7 +18,9 @@ from catalog.events import (
     PatternFailed,
     PatternPublished,
     PatternRejected,
+    PatternUpdated,
     PatternVersionPublished,
+    PatternVersionRejected,
 )
 from catalog.models import Pattern
 from catalog.templatetags.tessera import amount_of
@@ -160,6 +162,50 @@ def version_published(event: PatternVersionPublished) -> None:
         type="pattern.version_published",
         message=f"Version {event.version} of “{pattern.title}” is in your library: {event.changelog}".strip(),
         url=reverse("delivery:library"),
+    )
+
+
+def pattern_approved_awaiting_payouts(event: PatternUpdated) -> None:
+    """A paid pattern approved while its creator's payouts are not set up waits as a draft: the creator hears of
+    the approval and of what is missing (``pattern.approved`` again when it goes on sale)."""
+    if event.changes.get("awaiting_payouts", {}).get("to") is not True:
+        return
+    pattern = Pattern.objects.filter(pk=event.pattern_id).only("pk", "title", "creator_id").first()
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[pattern.creator_id],
+        type="pattern.approved",
+        message=f"“{pattern.title}” was approved: it goes on sale once your payouts are set up.",
+        url=reverse("payments:earnings"),
+    )
+
+
+def version_approved(event: PatternVersionPublished) -> None:
+    """The creator hears that their new version was approved (the same type, and e-mail choice, as a pattern's)."""
+    pattern = _pattern(event.pattern_id)
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="pattern.approved",
+        message=f"Version {event.version} of “{pattern.title}” was approved: earlier buyers get it in their library.",
+        url=pattern.get_absolute_url(),
+    )
+
+
+def version_rejected(event: PatternVersionRejected) -> None:
+    pattern = _pattern(event.pattern_id)
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="pattern.rejected",
+        message=f"Version {event.version} of “{pattern.title}” was rejected: {event.reason}",
+        url=_status_url(pattern.pk),
     )
 
 

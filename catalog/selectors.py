@@ -26,6 +26,7 @@ from catalog.models import (
     Preview,
     PreviewRendition,
     Tag,
+    TagSuggestion,
     ViewerModel,
 )
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
@@ -736,3 +737,20 @@ def shop_rating(*, creator_id: int) -> dict[str, object]:
     if not count:
         return {"average": None, "count": 0}
     return {"average": round(float(figures["total"]) / count, 2), "count": count}
+
+
+# --- Edit page (issue 12, h/studio) ---
+
+
+def pattern_previews_for_ordering(*, pattern_id: int) -> list[Preview]:
+    """Every preview of a pattern in its current order (the cover first), as ``pattern_previews_order`` takes them."""
+    return list(Preview.objects.filter(pattern_id=pattern_id).order_by("sort_order", "pattern_file_id", "position"))
+
+
+def pattern_creator_tag_names(*, pattern_id: int) -> list[str]:
+    """The tags the creator set on a pattern (not the tagger's), by name."""
+    return list(
+        TagSuggestion.objects.filter(pattern_id=pattern_id, source=TagSuggestion.Source.CREATOR)
+        .order_by("tag__name")
+        .values_list("tag__name", flat=True)
+    )

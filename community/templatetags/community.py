@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef
 from catalog.permissions import MODERATE_PATTERNS, staff_has_perm
 from community import selectors
 from community.models import Collection, CollectionItem, Follow
+from marketplace.page_cache import catalogue_cached
 
 register = template.Library()
 
@@ -81,7 +82,10 @@ def creator_follow(context: Any, creator: Any) -> dict[str, Any]:
 def pattern_collect(context: Any, pattern: Any) -> dict[str, Any]:
     """The pattern page's favourite button (saved or not), collection count and "Add to collection" forms."""
     user = context["request"].user
-    collection_count = CollectionItem.objects.filter(pattern_id=pattern.pk).count()
+    # The same for every visitor: kept with the catalogue data (collection_pattern_set marks the catalogue changed).
+    collection_count = catalogue_cached(
+        f"collection-count:{pattern.pk}", lambda: CollectionItem.objects.filter(pattern_id=pattern.pk).count()
+    )
     result: dict[str, Any] = {
         "pattern": pattern,
         "signed_in": user.is_authenticated,

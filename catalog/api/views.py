@@ -475,9 +475,11 @@ class CreatorSerializer(serializers.Serializer[Any]):
         return selectors.sales_band(profile.sales_count)
 
     @extend_schema_field(
-        inline_serializer("CreatorRating", {"average": serializers.FloatField(), "count": serializers.IntegerField()})
+        inline_serializer(
+            "CreatorRating", {"average": serializers.FloatField(allow_null=True), "count": serializers.IntegerField()}
+        )
     )
-    def get_rating(self, profile: Any) -> dict[str, object] | None:
+    def get_rating(self, profile: Any) -> dict[str, object]:
         return selectors.shop_rating(creator_id=profile.user_id)
 
     def get_pattern_count(self, profile: Any) -> int:

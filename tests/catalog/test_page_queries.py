@@ -22,12 +22,14 @@ pytestmark = pytest.mark.django_db
 # of patterns: the patterns, and one query each for their tags, previews, preview renditions and files. Home adds
 # categories and popular tags; search and category pages the count and five facet counts (search also the full-text
 # and semantic ranking in a savepoint); the pattern page "more like this" (the nearest previews and file shapes, with
-# their formats, then a second list), the licence cards and its published versions (the "Versions" section).
+# their formats, then a second list), the licence cards and its published versions (the "Versions" section), and
+# the number of collections holding it (outside the cached fragments); signed in, also whether it is a favourite
+# and the visitor's collections (each marked whether it holds the pattern).
 EXPECTED_QUERIES = {
     "home": (7, 8),
     "search": (17, 18),
     "category": (13, 14),
-    "pattern": (17, 19),
+    "pattern": (18, 22),
     "api_list": (6, 7),
 }
 

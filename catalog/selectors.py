@@ -726,3 +726,27 @@ def shop_rating(*, creator_id: int) -> dict[str, object] | None:
     stores the creator's running rating on their profile through a catalog service, read here as
     ``{"average": float, "count": int}``. None until then: the shop shows no rating."""
     return None
+
+
+# --- Provenance (issue 14, h/provenance) ---
+
+
+def pattern_version_originals(*, pattern_id: int, number: int) -> dict[str, Any] | None:
+    """What the authorship log states about version ``number`` of a pattern: its creator and each original file
+    as uploaded (name, sha256, size; the hashes are of the originals, never of a watermarked copy). None when the
+    pattern or the version is gone."""
+    version = (
+        PatternVersion.objects.select_related("pattern__creator")
+        .filter(pattern_id=pattern_id, number=number)
+        .only("pk", "pattern__creator__pk", "pattern__creator__username")
+        .first()
+    )
+    if version is None:
+        return None
+    creator = version.pattern.creator
+    files = list(PatternFile.objects.filter(version=version).order_by("pk").values("original_name", "sha256", "size"))
+    return {
+        "creator_id": creator.pk,
+        "creator_username": creator.username,
+        "files": [{"name": f["original_name"], "sha256": f["sha256"], "size": f["size"]} for f in files],
+    }

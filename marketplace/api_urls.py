@@ -125,3 +125,8 @@ urlpatterns = [
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="api-notifications-read-all"),
     path("notifications/<int:pk>/read/", NotificationReadView.as_view(), name="api-notification-read"),
 ]
+
+# --- provenance: proof of authorship (issue 14, h/provenance) ---
+from provenance.api.urls import urlpatterns as provenance_urlpatterns  # noqa: E402
+
+urlpatterns += provenance_urlpatterns

@@ -60,3 +60,11 @@ registry.outbox("pattern.version_published", delivery_handlers.version_offer_to_
 from payments import handlers as payments_handlers  # noqa: E402
 
 registry.outbox("order.paid", payments_handlers.creator_sales_count)
+
+# --- provenance: proof of authorship (issue 14, h/provenance) ---
+# After commit: each upload and each new version appends its statement (creator, sha256 of every original) to the
+# append-only Merkle log; a signed checkpoint including it follows on the default queue.
+from provenance import handlers as provenance_handlers  # noqa: E402
+
+registry.outbox("pattern.submitted", provenance_handlers.statement_append_on_submit)
+registry.outbox("pattern.version_submitted", provenance_handlers.statement_append_on_version)

@@ -738,7 +738,7 @@ def pattern_version_originals(*, pattern_id: int, number: int) -> dict[str, Any]
     version = (
         PatternVersion.objects.select_related("pattern__creator")
         .filter(pattern_id=pattern_id, number=number)
-        .only("pk", "pattern__creator__pk", "pattern__creator__username")
+        .only("pk", "pattern__id", "pattern__creator__id", "pattern__creator__username")
         .first()
     )
     if version is None:

@@ -192,17 +192,17 @@ def _header_length(der: bytes) -> int:
 @contextmanager
 def tsa_server(authority: TimeStampAuthority | None = None) -> Iterator[tuple[str, TimeStampAuthority]]:
     """Serve ``authority`` over HTTP on an ephemeral loopback port; yields (url, authority)."""
-    authority = authority or TimeStampAuthority()
+    served = authority or TimeStampAuthority()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            authority.requests += 1
+            served.requests += 1
             if self.headers.get("Content-Type") != "application/timestamp-query":
                 self.send_response(415)
                 self.end_headers()
                 return
-            answer = authority.respond(body)
+            answer = served.respond(body)
             self.send_response(200)
             self.send_header("Content-Type", "application/timestamp-reply")
             self.send_header("Content-Length", str(len(answer)))
@@ -216,7 +216,7 @@ def tsa_server(authority: TimeStampAuthority | None = None) -> Iterator[tuple[st
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/tsa", authority
+        yield f"http://127.0.0.1:{server.server_address[1]}/tsa", served
     finally:
         server.shutdown()
         server.server_close()

@@ -19,13 +19,29 @@ CheckpointSerializer = inline_serializer(
 ProvenanceSerializer = inline_serializer(
     "PatternProvenance",
     {
-        "status": serializers.ChoiceField(choices=["included", "pending"]),
+        "status": serializers.ChoiceField(choices=["included"]),
+        "version": serializers.IntegerField(),
+        "leaf_index": serializers.IntegerField(),
+        "leaf_data": serializers.CharField(),
+        "tree_size": serializers.IntegerField(),
+        "inclusion_proof": serializers.ListField(child=serializers.CharField()),
+        "checkpoint": CheckpointSerializer,
+    },
+)
+PendingSerializer = inline_serializer(
+    "PatternProvenancePending",
+    {
+        "status": serializers.ChoiceField(choices=["pending"]),
         "version": serializers.IntegerField(),
         "leaf_index": serializers.IntegerField(allow_null=True),
         "leaf_data": serializers.CharField(allow_null=True),
         "tree_size": serializers.IntegerField(allow_null=True),
         "inclusion_proof": serializers.ListField(child=serializers.CharField(), allow_null=True),
-        "checkpoint": CheckpointSerializer,
+        "checkpoint": inline_serializer(
+            "ProvenanceCheckpointOrNull",
+            {"note": serializers.CharField(), "public_key": serializers.CharField()},
+            allow_null=True,
+        ),
     },
 )
 PENDING_RETRY_SECONDS = 30
@@ -46,7 +62,7 @@ class PatternProvenanceView(APIView):
         parameters=[OpenApiParameter("version", int, description="Version number (default 1: the original upload)")],
         responses={
             200: ProvenanceSerializer,
-            202: OpenApiResponse(ProvenanceSerializer, description="Not yet in a signed checkpoint; retry."),
+            202: OpenApiResponse(PendingSerializer, description="Not yet in a signed checkpoint; retry."),
             403: OpenApiResponse(description="A published pattern that is not yours."),
             404: OpenApiResponse(description="No such pattern (or not visible to you), or no such version."),
         },

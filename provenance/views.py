@@ -16,6 +16,15 @@ from provenance import keys, selectors, timestamping
 from provenance.receipt import ReceiptInvalid, receipt_load, receipt_verify
 
 MAX_RECEIPT_BYTES = 1024 * 1024
+# What each failing part means for the person reading the result.
+FAILURE_MEANING = {
+    "format": "This file is not a Tessera authorship receipt, or it is damaged.",
+    "statement": "The statement in this receipt is not the one the log recorded: it has been edited.",
+    "leaf hash": "The statement in this receipt has been changed since the log recorded it.",
+    "proof": "Nothing proves that this statement is in the log's signed checkpoint.",
+    "signature": "The checkpoint was not signed by this log's key: it is not Tessera's.",
+    "timestamp": "A time-stamp does not match this checkpoint, or its authority is not one we trust.",
+}
 
 
 @login_required
@@ -76,6 +85,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                     )
                 except ReceiptInvalid as exc:
                     context["failure"] = exc
+                    context["failure_meaning"] = FAILURE_MEANING.get(exc.part, "")
                     status = 422
                 else:
                     context["verified"] = verified

@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +218,30 @@ def test_the_verify_page_checks_an_uploaded_receipt(tsa):
     junk = page.post("/provenance/verify/", {"receipt": SimpleUploadedFile("r.json", b"\x00not json")})
     assert (junk.status_code, b"Not verified: format" in junk.content) == (422, True)
     assert page.post("/provenance/verify/", {}).status_code == 400
+
+
+def test_verify_receipt_runs_without_a_database(tsa, tmp_path):
+    """The command is offline: pointed at a database and a Redis that do not exist, it still verifies."""
+    tsa_url, authority = tsa
+    creator = UserFactory.create()
+    pattern = _logged_pattern(creator, others=1)
+    services.checkpoint_publish_and_stamp()
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(_download(creator, pattern)))
+    roots = tmp_path / "roots.pem"
+    roots.write_bytes(authority.roots_pem)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings.local",
+        "DATABASE_URL": "postgres://nobody:nothing@127.0.0.1:1/nowhere",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    command = [sys.executable, "manage.py", "verify_receipt", str(path), "--public-key", keys.public_key_b64()]
+    done = subprocess.run([*command, "--tsa-roots", str(roots)], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"verified: pattern {pattern.pk} version 1")
+    assert f"time-stamped by {tsa_url}" in done.stdout
+    path.write_text(path.read_text().replace('"leaf_index": 1', '"leaf_index": 0'))
+    failed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1
+    assert "not verified: proof: the inclusion proof does not lead to the checkpoint's root hash" in failed.stderr

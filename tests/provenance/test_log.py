@@ -4,12 +4,14 @@ checkpoints are signed notes, and the API serves proofs that verify."""
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import threading
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from rest_framework.test import APIClient
 
@@ -223,3 +225,14 @@ def test_concurrent_appends_get_indexes_without_gaps_or_duplicates():
     assert errors == []
     assert sorted(LogLeaf.objects.values_list("index", flat=True)) == list(range(8))
     assert sorted(LogLeaf.objects.values_list("pattern_id", flat=True)) == sorted(p.pk for p in patterns)
+
+
+def test_the_backfill_appends_versions_from_before_the_log_once():
+    patterns = PatternFactory.create_batch(3)  # seeded directly: never announced, so not in the log
+    services.leaf_append(pattern_id=patterns[1].pk, version=1, at=patterns[1].created_at)
+    call_command("provenance_backfill", stdout=io.StringIO())
+    assert sorted(LogLeaf.objects.values_list("pattern_id", flat=True)) == sorted(p.pk for p in patterns)
+    assert LogLeaf.objects.get(pattern_id=patterns[1].pk).index == 0
+    assert Checkpoint.objects.get().tree_size == 3
+    call_command("provenance_backfill", stdout=io.StringIO())
+    assert LogLeaf.objects.count() == 3

@@ -755,8 +755,7 @@ def pattern_version_originals(*, pattern_id: int, number: int) -> dict[str, Any]
 def pattern_versions_submitted(*, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
     """Every pattern version ever submitted, oldest first (``{"id", "pattern_id", "number", "created_at"}``), in
     pages by id: what the authorship log's backfill appends for versions uploaded before the log existed."""
-    return list(
-        PatternVersion.objects.filter(pk__gt=after_id)
-        .order_by("pk")
-        .values("id", "pattern_id", "number", "created_at")[:limit]
+    rows = (
+        PatternVersion.objects.filter(pk__gt=after_id).order_by("pk").values("id", "pattern_id", "number", "created_at")
     )
+    return [dict(row) for row in rows[:limit]]

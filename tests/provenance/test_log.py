@@ -4,8 +4,8 @@ checkpoints are signed notes, and the API serves proofs that verify."""
 from __future__ import annotations
 
 import base64
-import io
 import hashlib
+import io
 import threading
 from typing import Any
 

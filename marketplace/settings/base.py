@@ -762,6 +762,9 @@ TESSERA_PROVENANCE_GENERATE_KEY = env_bool("TESSERA_PROVENANCE_GENERATE_KEY", Tr
 # PEM file of the roots (and intermediates) that certify it"}; none by default (a laptop may be offline).
 TESSERA_PROVENANCE_TSAS = json.loads(env("TESSERA_PROVENANCE_TSAS", "[]"))
 TESSERA_PROVENANCE_TSA_TIMEOUT_SECONDS = float(env("TESSERA_PROVENANCE_TSA_TIMEOUT_SECONDS", "10"))
+# At most one request per authority this often (a burst of uploads makes many checkpoints; stamping the latest
+# covers every earlier leaf).
+TESSERA_PROVENANCE_TSA_MIN_INTERVAL_SECONDS = float(env("TESSERA_PROVENANCE_TSA_MIN_INTERVAL_SECONDS", "10"))
 # A checkpoint is published right after each append (on commit) and by this beat task, so a statement is in a
 # signed checkpoint within a minute even when the broker was down at commit; it also retries missing time-stamps.
 CELERY_BEAT_SCHEDULE["provenance-checkpoint"] = {

@@ -64,7 +64,7 @@ def _verify_file(tmp_path: Path, bundle: dict[str, Any], *args: str) -> str:
     return "".join(output)
 
 
-def test_a_creators_receipt_verifies_offline_against_a_signed_time_stamped_checkpoint(tsa, tmp_path):
+def test_a_creators_receipt_verifies_offline_against_a_signed_time_stamped_checkpoint(tsa, tmp_path, settings):
     tsa_url, authority = tsa
     creator = UserFactory.create(username="maker_mia")
     pattern = _logged_pattern(creator)
@@ -73,6 +73,16 @@ def test_a_creators_receipt_verifies_offline_against_a_signed_time_stamped_check
     assert (stamp.tsa_url, stamp.checkpoint.tree_size, authority.requests) == (tsa_url, 5, 1)
     services.checkpoint_publish_and_stamp()
     assert authority.requests == 1  # stamped once per authority
+
+    # A burst: the next checkpoint waits for the authority's interval, then beat stamps it.
+    later = PatternFactory.create()
+    services.leaf_append(pattern_id=later.pk, version=1, at=later.created_at)
+    services.checkpoint_publish_and_stamp()
+    assert (authority.requests, CheckpointTimestamp.objects.count()) == (1, 1)
+    settings.TESSERA_PROVENANCE_TSA_MIN_INTERVAL_SECONDS = 0
+    services.checkpoint_publish_and_stamp()
+    assert authority.requests == 2
+    assert sorted(CheckpointTimestamp.objects.values_list("checkpoint__tree_size", flat=True)) == [5, 6]
 
     bundle = _download(creator, pattern)
     assert (bundle["leaf_index"], bundle["tree_size"]) == (2, 5)

@@ -758,8 +758,9 @@ TESSERA_PROVENANCE_SIGNING_KEY = env("TESSERA_PROVENANCE_SIGNING_KEY", "")
 TESSERA_PROVENANCE_SIGNING_KEY_FILE = env("TESSERA_PROVENANCE_SIGNING_KEY_FILE", "")
 TESSERA_PROVENANCE_DEV_KEY_FILE = VAR_DIR / "provenance" / "log-ed25519.key"
 TESSERA_PROVENANCE_GENERATE_KEY = env_bool("TESSERA_PROVENANCE_GENERATE_KEY", True)
-# RFC 3161 time-stamp authorities that stamp each checkpoint: a JSON list of {"url": ..., "roots": "path to the
-# PEM file of the roots (and intermediates) that certify it"}; none by default (a laptop may be offline).
+# RFC 3161 time-stamp authorities that stamp each checkpoint: a JSON list of {"url": ..., "roots": the path of a PEM
+# file of the roots (and intermediates) that certify the authority, or that PEM itself}; none by default (a laptop
+# may be offline). The roots also travel in each receipt, so a verifier without them can still check the token.
 TESSERA_PROVENANCE_TSAS = json.loads(env("TESSERA_PROVENANCE_TSAS", "[]"))
 TESSERA_PROVENANCE_TSA_TIMEOUT_SECONDS = float(env("TESSERA_PROVENANCE_TSA_TIMEOUT_SECONDS", "10"))
 # At most one request per authority this often (a burst of uploads makes many checkpoints; stamping the latest

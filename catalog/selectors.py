@@ -754,3 +754,36 @@ def pattern_creator_tag_names(*, pattern_id: int) -> list[str]:
         .order_by("tag__name")
         .values_list("tag__name", flat=True)
     )
+
+
+# --- Provenance (issue 14, h/provenance) ---
+
+
+def pattern_version_originals(*, pattern_id: int, number: int) -> dict[str, Any] | None:
+    """What the authorship log states about version ``number`` of a pattern: its creator and each original file
+    as uploaded (name, sha256, size; the hashes are of the originals, never of a watermarked copy). None when the
+    pattern or the version is gone."""
+    version = (
+        PatternVersion.objects.select_related("pattern__creator")
+        .filter(pattern_id=pattern_id, number=number)
+        .only("pk", "pattern__id", "pattern__creator__id", "pattern__creator__username")
+        .first()
+    )
+    if version is None:
+        return None
+    creator = version.pattern.creator
+    files = list(PatternFile.objects.filter(version=version).order_by("pk").values("original_name", "sha256", "size"))
+    return {
+        "creator_id": creator.pk,
+        "creator_username": creator.username,
+        "files": [{"name": f["original_name"], "sha256": f["sha256"], "size": f["size"]} for f in files],
+    }
+
+
+def pattern_versions_submitted(*, after_id: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+    """Every pattern version ever submitted, oldest first (``{"id", "pattern_id", "number", "created_at"}``), in
+    pages by id: what the authorship log's backfill appends for versions uploaded before the log existed."""
+    rows = (
+        PatternVersion.objects.filter(pk__gt=after_id).order_by("pk").values("id", "pattern_id", "number", "created_at")
+    )
+    return [dict(row) for row in rows[:limit]]

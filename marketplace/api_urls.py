@@ -128,3 +128,8 @@ urlpatterns = [
     # --- demand gaps and trends (issue 13, h/demand) ---
     path("insights/demand/", DemandReportView.as_view(), name="api-insights-demand"),
 ]
+
+# --- provenance: proof of authorship (issue 14, h/provenance) ---
+from provenance.api.urls import urlpatterns as provenance_urlpatterns  # noqa: E402
+
+urlpatterns += provenance_urlpatterns

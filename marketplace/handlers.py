@@ -71,3 +71,11 @@ registry.outbox("pattern.version_published", notifications_handlers.version_appr
 registry.outbox("pattern.version_rejected", notifications_handlers.version_rejected)
 # The creator of a paid pattern approved while their payouts are not set up hears of it (it waits as a draft).
 registry.outbox("pattern.updated", notifications_handlers.pattern_approved_awaiting_payouts)
+
+# --- provenance: proof of authorship (issue 14, h/provenance) ---
+# After commit: each upload and each new version appends its statement (creator, sha256 of every original) to the
+# append-only Merkle log; a signed checkpoint including it follows on the default queue.
+from provenance import handlers as provenance_handlers  # noqa: E402
+
+registry.outbox("pattern.submitted", provenance_handlers.statement_append_on_submit)
+registry.outbox("pattern.version_submitted", provenance_handlers.statement_append_on_version)

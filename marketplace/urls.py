@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("community.urls")),  # community: reviews, favourites, collections (issue 12)
     path("", include("notifications.urls")),  # notifications (h/notify)
     path("", include("analytics.demand.urls")),  # demand gaps and trends (issue 13, h/demand)
+    path("", include("provenance.urls")),  # provenance: receipts and the verify page (issue 14)
 ]
 
 if settings.TESSERA_BENCH_FLOOR_VIEW:

@@ -200,6 +200,9 @@ def _production_env() -> dict[str, str]:
         "STRIPE_PUBLISHABLE_KEY": "pk_live_tessera_test_only",
         "STRIPE_WEBHOOK_SECRET": "whsec_tessera_test_only",
         "TESSERA_VAR_DIR": str(settings.VAR_DIR),
+        # provenance (issue 14): the log's configured Ed25519 key (base64 of 32 bytes) and its name.
+        "TESSERA_PROVENANCE_SIGNING_KEY": "cHJvdmVuYW5jZS10ZXN0LW9ubHktMzItYnl0ZXMtISE=",
+        "TESSERA_PROVENANCE_ORIGIN": "shop.example/provenance",
     }
 
 

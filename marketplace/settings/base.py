@@ -773,3 +773,31 @@ CELERY_BEAT_SCHEDULE["analytics-demand-digests"] = {
     "task": "analytics.tasks.demand_digests",
     "schedule": crontab(minute="0", hour="7", day_of_week="mon"),
 }
+
+# --- Provenance: proof of authorship (issue 14, h/provenance) ---
+import json  # noqa: E402
+
+INSTALLED_APPS.append("provenance")
+# The log's name: the first line of every checkpoint and the signing key's name (c2sp.org/tlog-checkpoint: a
+# schema-less URL that identifies the log).
+TESSERA_PROVENANCE_ORIGIN = env("TESSERA_PROVENANCE_ORIGIN", "tessera.localhost/provenance")
+# The Ed25519 signing key: base64 of the 32-byte private key, or a file holding it (base64 or PKCS#8 PEM).
+# Without either, development generates one at first use under var/provenance/ (never committed).
+TESSERA_PROVENANCE_SIGNING_KEY = env("TESSERA_PROVENANCE_SIGNING_KEY", "")
+TESSERA_PROVENANCE_SIGNING_KEY_FILE = env("TESSERA_PROVENANCE_SIGNING_KEY_FILE", "")
+TESSERA_PROVENANCE_DEV_KEY_FILE = VAR_DIR / "provenance" / "log-ed25519.key"
+TESSERA_PROVENANCE_GENERATE_KEY = env_bool("TESSERA_PROVENANCE_GENERATE_KEY", True)
+# RFC 3161 time-stamp authorities that stamp each checkpoint: a JSON list of {"url": ..., "roots": the path of a PEM
+# file of the roots (and intermediates) that certify the authority, or that PEM itself}; none by default (a laptop
+# may be offline). The roots also travel in each receipt, so a verifier without them can still check the token.
+TESSERA_PROVENANCE_TSAS = json.loads(env("TESSERA_PROVENANCE_TSAS", "[]"))
+TESSERA_PROVENANCE_TSA_TIMEOUT_SECONDS = float(env("TESSERA_PROVENANCE_TSA_TIMEOUT_SECONDS", "10"))
+# At most one request per authority this often (a burst of uploads makes many checkpoints; stamping the latest
+# covers every earlier leaf).
+TESSERA_PROVENANCE_TSA_MIN_INTERVAL_SECONDS = float(env("TESSERA_PROVENANCE_TSA_MIN_INTERVAL_SECONDS", "10"))
+# A checkpoint is published right after each append (on commit) and by this beat task, so a statement is in a
+# signed checkpoint within a minute even when the broker was down at commit; it also retries missing time-stamps.
+CELERY_BEAT_SCHEDULE["provenance-checkpoint"] = {
+    "task": "provenance.tasks.checkpoint_publish",
+    "schedule": float(env("TESSERA_PROVENANCE_CHECKPOINT_SECONDS", "30")),
+}

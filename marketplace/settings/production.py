@@ -58,3 +58,14 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # Never in production: endpoints must be https on public addresses (no loopback, private, link-local or cloud
 # metadata address, checked at registration and at every send).
 TESSERA_WEBHOOKS_ALLOW_PRIVATE = False
+
+# --- Provenance (issue 14, h/provenance) ---
+# The log's signing key is configured, never generated: a key generated on a fresh container would sign
+# checkpoints nobody can tie to the published key. The origin names the public log.
+TESSERA_PROVENANCE_GENERATE_KEY = False
+if not (env("TESSERA_PROVENANCE_SIGNING_KEY") or env("TESSERA_PROVENANCE_SIGNING_KEY_FILE")):
+    raise ImproperlyConfigured(
+        "TESSERA_PROVENANCE_SIGNING_KEY (or TESSERA_PROVENANCE_SIGNING_KEY_FILE) must be set in production"
+    )
+if not env("TESSERA_PROVENANCE_ORIGIN"):
+    raise ImproperlyConfigured("TESSERA_PROVENANCE_ORIGIN must be set in production")

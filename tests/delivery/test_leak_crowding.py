@@ -1,0 +1,160 @@
+"""Re-uploads of a leaked model do not crowd the sold original out of the leak tracer's candidates.
+
+A buyer's marked copy leaks; pirates upload it, and rotated, scaled, re-meshed and re-saved exports of it, as
+a dozen other creators' patterns (two of them even sell). Copy detection flags them. Their shape descriptors
+are as near to the suspect as the original's (several are nearer: the very file found online is among them),
+so a tracer that reads only the few nearest files reads re-uploads and names nobody.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import trimesh
+
+from catalog.models import CopyFlag, Pattern, PatternFile
+from delivery.leaks import leak_trace_record
+from delivery.models import MarkedFile
+from ingestion.services import copies_detect
+from ingestion.shape import shape_descriptor
+from ingestion.validators.mesh import load_triangles
+from tests import samples
+from tests.factories import PatternFactory, UserFactory, add_file, paid_entitlement
+
+pytestmark = pytest.mark.django_db
+
+
+def _descriptor(content: bytes, file_format: str) -> list[float]:
+    """The descriptor ingestion stores for a mesh file (same loader, same function)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"model.{file_format}"
+        path.write_bytes(content)
+        return list(shape_descriptor(load_triangles(path, file_format)).tolist())
+
+
+def _mesh(data: bytes, file_format: str) -> Any:
+    return trimesh.load(io.BytesIO(data), file_type=file_format, process=False, force="mesh")
+
+
+def _export(mesh: Any, file_format: str) -> bytes:
+    exported = mesh.export(file_type=file_format)
+    return exported.encode() if isinstance(exported, str) else bytes(exported)
+
+
+def _moved(data: bytes, *, angle: float, axis: list[float], scale: float, shift: list[float], to: str) -> bytes:
+    """Rotated, uniformly scaled and moved: the watermark survives (the tracer registers it back)."""
+    mesh = _mesh(data, "stl")
+    mesh.apply_transform(trimesh.transformations.rotation_matrix(angle, axis))
+    mesh.apply_scale(scale)
+    mesh.apply_translation(shift)
+    return _export(mesh, to)
+
+
+def _remeshed(data: bytes, file_format: str) -> bytes:
+    """Every triangle split in four: new vertices, the same surface."""
+    mesh = _mesh(data, file_format)
+    vertices, faces = trimesh.remesh.subdivide(mesh.vertices, mesh.faces)
+    return _export(trimesh.Trimesh(vertices, faces, process=False), "obj")
+
+
+def _publish(content: bytes, file_format: str) -> PatternFile:
+    pattern = PatternFactory.create(with_file=False, title="Totally my own blob")
+    pattern_file = add_file(pattern, name=f"blob.{file_format}", content=content, file_format=file_format)
+    pattern_file.shape_descriptor = _descriptor(content, file_format)
+    pattern_file.save()
+    return pattern_file
+
+
+@pytest.fixture
+def crowded() -> dict[str, Any]:
+    owner = UserFactory.create(username="maker")
+    original_bytes = samples.blob_stl()
+    pattern = PatternFactory.create(creator=owner, title="Lumpy blob", with_file=original_bytes)
+    original = pattern.files.get()
+    original.shape_descriptor = _descriptor(original_bytes, "stl")
+    original.save()
+    buyers = [UserFactory.create(username=f"buyer{i}") for i in range(3)]
+    entitlements = [paid_entitlement(buyer=buyer, pattern=pattern, prepare=True) for buyer in buyers]
+    leaked = bytes(MarkedFile.objects.get(entitlement=entitlements[1], pattern_file=original).file.read())
+    # What was found online: the leaked copy turned, enlarged and moved, re-saved as OBJ.
+    found = _moved(leaked, angle=1.1, axis=[0.3, 1, 0.2], scale=1.5, shift=[100, -40, 3], to="obj")
+    reuploads = [
+        (found, "obj"),
+        (found, "obj"),
+        (found, "obj"),
+        (leaked, "stl"),
+        (_export(_mesh(found, "obj"), "stl"), "stl"),
+        (_export(_mesh(found, "obj"), "ply"), "ply"),
+        (_moved(leaked, angle=0.4, axis=[1, 0, 0], scale=2.0, shift=[0, 0, 0], to="obj"), "obj"),
+        (_moved(leaked, angle=2.5, axis=[0, 0, 1], scale=0.8, shift=[7, 7, 7], to="stl"), "stl"),
+        (_moved(leaked, angle=1.9, axis=[1, 1, 0], scale=25.4, shift=[-5, 0, 2], to="ply"), "ply"),
+        (_moved(leaked, angle=3.0, axis=[0, 1, 1], scale=1.0, shift=[50, 50, 0], to="obj"), "obj"),
+        (_remeshed(leaked, "stl"), "obj"),
+        (_remeshed(found, "obj"), "obj"),
+    ]
+    copies = [_publish(content, file_format) for content, file_format in reuploads]
+    for copy in copies:
+        copies_detect(pattern=copy.pattern, files=[copy])
+    # Two pirated listings even sold: their files have delivered marked copies too.
+    for copy in copies[:2]:
+        paid_entitlement(buyer=UserFactory.create(), pattern=copy.pattern, prepare=True)
+    return {
+        "original": original,
+        "original_bytes": original_bytes,
+        "entitlements": entitlements,
+        "found": found,
+        "copies": copies,
+    }
+
+
+def test_a_leak_re_uploaded_a_dozen_times_still_names_the_buyer(crowded: dict[str, Any]) -> None:
+    original, copies = crowded["original"], crowded["copies"]
+    # The dozen re-uploads are other creators' patterns, each flagged by copy detection as a copy (of the
+    # original or of an earlier re-upload: copy detection keeps the 5 nearest); the original is flagged by none.
+    assert Pattern.objects.exclude(creator__username="maker").count() == 12
+    flagged = set(CopyFlag.objects.values_list("pattern_file_id", flat=True))
+    assert flagged == {copy.pk for copy in copies}
+    started = time.perf_counter()
+    trace = leak_trace_record(data=crowded["found"], file_name="free-blob.obj")
+    elapsed = time.perf_counter() - started
+    print(f"\ntrace of a leak re-uploaded 12 times: {elapsed:.3f} s")
+    expected = crowded["entitlements"][1]
+    assert trace.entitlement == expected
+    assert trace.result["buyer"] == "buyer1"
+    assert trace.result["order_id"] == expected.order_item.order_id
+    assert trace.result["method"] in {"reed-solomon", "candidates"}
+    assert trace.confidence >= 0.999999
+    decisive = [row for row in trace.result["evidence"] if row.get("entitlement_id") == expected.pk]
+    assert decisive and {row["original_file_id"] for row in decisive} == {original.pk}
+    # No re-upload was read as if it were the original: none is a sold, unflagged file.
+    read = {row.get("original_file_id") for row in trace.result["evidence"]} - {None}
+    assert read == {original.pk}
+
+
+def test_the_unmarked_original_and_unsold_re_uploads_trace_nobody(crowded: dict[str, Any]) -> None:
+    for name, data in (
+        ("model.stl", crowded["original_bytes"]),
+        ("remeshed.obj", _remeshed(crowded["original_bytes"], "stl")),
+        ("other.stl", samples.stl_cube()),
+    ):
+        started = time.perf_counter()
+        trace = leak_trace_record(data=data, file_name=name)
+        print(f"\ntrace of {name} (nobody's copy): {time.perf_counter() - started:.3f} s")
+        assert (trace.entitlement, trace.confidence, trace.result["method"]) == (None, 0.0, "none"), name
+        assert "buyer" not in trace.result
+        assert all(row.get("confidence", 0.0) < 0.999 for row in trace.result["evidence"]), name
+
+
+def test_the_fixture_is_what_it_claims(crowded: dict[str, Any]) -> None:
+    """The suspect's descriptor is nearer to several re-uploads than to the original (the crowding): more of
+    them than the tracer on main read (3), so there it read only re-uploads."""
+    found = np.asarray(_descriptor(crowded["found"], "obj"))
+    original = np.linalg.norm(found - np.asarray(crowded["original"].shape_descriptor))
+    nearer = [c for c in crowded["copies"] if np.linalg.norm(found - np.asarray(c.shape_descriptor)) < original]
+    assert len(nearer) >= 3

@@ -744,3 +744,13 @@ TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = env_bool("TESSERA_PAYOUTS_REQUIRED_TO_PUBL
 # The shop profile's avatar and banner: PNG, JPEG or WebP, at most this many bytes and pixels a side.
 TESSERA_PROFILE_IMAGE_MAX_BYTES = env_int("TESSERA_PROFILE_IMAGE_MAX_BYTES", 2 * 1024 * 1024)
 TESSERA_PROFILE_IMAGE_MAX_PIXELS = env_int("TESSERA_PROFILE_IMAGE_MAX_PIXELS", 4000)
+
+# --- Leak tracer (issue 14, h/leaks) ---
+# Candidate originals of a leak are files that were sold (have a delivered marked copy): first the nearest few that
+# are not themselves flagged copies, then more neighbours, then every sold file of the format, nearest first, at
+# most TESSERA_LEAK_MAX_ORIGINALS files read and TESSERA_LEAK_TIME_BUDGET_SECONDS spent. The confidence is
+# corrected for the readings the search may make, so a larger maximum asks for stronger marks.
+TESSERA_LEAK_NEAREST_ORIGINALS = env_int("TESSERA_LEAK_NEAREST_ORIGINALS", 5)
+TESSERA_LEAK_WIDER_ORIGINALS = env_int("TESSERA_LEAK_WIDER_ORIGINALS", 25)
+TESSERA_LEAK_MAX_ORIGINALS = env_int("TESSERA_LEAK_MAX_ORIGINALS", 60)
+TESSERA_LEAK_TIME_BUDGET_SECONDS = float(env("TESSERA_LEAK_TIME_BUDGET_SECONDS", "60"))

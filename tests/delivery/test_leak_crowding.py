@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import pytest
 import trimesh
+from PIL import Image
 
 from catalog.models import CopyFlag, Pattern, PatternFile
 from delivery.leaks import leak_trace_record
 from delivery.models import MarkedFile
 from ingestion.services import copies_detect
-from ingestion.shape import shape_descriptor
+from ingestion.shape import difference_hash, shape_descriptor
 from ingestion.validators.mesh import load_triangles
 from tests import samples
 from tests.factories import PatternFactory, UserFactory, add_file, paid_entitlement
@@ -166,3 +167,33 @@ def test_a_leak_re_uploaded_a_dozen_times_still_names_the_buyer(crowded: dict[st
             "carrier": "search",
             "detail": "compared with 2 sold original file(s) in 3 round(s)",
         }
+
+
+def test_a_leaked_photo_re_uploaded_a_dozen_times_still_names_the_buyer() -> None:
+    """Images need the original to read the mark: reading against a re-upload of the marked copy finds none."""
+    pattern = PatternFactory.create(title="Astronaut", with_file=False)
+    photo = add_file(pattern, name="photo.png", content=samples.photo_png(), file_format="png")
+    photo.image_hash = difference_hash(Image.open(io.BytesIO(samples.photo_png()))).tolist()
+    photo.save()
+    entitlements = [paid_entitlement(buyer=UserFactory.create(), pattern=pattern, prepare=True) for _ in range(2)]
+    leaked = bytes(MarkedFile.objects.get(entitlement=entitlements[0], pattern_file=photo).file.read())
+    found = samples.reencode_image(leaked, scale=0.5, quality=75)
+    for index in range(12):
+        content = (found, leaked, samples.reencode_image(leaked, scale=0.8, quality=90))[index % 3]
+        copy_format = "png" if content == leaked else "jpg"
+        copy = add_file(
+            PatternFactory.create(with_file=False),
+            name=f"p{index}.{copy_format}",
+            content=content,
+            file_format=copy_format,
+        )
+        copy.image_hash = difference_hash(Image.open(io.BytesIO(content))).tolist()
+        copy.save()
+    trace = leak_trace_record(data=found, file_name="astronaut.jpg")
+    assert trace.entitlement == entitlements[0]
+    assert trace.result["method"] == "reed-solomon"
+    assert [row.get("original_file_id") for row in trace.result["evidence"]] == [photo.pk, None]
+    nobody = leak_trace_record(
+        data=samples.reencode_image(samples.photo_png(), scale=0.5, quality=75), file_name="x.jpg"
+    )
+    assert (nobody.entitlement, nobody.confidence) == (None, 0.0)

@@ -169,7 +169,7 @@ def test_a_leak_re_uploaded_a_dozen_times_still_names_the_buyer(crowded: dict[st
         }
 
 
-def test_a_leaked_photo_re_uploaded_a_dozen_times_still_names_the_buyer() -> None:
+def test_a_leaked_photo_re_uploaded_a_dozen_times_still_names_the_buyer(settings: Any) -> None:
     """Images need the original to read the mark: reading against a re-upload of the marked copy finds none."""
     pattern = PatternFactory.create(title="Astronaut", with_file=False)
     photo = add_file(pattern, name="photo.png", content=samples.photo_png(), file_format="png")
@@ -197,3 +197,13 @@ def test_a_leaked_photo_re_uploaded_a_dozen_times_still_names_the_buyer() -> Non
         data=samples.reencode_image(samples.photo_png(), scale=0.5, quality=75), file_name="x.jpg"
     )
     assert (nobody.entitlement, nobody.confidence) == (None, 0.0)
+    # The search is bounded: with no time left it reads nothing and says so.
+    settings.TESSERA_LEAK_TIME_BUDGET_SECONDS = 0
+    hurried = leak_trace_record(data=found, file_name="astronaut.jpg")
+    assert (hurried.entitlement, hurried.confidence) == (None, 0.0)
+    assert hurried.result["evidence"] == [
+        {
+            "carrier": "search",
+            "detail": "compared with 0 sold original file(s) in 1 round(s); stopped: the time budget ran out",
+        }
+    ]

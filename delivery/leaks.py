@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from catalog import selectors as catalog_selectors
 from catalog.models import CopyFlag, PatternFile
@@ -157,8 +157,13 @@ def _collapse(files: list[PatternFile], seen: dict[Any, Original]) -> list[Origi
     return fresh
 
 
-def _buyers_of(pattern_ids: set[int]) -> list[int]:
-    return list(Entitlement.objects.filter(pattern_id__in=pattern_ids).order_by("pk").values_list("pk", flat=True))
+def _buyers_of(original: Original) -> list[int]:
+    """Entitlements of the original's patterns, and of every entitlement given a copy of an identical file (one a
+    later round would only have added to this group after it was read)."""
+    entitlements = Entitlement.objects.filter(
+        Q(pattern_id__in=original.pattern_ids) | Q(marked_files__pattern_file__sha256=original.file.sha256)
+    )
+    return list(entitlements.order_by("pk").values_list("pk", flat=True).distinct())
 
 
 def trace(*, data: bytes, file_name: str) -> TraceResult:
@@ -203,7 +208,7 @@ def trace(*, data: bytes, file_name: str) -> TraceResult:
         except Exception as exc:  # noqa: BLE001 - damaged suspects are common; report, do not crash
             result.evidence.append({"carrier": "read", "detail": f"could not read the file: {exc}"[:300]})
             return False
-        candidates = _buyers_of(original.pattern_ids) if original is not None else None
+        candidates = _buyers_of(original) if original is not None else None
         for reading in readings:
             decoded = payload.decode(key=key, soft=reading.soft, candidates=candidates)
             confidence = max(0.0, 1.0 - (1.0 - decoded.confidence) * chances) if decoded.entitlement_id else 0.0

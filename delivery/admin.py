@@ -80,6 +80,7 @@ class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
     list_display = ["file_name", "file_format", "verdict", "confidence", "uploaded_by", "created_at"]
     readonly_fields = [
         "verdict",
+        "takedown_notice",
         "file_name",
         "file_format",
         "sha256",
@@ -88,7 +89,17 @@ class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
         "uploaded_by",
         "created_at",
     ]
-    fields = ("verdict", "file_name", "file_format", "sha256", "confidence", "evidence", "uploaded_by", "created_at")
+    fields = (
+        "verdict",
+        "takedown_notice",
+        "file_name",
+        "file_format",
+        "sha256",
+        "confidence",
+        "evidence",
+        "uploaded_by",
+        "created_at",
+    )
 
     @admin.display(description="Traced to")
     def verdict(self, trace: LeakTrace) -> str:
@@ -109,6 +120,16 @@ class LeakTraceAdmin(admin.ModelAdmin[LeakTrace]):
             " · licence already revoked" if r.get("revoked") else "",
             f"{trace.confidence:.6f}",
             r["method"],
+        )
+
+    @admin.display(description="Takedown notice")
+    def takedown_notice(self, trace: LeakTrace) -> str:
+        if trace.entitlement_id is None:
+            return "—"
+        return format_html(
+            '<a href="{}">Prepare a takedown notice</a> for the site where the file was found (the creator can '
+            "prepare the same notice from “Copies of your work”, without the buyer's name).",
+            reverse("delivery:leak_takedown_notice", args=[trace.pk]),
         )
 
     @admin.display(description="Evidence")

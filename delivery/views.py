@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -17,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from delivery import selectors, services
+from delivery import notices, selectors, services
 from delivery.api.views import library_entries
 from marketplace.metrics import downloads_total
 
@@ -142,3 +143,67 @@ def certificate_verify(request: HttpRequest, pk: str) -> HttpResponse:
             status=status,
         )
     return render(request, "delivery/certificate_verify.html", {"check": check}, status=status)
+
+
+class TakedownNoticeForm(forms.Form):
+    infringing_url = forms.URLField(
+        label="Where the copy is offered",
+        max_length=2000,
+        required=False,
+        assume_scheme="https",
+        help_text="The address of the page or file on the other site, e.g. https://example.com/files/123.",
+    )
+
+
+def _notice_page(request: HttpRequest, build: Any) -> HttpResponse:
+    """The notice page (GET ?infringing_url=...), or the notice as a .txt download (…&download=txt)."""
+    form = TakedownNoticeForm(request.GET or None)
+    url = ""
+    status = 200
+    if form.is_bound and form.is_valid():
+        url = form.cleaned_data["infringing_url"]
+    elif form.is_bound:
+        status = 400
+    wants_file = request.GET.get("download") == "txt"
+    if wants_file and status == 200 and not url:
+        form.add_error("infringing_url", "Enter the address where the copy is offered before downloading.")
+        status = 400
+    notice = build(url)
+    if wants_file and status == 200:
+        response = HttpResponse(notice.text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=notice.filename)
+        return response
+    return render(request, "delivery/takedown_notice.html", {"form": form, "notice": notice}, status=status)
+
+
+@login_required
+def leak_takedown_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    trace = notices.leak_trace_for_notice(user=request.user, trace_id=pk)
+    if trace is None:
+        raise Http404("No such leak trace.")
+    return _notice_page(
+        request, lambda url: notices.notice_from_leak_trace(trace=trace, user=request.user, infringing_url=url)
+    )
+
+
+@login_required
+def copy_takedown_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    flag = notices.copy_flag_for_notice(user=request.user, flag_id=pk)
+    if flag is None:
+        raise Http404("No such copy flag.")
+    return _notice_page(
+        request, lambda url: notices.notice_from_copy_flag(flag=flag, user=request.user, infringing_url=url)
+    )
+
+
+@login_required
+def work_protection(request: HttpRequest) -> HttpResponse:
+    """A creator's leak traces and the copies of their work found on Tessera, each with a takedown notice."""
+    return render(
+        request,
+        "delivery/protection.html",
+        {
+            "traces": list(notices.leak_traces_for_creator(creator=request.user)[:100]),
+            "flags": list(notices.copy_flags_for_creator(creator=request.user)[:100]),
+        },
+    )

@@ -801,3 +801,13 @@ CELERY_BEAT_SCHEDULE["provenance-checkpoint"] = {
     "task": "provenance.tasks.checkpoint_publish",
     "schedule": float(env("TESSERA_PROVENANCE_CHECKPOINT_SECONDS", "30")),
 }
+
+# --- Leak tracer (issue 14, h/leaks) ---
+# Candidate originals of a leak are files that were sold (have a delivered marked copy): first the nearest few that
+# are not themselves flagged copies, then more neighbours, then every sold file of the format, nearest first, at
+# most TESSERA_LEAK_MAX_ORIGINALS files read and TESSERA_LEAK_TIME_BUDGET_SECONDS spent. The confidence is
+# corrected for the readings the search may make, so a larger maximum asks for stronger marks.
+TESSERA_LEAK_NEAREST_ORIGINALS = env_int("TESSERA_LEAK_NEAREST_ORIGINALS", 5)
+TESSERA_LEAK_WIDER_ORIGINALS = env_int("TESSERA_LEAK_WIDER_ORIGINALS", 25)
+TESSERA_LEAK_MAX_ORIGINALS = env_int("TESSERA_LEAK_MAX_ORIGINALS", 60)
+TESSERA_LEAK_TIME_BUDGET_SECONDS = float(env("TESSERA_LEAK_TIME_BUDGET_SECONDS", "60"))

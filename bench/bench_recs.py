@@ -19,7 +19,7 @@ best-sellers they do not hold), bought together / also viewed / complete the pro
 buyer's patterns, summed 1/(rank+1)), and "for you" exactly as the home page computes it
 (``analytics.recommendations.selectors.user_sections``: the three blended, then popularity filling in).
 
-Environment: BENCH_PATTERNS, BENCH_BUYERS, BENCH_SEED (13).
+Environment: BENCH_PATTERNS, BENCH_BUYERS, BENCH_SEED (13), BENCH_EVAL (0: every buyer; else the first N).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ VAR = Path(os.environ.get("BENCH_VAR_DIR", ROOT / "var" / "bench-recs"))
 PATTERNS = int(os.environ.get("BENCH_PATTERNS", "400"))
 BUYERS = int(os.environ.get("BENCH_BUYERS", "3000"))
 SEED = int(os.environ.get("BENCH_SEED", "13"))
+# Evaluate only the first BENCH_EVAL buyers (0: all); a large log for timing the recompute needs no full evaluation.
+EVAL = int(os.environ.get("BENCH_EVAL", "0"))
 PROJECT_SIZE = 10
 K = 10
 FORMATS = ["stl", "svg", "pdf", "png"]
@@ -240,7 +242,8 @@ def evaluate(seeded: dict[str, Any]) -> dict[str, tuple[float, float]]:
     hits: dict[str, int] = defaultdict(int)
     served: dict[str, int] = defaultdict(int)
     users = {user.pk: user for user in User.objects.filter(pk__in=list(seeded["history"]))}
-    for user_id, history in seeded["history"].items():
+    evaluated = list(seeded["history"].items())[: EVAL or None]
+    for user_id, history in evaluated:
         owned = set(history)
         lists = {"popularity (baseline)": [pk for pk in popular if pk not in owned][:K]}
         for kind, label in (
@@ -255,7 +258,7 @@ def evaluate(seeded: dict[str, Any]) -> dict[str, tuple[float, float]]:
         for label, recommended in lists.items():
             served[label] += bool(recommended)
             hits[label] += bool(set(recommended) & seeded["held_out"][user_id])
-    total = len(seeded["history"])
+    total = len(evaluated)
     return {label: (hits[label] / total, served[label] / total) for label in hits}
 
 
@@ -282,7 +285,8 @@ def main() -> int:
         log(f"recompute: {recompute_seconds:.1f} s {stats}")
         started = time.perf_counter()
         results = evaluate(seeded)
-        log(f"evaluated {len(seeded['history'])} buyers in {time.perf_counter() - started:.0f} s")
+        evaluated = min(EVAL or len(seeded["history"]), len(seeded["history"]))
+        log(f"evaluated {evaluated} buyers in {time.perf_counter() - started:.0f} s")
         from bench.bench_ingest import machine
 
         host = machine()
@@ -294,7 +298,8 @@ def main() -> int:
     print(f"Machine: {host}")
     print(
         f"Log: {PATTERNS} patterns in projects of {PROJECT_SIZE}, {seeded['orders']} paid orders and "
-        f"{seeded['views']} page views for training, {len(seeded['history'])} buyers with a held-out last order "
+        f"{seeded['views']} page views for training, {evaluated} buyers "
+        f"evaluated on their held-out last order "
         f"(seed {SEED}). Recompute: {recompute_seconds:.1f} s ({stats['rows']} rows)."
     )
     print()

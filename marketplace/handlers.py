@@ -60,3 +60,9 @@ registry.outbox("pattern.version_published", delivery_handlers.version_offer_to_
 from payments import handlers as payments_handlers  # noqa: E402
 
 registry.outbox("order.paid", payments_handlers.creator_sales_count)
+
+# --- recommendations (issue 13, h/recs) ---
+# A buyer's kept "recommended for you" is dropped at the commit of a grant, so it never offers what they hold.
+from analytics.recommendations import handlers as recommendations_handlers  # noqa: E402
+
+registry.inline("entitlement.granted", recommendations_handlers.for_you_forget)

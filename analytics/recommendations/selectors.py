@@ -7,6 +7,7 @@ however many). Personal reads ("for you", the cart) leave out the viewer's own p
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import CharField, Q, QuerySet, Value
 from django.utils import timezone
 
@@ -22,6 +25,7 @@ from catalog import selectors as catalog_selectors
 from catalog.models import Pattern
 from community.models import Favourite
 from delivery.models import Entitlement
+from marketplace.page_cache import catalogue_fragment_key
 
 Kind = Recommendation.Kind
 
@@ -194,6 +198,32 @@ def user_sections(*, user: Any, limit: int = 8) -> list[Section]:
         ],
         limit=limit,
     )
+
+
+def _user_version_key(user_id: int) -> str:
+    return f"recs:for-you-version:{user_id}"
+
+
+def user_recommendations_changed(*, user_id: int) -> None:
+    """The buyer's kept "for you" is stale from the moment the current transaction commits (they came to hold a
+    pattern)."""
+    transaction.on_commit(lambda: cache.set(_user_version_key(user_id), time.time_ns(), timeout=None))
+
+
+def user_sections_cached(*, user: Any, limit: int = 8) -> list[Section]:
+    """``user_sections``, kept per buyer for TESSERA_RECS_FOR_YOU_SECONDS (no query on a warm home page): until
+    the catalogue changes (a pattern unpublished or deleted, the buyer's new pattern published) or the buyer comes
+    to hold a pattern (``user_recommendations_changed``, at the grant's commit). A favourite or a view shows at the
+    next expiry. With the page cache off (tests, ``TESSERA_PAGE_CACHE=0``), computed every time."""
+    if not settings.TESSERA_PAGE_CACHE:
+        return user_sections(user=user, limit=limit)
+    version = cache.get(_user_version_key(user.pk), 0)
+    key = f"recs:for-you:{settings.TESSERA_RELEASE}:{user.pk}:{limit}:{version}:{catalogue_fragment_key()}"
+    sections: list[Section] | None = cache.get(key)
+    if sections is None:
+        sections = user_sections(user=user, limit=limit)
+        cache.set(key, sections, timeout=settings.TESSERA_RECS_FOR_YOU_SECONDS)
+    return sections
 
 
 def cart_sections(*, user: Any, cart_ids: Sequence[int], limit: int = 4) -> list[Section]:

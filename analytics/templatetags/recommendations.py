@@ -33,7 +33,7 @@ def recommended_for_you(context: template.Context) -> dict[str, Any]:
     user = getattr(context.get("request"), "user", None)
     if not getattr(user, "is_authenticated", False):
         return {"sections": []}
-    return {"sections": selectors.user_sections(user=user)}
+    return {"sections": selectors.user_sections_cached(user=user)}
 
 
 @register.inclusion_tag("analytics/_recommendations.html", takes_context=True)

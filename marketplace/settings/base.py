@@ -771,3 +771,6 @@ TESSERA_RECS_POPULAR_DAYS = env_int("TESSERA_RECS_POPULAR_DAYS", 30)
 TESSERA_RECS_POPULAR_LIMIT = env_int("TESSERA_RECS_POPULAR_LIMIT", 48)
 # Recommendations kept per pattern and kind.
 TESSERA_RECS_PER_PATTERN = env_int("TESSERA_RECS_PER_PATTERN", 12)
+# A buyer's "recommended for you" is kept this long (dropped at once when they come to hold a pattern or the
+# catalogue changes).
+TESSERA_RECS_FOR_YOU_SECONDS = env_int("TESSERA_RECS_FOR_YOU_SECONDS", 600)

@@ -344,3 +344,40 @@ def test_a_real_worker_recomputes_from_the_beat_task(celery_worker_process: Any)
         .order_by("source_id")
         .values_list("source_id", "target_id")
     ) == [(a.pk, b.pk), (b.pk, a.pk)]
+
+
+def test_kept_for_you_is_dropped_when_the_buyer_comes_to_hold_a_pattern(
+    planted: dict[str, Pattern], settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """With the page cache on, a warm home reads "for you" from Redis (no query); the grant of a pattern (the
+    ``entitlement.granted`` inline handler) drops it at commit, so the pattern just bought is never offered."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from delivery.events import EntitlementGranted
+    from marketplace.events import record
+
+    settings.TESSERA_PAGE_CACHE = True
+    cache.clear()
+    a, b, d = planted["A"], planted["B"], planted["D"]
+    recommendations_recompute()
+    buyer = UserFactory.create()
+    paid_entitlement(buyer=buyer, pattern=a)
+    Favourite.objects.create(user=buyer, pattern=planted["C"])
+
+    def for_you() -> list[int]:
+        sections = selectors.user_sections_cached(user=buyer)
+        return [p.pk for s in sections if s.key == "for-you" for p in s.patterns]
+
+    assert for_you() == [b.pk, d.pk]
+    with CaptureQueriesContext(connection) as captured:
+        assert for_you() == [b.pk, d.pk]
+    assert len(captured) == 0
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        entitlement = paid_entitlement(buyer=buyer, pattern=b)
+        record(
+            EntitlementGranted(
+                entitlement_id=entitlement.pk, buyer_id=buyer.pk, pattern_id=b.pk, order_id=None, actor_id=None
+            )
+        )
+    assert for_you() == [d.pk]

@@ -48,7 +48,7 @@ def test_recommendation_rows_pass_axe_and_fit_a_phone(live_server: Any) -> None:
         page.click("main form button[type=submit]")
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}{patterns['C'].get_absolute_url()}")
-        page.click("form[action$='/cart/add/%d/'] button[type=submit]" % patterns["C"].pk)
+        page.click(f"form[action$='/cart/add/{patterns['C'].pk}/'] button[type=submit]")
         page.wait_for_url(f"{base}/cart/")
         for path, name, section in (
             (patterns["A"].get_absolute_url(), "pattern", "bought-together"),

@@ -207,7 +207,8 @@ def _user_version_key(user_id: int) -> str:
 def user_recommendations_changed(*, user_id: int) -> None:
     """The buyer's kept "for you" is stale from the moment the current transaction commits (they came to hold a
     pattern)."""
-    transaction.on_commit(lambda: cache.set(_user_version_key(user_id), time.time_ns(), timeout=None))
+    # robust: Redis being down must not fail the payment that granted the pattern (logged by Django).
+    transaction.on_commit(lambda: cache.set(_user_version_key(user_id), time.time_ns(), timeout=None), robust=True)
 
 
 def user_sections_cached(*, user: Any, limit: int = 8) -> list[Section]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from pgvector.django import VectorField
 
 
 class Event(models.Model):
@@ -18,6 +19,9 @@ class Event(models.Model):
         # "Tell us what you wanted" on a weak search page: ``query`` and the buyer's words in metadata["wanted"];
         # read by the demand insights (issue 13).
         SEARCH_REQUEST = "search_request", "Search request"
+        # A click on a search result (issue 13, insights' tracking): ``query``, ``pattern`` and ``visitor``. A
+        # search with no click from the same visitor for the same normalised query within 30 minutes went unmet.
+        SEARCH_CLICK = "search_click", "Search result click"
 
     kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
     user = models.ForeignKey(
@@ -43,6 +47,86 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Demand gaps and trends (issue 13, h/demand) ---
+# Rollups of searches that found nothing or that no one clicked, built by ``analytics.demand.rollup`` from the raw
+# search and click events; the demand report and the weekly digest read only these tables.
+
+
+class DemandTerm(models.Model):
+    """A normalised search query (lower case, no punctuation, plurals folded: "modular desk") and its MiniLM
+    embedding. ``group`` is the term it was grouped with by meaning (itself when it leads a group): the report
+    shows one row per group."""
+
+    key = models.CharField(max_length=255, unique=True)
+    embedding = VectorField(dimensions=384, null=True, blank=True, editable=False)
+    # The category (slug) of the published patterns nearest in meaning when the term was embedded, the search
+    # page's "close ideas" ("" none close enough): the category of a search made without a category filter.
+    category = models.CharField(max_length=80, blank=True, default="")
+    group = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="members")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class DemandDay(models.Model):
+    """One day of searches for one term in one wording and category: how many, how many went unmet (found nothing
+    above the relevance floor, or no result was clicked within 30 minutes) and how many results the day's last
+    search showed. ``category``: the slug of the search's category filter ("" none)."""
+
+    day = models.DateField()
+    term = models.ForeignKey(DemandTerm, on_delete=models.CASCADE, related_name="days")
+    wording = models.CharField(max_length=255)
+    category = models.CharField(max_length=80, blank=True, default="")
+    searches = models.PositiveIntegerField(default=0)
+    unmet = models.PositiveIntegerField(default=0)
+    results = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "term", "wording", "category"], name="demand_day_once"),
+        ]
+        indexes = [models.Index(fields=["day", "category"], name="demand_day_period")]
+
+    def __str__(self) -> str:
+        return f"{self.wording} on {self.day}: {self.unmet}/{self.searches} unmet"
+
+
+class DemandSearcher(models.Model):
+    """Who searched a term without finding it, per day: a keyed hash of the signed-in user, else of the visitor
+    cookie, else of the event itself (a request without the cookie is a searcher of its own). Enough to count
+    distinct searchers over any period (k-anonymity), never a visitor id or a user id in clear."""
+
+    day = models.DateField()
+    term = models.ForeignKey(DemandTerm, on_delete=models.CASCADE, related_name="searchers")
+    category = models.CharField(max_length=80, blank=True, default="")
+    searcher = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "term", "category", "searcher"], name="demand_searcher_once"),
+        ]
+        indexes = [models.Index(fields=["day", "category"], name="demand_searcher_period")]
+
+    def __str__(self) -> str:
+        return f"{self.searcher} on {self.day}"
+
+
+class DemandDigest(models.Model):
+    """A creator's weekly demand digest was produced for ``week`` (ISO, "2026-W48"): at most one per week."""
+
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    week = models.CharField(max_length=10)
+    gaps = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["creator", "week"], name="demand_digest_once_a_week")]
+
+    def __str__(self) -> str:
+        return f"demand digest {self.week} for {self.creator_id}"
 
 
 class Recommendation(models.Model):

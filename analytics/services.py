@@ -149,7 +149,8 @@ def event_row(event: tracking.TrackingEvent) -> Event:
             path=event.path[:255],
             query=event.query[:255],
             result_count=event.result_count,
-            metadata={"low_results": event.low_results, "did_you_mean": event.did_you_mean},
+            metadata={"low_results": event.low_results, "did_you_mean": event.did_you_mean}
+            | ({"category": event.category} if event.category else {}),
             created_at=event.at,
         )
     if isinstance(event, tracking.PageViewed):

@@ -1,16 +1,34 @@
-"""Analytics tasks (queue ``default``): write the buffered page views and searches."""
+"""Analytics tasks (queue ``default``): write the buffered page views and searches; the demand rollups and the
+weekly demand digests."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from analytics import services
+from analytics.demand import digest as demand_digest
+from analytics.demand import rollup as demand_rollup_service
 from analytics.recommendations import services as recommendation_services
 
 
 @shared_task(name="analytics.tasks.events_drain", acks_late=True, soft_time_limit=120, time_limit=150)
 def events_drain() -> int:
     return services.events_drain(batch=1000)
+
+
+# --- Demand gaps and trends (issue 13, h/demand) ---
+
+
+@shared_task(name="analytics.tasks.demand_rollup", acks_late=True, soft_time_limit=600, time_limit=660)
+def demand_rollup() -> int:
+    """Rebuild today's and yesterday's demand rollups (yesterday: clicks that came after midnight)."""
+    return demand_rollup_service.demand_rollup(days=2)
+
+
+@shared_task(name="analytics.tasks.demand_digests", acks_late=True, soft_time_limit=600, time_limit=660)
+def demand_digests() -> int:
+    """This week's demand digests (idempotent per creator and ISO week)."""
+    return demand_digest.demand_digests_record()
 
 
 @shared_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -263,3 +264,72 @@ class CreatorProfileForm(forms.Form):
 
     def clean_banner(self) -> Any:
         return self._clean_image("banner")
+
+
+# --- Edit page: tags, cover and preview order (issue 12, h/studio) ---
+
+
+class PatternExtrasForm(forms.Form):
+    """The edit page's tags (the creator's own, comma-separated; validated by the same service as PATCH's
+    ``tags``) and previews: a position for each and the cover, which goes first (PATCH's ``preview_order``)."""
+
+    tags = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Your tags",
+        help_text="Separated by commas. These replace the tags you set before; the tags Tessera found stay.",
+        validators=[refuse_control_characters],
+    )
+
+    def __init__(self, *args: Any, previews: Sequence[Any], tags_editable: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.previews = list(previews)
+        if not tags_editable:
+            del self.fields["tags"]
+        else:
+            self.fields["tags"].widget.attrs["aria-describedby"] = "id_tags_help"
+        count = len(self.previews)
+        for index, preview in enumerate(self.previews, start=1):
+            self.fields[f"position_{preview.pk}"] = forms.IntegerField(
+                min_value=1,
+                max_value=max(count, 1),
+                initial=index,
+                required=False,
+                label=f"Position of picture {index}",
+            )
+        if self.previews:
+            self.fields["cover"] = forms.TypedChoiceField(
+                choices=[(preview.pk, f"Picture {index}") for index, preview in enumerate(self.previews, start=1)],
+                coerce=int,
+                initial=self.previews[0].pk,
+                required=False,
+                widget=forms.RadioSelect,
+                label="Cover",
+            )
+
+    def preview_rows(self) -> list[tuple[Any, Any]]:
+        """(preview, its position field) in the current order, for the template."""
+        return [(preview, self[f"position_{preview.pk}"]) for preview in self.previews]
+
+    def tag_names(self) -> list[str] | None:
+        """The tags typed (None when this person may not edit tags)."""
+        if "tags" not in self.fields or "tags" not in self.data:  # a form without the field changes no tags
+            return None
+        return [name for name in (" ".join(part.split()) for part in self.cleaned_data["tags"].split(",")) if name]
+
+    def preview_order(self) -> list[int] | None:
+        """The previews' ids in the new order: the cover first, then by the positions typed (ties keep the current
+        order); None when there are no previews."""
+        if not self.previews or not any(name in self.data for name in self.fields if name != "tags"):
+            return None  # a form without the pictures' fields leaves their order alone
+
+        def position(index: int, pk: int) -> int:
+            typed = self.cleaned_data.get(f"position_{pk}")
+            return index + 1 if typed is None else int(typed)
+
+        cover = self.cleaned_data.get("cover") or self.previews[0].pk
+        ranked = sorted(
+            enumerate(self.previews),
+            key=lambda item: (item[1].pk != cover, position(item[0], item[1].pk), item[0]),
+        )
+        return [preview.pk for _, preview in ranked]

@@ -79,6 +79,8 @@ def _plural(count: int, word: str) -> str:
 def _change_value(name: str, value: Any, currency: str) -> str:
     if value is None or value == "":
         return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if name in {"price", "commercial_price"} and isinstance(value, int):
         return money(value, currency)
     if name == "description":

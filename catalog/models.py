@@ -12,6 +12,7 @@ from django.core.files.storage import Storage, storages
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from pgvector.django import HnswIndex, VectorField
 
 
@@ -286,6 +287,11 @@ class PatternVersion(models.Model):
     changelog = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The reaper of lost version jobs (ingestion.services.versions_requeue_stuck): when its ingestion chain was
+    # handed to the broker (None: never, or being requeued), the last progress, and how often it was requeued.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    processing_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["pattern_id", "number"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, FloatField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from pgvector.django import CosineDistance, L1Distance, L2Distance
 
@@ -26,6 +26,7 @@ from catalog.models import (
     Preview,
     PreviewRendition,
     Tag,
+    TagSuggestion,
     ViewerModel,
 )
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
@@ -720,12 +721,39 @@ def creator_profile_for_shop(*, username: str) -> Any:
     return CreatorProfile.objects.select_related("user").filter(user__username__iexact=username).first()
 
 
-def shop_rating(*, creator_id: int) -> dict[str, object] | None:
-    """HOOK for community's reviews (built in parallel, not on main when this was written). Catalog may not import
-    community (it sits above), so the intended wiring is a ``review.created`` outbox handler in community that
-    stores the creator's running rating on their profile through a catalog service, read here as
-    ``{"average": float, "count": int}``. None until then: the shop shows no rating."""
-    return None
+def shop_rating(*, creator_id: int) -> dict[str, object]:
+    """The creator's rating over the visible reviews of their published patterns, ``{"average": 4.33, "count": 12}``
+    (each pattern's average weighted by its review count, to two decimals like a pattern's rating), and
+    ``{"average": None, "count": 0}`` when there are none (the pattern API's shape). Computed
+    from the figures community stores on each pattern (``pattern_community_counts_set``), so catalog needs no
+    import of community and the shop costs one aggregate query."""
+    figures = Pattern.objects.filter(
+        creator_id=creator_id, status=Pattern.Status.PUBLISHED, rating_count__gt=0, rating_average__isnull=False
+    ).aggregate(
+        total=Sum(F("rating_average") * F("rating_count"), output_field=FloatField()),
+        count=Sum("rating_count"),
+    )
+    count = int(figures["count"] or 0)
+    if not count:
+        return {"average": None, "count": 0}
+    return {"average": round(float(figures["total"]) / count, 2), "count": count}
+
+
+# --- Edit page (issue 12, h/studio) ---
+
+
+def pattern_previews_for_ordering(*, pattern_id: int) -> list[Preview]:
+    """Every preview of a pattern in its current order (the cover first), as ``pattern_previews_order`` takes them."""
+    return list(Preview.objects.filter(pattern_id=pattern_id).order_by("sort_order", "pattern_file_id", "position"))
+
+
+def pattern_creator_tag_names(*, pattern_id: int) -> list[str]:
+    """The tags the creator set on a pattern (not the tagger's), by name."""
+    return list(
+        TagSuggestion.objects.filter(pattern_id=pattern_id, source=TagSuggestion.Source.CREATOR)
+        .order_by("tag__name")
+        .values_list("tag__name", flat=True)
+    )
 
 
 # --- Recommendations (issue 13, h/recs): what analytics' recommenders read of the catalogue ---

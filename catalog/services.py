@@ -288,6 +288,18 @@ def pattern_moderate(
                     pattern_id=locked.pk, creator_id=locked.creator_id, reason=reason, actor_id=moderator_id
                 )
             )
+        elif action == "approve":
+            # Approved but held by the payouts gate: in the history, and the creator is told what to do.
+            record(
+                PatternUpdated(
+                    pattern_id=locked.pk,
+                    changes={
+                        "status": {"from": Pattern.Status.NEEDS_REVIEW, "to": Pattern.Status.DRAFT},
+                        "awaiting_payouts": {"from": False, "to": True},
+                    },
+                    actor_id=moderator_id,
+                )
+            )
         elif action == "reject":
             record(
                 PatternRejected(

@@ -16,10 +16,11 @@ def page_viewed(*, user: Any, path: str, pattern_id: int | None = None) -> PageV
 
 
 def search_performed(
-    *, user: Any, query: str, result_count: int | None, path: str, suggestion: str | None = None
+    *, user: Any, query: str, result_count: int | None, path: str, suggestion: str | None = None, category: str = ""
 ) -> SearchPerformed:
     """A search by words that found ``result_count`` published patterns. ``suggestion``: the "did you mean" the
-    caller already has; None to look it up here (only when the search found few, as the search page does)."""
+    caller already has; None to look it up here (only when the search found few, as the search page does).
+    ``category``: the slug of the category filter, if any."""
     low = result_count is not None and result_count < selectors.FEW_RESULTS
     if suggestion is None:
         suggestion = _suggestion(query) if low and query else ""
@@ -30,6 +31,7 @@ def search_performed(
         result_count=result_count,
         low_results=low,
         did_you_mean=suggestion,
+        category=category,
     )
 
 

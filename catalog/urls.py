@@ -20,6 +20,7 @@ urlpatterns = [
     path("sell/patterns/<int:pk>/", views.pattern_status, name="pattern-status"),
     path("sell/patterns/<int:pk>/edit/", views.pattern_edit, name="pattern-edit"),
     path("sell/patterns/<int:pk>/lifecycle/", views.pattern_lifecycle, name="pattern-lifecycle"),
+    path("sell/patterns/<int:pk>/delete/", views.pattern_delete_confirm, name="pattern-delete"),  # h/studio
     path("sell/patterns/<int:pk>/status.json", views.pattern_status_json, name="pattern-status-json"),
     path("sell/patterns/<int:pk>/tags/", views.pattern_tags_add, name="pattern-tags-add"),
     path(

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +25,14 @@ from rest_framework.request import Request
 
 from catalog import selectors, services
 from catalog import tracking as catalog_tracking
-from catalog.forms import CreatorProfileForm, PageForm, PatternEditForm, PatternSearchForm, SearchRequestForm
+from catalog.forms import (
+    CreatorProfileForm,
+    PageForm,
+    PatternEditForm,
+    PatternExtrasForm,
+    PatternSearchForm,
+    SearchRequestForm,
+)
 from catalog.history import pattern_timeline
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
 from catalog.models import Category, CreatorProfile, Pattern, Tag, TagSuggestion
@@ -269,7 +277,12 @@ def _search_page(
     count, chips, suggestion, weak = found["count"], found["chips"], found["suggestion"], found["weak"]
     if query:
         search_event = catalog_tracking.search_performed(
-            user=request.user, query=query, result_count=count, path=request.path, suggestion=suggestion
+            user=request.user,
+            query=query,
+            result_count=count,
+            path=request.path,
+            suggestion=suggestion,
+            category=data["category"],
         )
         _track(request, search_event)
     elif category is not None or shop is not None:
@@ -503,6 +516,33 @@ def pattern_lifecycle(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+def pattern_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete, asked first (GET: what happens, Cancel or "Delete listing"); the POST soft-deletes and goes back to
+    the dashboard. Deleted or still processing: back to the status page saying why."""
+    pattern = _own_pattern(request, pk)
+    if request.method == "POST":
+        try:
+            services.pattern_delete(pattern=pattern, actor=request.user)
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("catalog:pattern-status", pk=pattern.pk)
+        messages.success(
+            request, f"“{pattern.title}” is deleted: it is gone from the shop; buyers keep what they bought."
+        )
+        return redirect("catalog:dashboard")
+    if pattern.status in (Pattern.Status.DELETED, Pattern.Status.PROCESSING):
+        messages.error(
+            request,
+            "This pattern is deleted already."
+            if pattern.status == Pattern.Status.DELETED
+            else "This pattern is still being processed; delete it when that ends.",
+        )
+        return redirect("catalog:pattern-status", pk=pattern.pk)
+    return render(request, "catalog/pattern_delete.html", {"pattern": pattern})
+
+
+@login_required
 def pattern_status(request: HttpRequest, pk: int) -> HttpResponse:
     pattern = _own_pattern(request, pk)
     return _render_status(request, pattern)
@@ -537,27 +577,43 @@ def _render_status(
 
 @login_required
 def pattern_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    """The creator edits the listing; a rejected pattern goes back to the review queue. Recorded in its history."""
+    """The creator edits the listing, their tags, the cover and the previews' order (what ``PATCH`` takes, through
+    the same services, all or nothing); a rejected pattern goes back to the review queue. Recorded in its history."""
     pattern = _own_pattern(request, pk)
     if pattern.creator_id != request.user.pk and not staff_has_perm(request.user, MODERATE_PATTERNS):
         raise PermissionDenied("Your staff account may read this pattern but not edit it.")
+    previews = selectors.pattern_previews_for_ordering(pattern_id=pattern.pk)
+    tags_editable = pattern.creator_id == request.user.pk  # moderators edit the listing, not the creator's tags
     status = 200
     if request.method == "POST":
         form = PatternEditForm(request.POST)
-        if form.is_valid():
+        extras = PatternExtrasForm(request.POST, previews=previews, tags_editable=tags_editable)
+        if form.is_valid() and extras.is_valid():
             try:
-                services.pattern_update(pattern=pattern, actor=request.user, data=form.cleaned_data)  # type: ignore[arg-type]
+                with transaction.atomic():  # the listing, the order and the tags change together or not at all
+                    services.pattern_update(pattern=pattern, actor=request.user, data=form.cleaned_data)  # type: ignore[arg-type]
+                    order = extras.preview_order()
+                    if order is not None:
+                        services.pattern_previews_order(pattern=pattern, actor=request.user, preview_ids=order)  # type: ignore[arg-type]
+                    names = extras.tag_names()
+                    if names is not None:
+                        services.pattern_tags_replace_by_creator(pattern=pattern, user=request.user, names=names)  # type: ignore[arg-type]
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
+                    target = form if field in form.fields else extras
                     for error in errors:
-                        form.add_error(field if field in form.fields else None, error)
+                        target.add_error(field if field in target.fields else None, error)
             else:
                 messages.success(request, "Your changes are saved.")
                 return redirect("catalog:pattern-status", pk=pattern.pk)
         status = 400
     else:
         form = PatternEditForm(initial=PatternEditForm.initial_for(pattern))
-    return render(request, "catalog/pattern_edit.html", {"pattern": pattern, "form": form}, status=status)
+        initial = {"tags": ", ".join(selectors.pattern_creator_tag_names(pattern_id=pattern.pk))}
+        extras = PatternExtrasForm(initial=initial, previews=previews, tags_editable=tags_editable)
+    return render(
+        request, "catalog/pattern_edit.html", {"pattern": pattern, "form": form, "extras": extras}, status=status
+    )
 
 
 @login_required

@@ -50,3 +50,13 @@ def is_following(*, follower: Any, creator_id: int) -> bool:
     if not getattr(follower, "is_authenticated", False):
         return False
     return Follow.objects.filter(follower=follower, creator_id=creator_id).exists()
+
+
+def review_list_for_moderator(*, pattern_id: int) -> QuerySet[Review]:
+    """A pattern's reviews, hidden ones included (marked on the page, with Show), newest first."""
+    return (
+        Review.objects.filter(pattern_id=pattern_id)
+        .select_related("buyer")
+        .prefetch_related("photos")
+        .order_by("-created_at", "-id")
+    )

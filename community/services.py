@@ -21,6 +21,7 @@ from community.events import CreatorFollowed, ReviewCreated
 from community.models import Collection, CollectionItem, Favourite, Follow, Review, ReviewPhoto
 from delivery.selectors import entitled_pattern_ids
 from marketplace.events import record
+from marketplace.page_cache import catalogue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -185,11 +186,14 @@ def collection_update(*, collection: Collection, data: dict[str, Any]) -> Collec
 
 def collection_pattern_set(*, collection: Collection, pattern: Pattern, on: bool) -> None:
     """Add (on) or remove a pattern; idempotent."""
-    if on:
-        CollectionItem.objects.get_or_create(collection=collection, pattern=pattern)
-    else:
-        CollectionItem.objects.filter(collection=collection, pattern=pattern).delete()
-    collection.save(update_fields=["updated_at"])
+    with transaction.atomic():
+        if on:
+            _, changed = CollectionItem.objects.get_or_create(collection=collection, pattern=pattern)
+        else:
+            changed = CollectionItem.objects.filter(collection=collection, pattern=pattern).delete()[0] > 0
+        collection.save(update_fields=["updated_at"])
+        if changed:
+            catalogue_changed()  # the pattern page's collection count (cached pages show it to visitors)
 
 
 def follow_set(*, follower: Any, creator: Any, on: bool) -> bool:
@@ -198,9 +202,11 @@ def follow_set(*, follower: Any, creator: Any, on: bool) -> bool:
         raise ValidationError("You cannot follow yourself.")
     with transaction.atomic():
         if on:
-            _, created = Follow.objects.get_or_create(follower=follower, creator=creator)
-            if created:
+            _, changed = Follow.objects.get_or_create(follower=follower, creator=creator)
+            if changed:
                 record(CreatorFollowed(actor_id=follower.pk, creator_id=creator.pk))
         else:
-            Follow.objects.filter(follower=follower, creator=creator).delete()
+            changed = Follow.objects.filter(follower=follower, creator=creator).delete()[0] > 0
+        if changed:
+            catalogue_changed()  # the shop page's follower count (cached pages show it to visitors)
     return on

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog.models import Pattern
 from catalog.selectors import pattern_visible_to
 from community import selectors, services
-from community.forms import CollectionForm, ReviewForm
-from community.models import Collection, Review
+from community.forms import CollectionForm, PatternCollectForm, ReplyForm, ReviewForm
+from community.models import Collection, Follow, Review
 
 
 def _pattern(request: HttpRequest, pk: int) -> Pattern:
@@ -93,3 +97,100 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     visible = pattern_visible_to(user=request.user)
     patterns = visible.filter(pk__in=collection.items.values("pattern_id"))
     return render(request, "community/collection.html", {"collection": collection, "patterns": patterns})
+
+
+# --- Studio pages (issue 12, h/studio): follow on the shop, reply and hide on reviews, collect from the page ---
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_POST
+def follow_submit(request: HttpRequest, username: str) -> HttpResponse:
+    """The shop page's Follow / Following button. The form says what it wants (``on`` 1 or 0), so a second press of
+    the same button changes nothing (idempotent); back to the shop, or JSON for the page's script."""
+    creator = get_object_or_404(get_user_model(), username__iexact=username, is_active=True)
+    shop_url = reverse("catalog:creator-shop", kwargs={"username": creator.get_username()})
+    if not request.user.is_authenticated:
+        if _wants_json(request):
+            return JsonResponse({"detail": "Sign in to follow."}, status=401)
+        return redirect_to_login(shop_url)
+    on = request.POST.get("on", "1") != "0"
+    try:
+        services.follow_set(follower=request.user, creator=creator, on=on)
+    except ValidationError as exc:
+        if _wants_json(request):
+            return JsonResponse({"detail": " ".join(exc.messages)}, status=400)
+        messages.error(request, " ".join(exc.messages))
+        return redirect(shop_url)
+    followers = Follow.objects.filter(creator=creator).count()
+    if _wants_json(request):
+        return JsonResponse({"creator": creator.get_username(), "following": on, "followers": followers})
+    messages.success(
+        request, f"You follow {creator.get_username()}." if on else f"You unfollowed {creator.get_username()}."
+    )
+    return redirect(shop_url)
+
+
+def _review(pk: int) -> Review:
+    return get_object_or_404(Review.objects.select_related("pattern"), pk=pk)
+
+
+def _back_to(review: Review) -> HttpResponse:
+    return HttpResponseRedirect(review.pattern.get_absolute_url() + f"#review-{review.pk}")
+
+
+@login_required
+@require_POST
+def review_reply_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The creator's one reply under a review (a second is refused, like the API)."""
+    review = _review(pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write a reply of at most 5,000 characters.")
+        return _back_to(review)
+    try:  # anyone but the pattern's creator: PermissionDenied, a 403
+        services.review_reply(review=review, user=request.user, text=form.cleaned_data["text"])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return _back_to(review)
+    messages.success(request, "Your reply is under the review.")
+    return _back_to(review)
+
+
+@login_required
+@require_POST
+def review_hide_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff hide a review (``hidden`` 1) or show it again (0); the rating follows."""
+    review = _review(pk)
+    hidden = request.POST.get("hidden", "1") != "0"
+    services.review_set_hidden(review=review, user=request.user, hidden=hidden)  # 403 for anyone but moderators
+    messages.success(request, "Review hidden from the public." if hidden else "Review shown again.")
+    return _back_to(review)
+
+
+@login_required
+@require_POST
+def collect_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add the pattern to one of your collections, or to a new one (a name and whether it is public)."""
+    pattern = _pattern(request, pk)
+    form = PatternCollectForm(request.POST, owner=request.user)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+        return HttpResponseRedirect(pattern.get_absolute_url() + "#collect")
+    collection = form.cleaned_data["collection"]
+    try:
+        with transaction.atomic():  # a new collection and its first pattern, or neither
+            if collection is None:
+                collection = services.collection_create(
+                    owner=request.user, name=form.cleaned_data["name"], is_public=form.cleaned_data["is_public"]
+                )
+            services.collection_pattern_set(collection=collection, pattern=pattern, on=True)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return HttpResponseRedirect(pattern.get_absolute_url() + "#collect")
+    messages.success(request, f"Added to your collection “{collection.name}”.")
+    return HttpResponseRedirect(pattern.get_absolute_url() + "#collect")

@@ -241,6 +241,11 @@ def pattern_file_process(*, pattern_file_id: int) -> PatternFile | None:
         locked.shape_descriptor = np.frombuffer(shape, dtype=np.float32).tolist() if shape else None
         locked.image_hash = np.frombuffer(image_hash, dtype=np.float32).tolist() if image_hash else None
         locked.save(update_fields=["validation", "status", "shape_descriptor", "image_hash"])
+        if new_version and locked.version_id is not None:
+            # Progress, for the reaper of versions (a version has no processing step of its own).
+            PatternVersion.objects.filter(pk=locked.version_id, status=PatternVersion.Status.PROCESSING).update(
+                updated_at=timezone.now()
+            )
     return locked
 
 
@@ -590,7 +595,13 @@ def version_pipeline_enqueue(*, version: PatternVersion) -> None:
     signature = tasks.version_pipeline_signature(
         version_id=version_id, file_ids=[file_id for file_id, _ in files], queue=queue
     )
-    transaction.on_commit(lambda: signature.delay(), robust=True)
+
+    def send() -> None:
+        # As for a submission: a broker outage leaves ``enqueued_at`` empty and the reaper publishes it later.
+        signature.delay()
+        PatternVersion.objects.filter(pk=version_id).update(enqueued_at=timezone.now())
+
+    transaction.on_commit(send, robust=True)
 
 
 def version_finalize(*, version_id: int) -> PatternVersion | None:
@@ -630,6 +641,61 @@ def version_finalize(*, version_id: int) -> PatternVersion | None:
             if finding.get("severity") == "warning"
         )
         return catalog_services.version_processing_finish(version_id=version.pk, warnings=warnings)
+
+
+VERSION_STALLED_REASON = (
+    "Processing version {number} stopped making progress {attempts} times and was given up. The current version "
+    "stays on sale; send the files again as a new version, or contact support if they are very large."
+)
+
+
+def versions_requeue_stuck(*, older_than: timedelta | None = None) -> dict[str, int]:
+    """The reaper of new versions, as ``patterns_requeue_stuck`` is of patterns: a processing version whose chain
+    was never published is published again after the grace period (no attempt counted); one with no progress for
+    ``older_than`` (its worker died, the broker lost the message) is requeued up to
+    ``TESSERA_PROCESSING_MAX_ATTEMPTS`` times while no ingestion job waits in the broker, then fails with a reason
+    the creator reads (they can send the files again as a new version). Safe to repeat: the version's tasks are
+    idempotent. Returns counts by outcome."""
+    now = timezone.now()
+    stalled_cutoff = now - (older_than or timedelta(seconds=settings.TESSERA_PROCESSING_TIMEOUT_SECONDS))
+    unqueued_cutoff = now - timedelta(seconds=settings.TESSERA_UNQUEUED_AFTER_SECONDS)
+    outcome = {"versions_published": 0, "versions_requeued": 0, "versions_failed": 0}
+    processing = PatternVersion.objects.filter(status=PatternVersion.Status.PROCESSING, number__gt=1)
+    unqueued = processing.filter(enqueued_at__isnull=True, updated_at__lt=unqueued_cutoff)
+    stalled = processing.filter(enqueued_at__isnull=False, updated_at__lt=stalled_cutoff)
+    for version_id in list(unqueued.values_list("pk", flat=True)[:500]):
+        with transaction.atomic():
+            version = unqueued.select_for_update(skip_locked=True).filter(pk=version_id).first()
+            if version is None:
+                continue
+            # Touch the row so the next sweep waits a full grace period for this publish to land.
+            version.updated_at = now
+            version.save(update_fields=["updated_at"])
+            version_pipeline_enqueue(version=version)
+            outcome["versions_published"] += 1
+    waiting = queued_jobs(settings.TESSERA_INGEST_QUEUES) if stalled.exists() else 0
+    if waiting:
+        logger.info("%s ingestion jobs still queued; stalled versions wait for them", waiting)
+    stalled_ids = list(stalled.values_list("pk", flat=True)[:500]) if waiting == 0 else []
+    for version_id in stalled_ids:
+        with transaction.atomic():
+            version = stalled.select_for_update(skip_locked=True).filter(pk=version_id).first()
+            if version is None:
+                continue
+            if version.processing_attempts >= settings.TESSERA_PROCESSING_MAX_ATTEMPTS:
+                reason = VERSION_STALLED_REASON.format(number=version.number, attempts=version.processing_attempts + 1)
+                catalog_services.version_processing_fail(version_id=version.pk, reason=reason)
+                logger.warning("version %s failed after %s requeues", version.pk, version.processing_attempts)
+                outcome["versions_failed"] += 1
+                continue
+            version.processing_attempts += 1
+            version.enqueued_at = None
+            version.updated_at = now
+            version.save(update_fields=["processing_attempts", "enqueued_at", "updated_at"])
+            version_pipeline_enqueue(version=version)
+            logger.info("version %s made no progress; requeued (attempt %s)", version.pk, version.processing_attempts)
+            outcome["versions_requeued"] += 1
+    return outcome
 
 
 def version_fail(*, version_id: int, reason: str) -> None:

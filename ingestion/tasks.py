@@ -105,9 +105,14 @@ def fit_tag_probes() -> int:
 
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def fail_stuck_patterns() -> dict[str, int]:
-    """The reaper and sweeper of ingestion (its beat entry keeps the old name): requeue, or fail after K tries;
-    and of the model pipeline: requeue stalled tagging, or finish the step without automatic tags."""
-    return {**services.patterns_requeue_stuck(), **services.patterns_tagging_requeue_stuck()}
+    """The reaper and sweeper of ingestion (its beat entry keeps the old name): requeue, or fail after K tries,
+    patterns and new versions alike; and of the model pipeline: requeue stalled tagging, or finish the step without
+    automatic tags."""
+    return {
+        **services.patterns_requeue_stuck(),
+        **services.patterns_tagging_requeue_stuck(),
+        **services.versions_requeue_stuck(),
+    }
 
 
 @shared_task(acks_late=True)

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from analytics.api.demand import DemandReportView
 from analytics.api.recommendations import PatternBoughtTogetherView
 from catalog.api.views import (
     CreatorDetailView,
@@ -131,4 +132,6 @@ urlpatterns = [
     path("notifications/", NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="api-notifications-read-all"),
     path("notifications/<int:pk>/read/", NotificationReadView.as_view(), name="api-notification-read"),
+    # --- demand gaps and trends (issue 13, h/demand) ---
+    path("insights/demand/", DemandReportView.as_view(), name="api-insights-demand"),
 ]

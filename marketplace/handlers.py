@@ -61,6 +61,17 @@ from payments import handlers as payments_handlers  # noqa: E402
 
 registry.outbox("order.paid", payments_handlers.creator_sales_count)
 
+# --- demand gaps and trends (issue 13, h/demand) ---
+# Analytics records a creator's weekly demand digest; notifications tells the creator if they opted in.
+registry.outbox("demand.digest_ready", notifications_handlers.demand_digest)
+
+# --- version flow (issue 12, h/verflow) ---
+# The creator hears that a new version was approved or rejected (earlier buyers hear of it above).
+registry.outbox("pattern.version_published", notifications_handlers.version_approved)
+registry.outbox("pattern.version_rejected", notifications_handlers.version_rejected)
+# The creator of a paid pattern approved while their payouts are not set up hears of it (it waits as a draft).
+registry.outbox("pattern.updated", notifications_handlers.pattern_approved_awaiting_payouts)
+
 # --- recommendations (issue 13, h/recs) ---
 # A buyer's kept "recommended for you" is dropped at the commit of a grant, so it never offers what they hold.
 from analytics.recommendations import handlers as recommendations_handlers  # noqa: E402

@@ -97,7 +97,8 @@ class PageViewed(TrackingEvent):
 class SearchPerformed(TrackingEvent):
     """A search by words (or ``query="[image]"`` by image), from the search page or the API alike.
 
-    ``low_results``: it found fewer than catalog's FEW_RESULTS; ``did_you_mean``: the correction offered ("" none).
+    ``low_results``: it found fewer than catalog's FEW_RESULTS; ``did_you_mean``: the correction offered ("" none);
+    ``category``: the slug of the category the search was narrowed to ("" none; the demand insights filter by it).
     """
 
     type = "search.performed"
@@ -105,6 +106,7 @@ class SearchPerformed(TrackingEvent):
     result_count: int | None = None
     low_results: bool = False
     did_you_mean: str = ""
+    category: str = ""
 
 
 def event_from_wire(raw: bytes | str) -> TrackingEvent:

@@ -12,12 +12,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from analytics.events import DemandDigestReady
 from catalog.events import (
     CopyFlagged,
     PatternFailed,
     PatternPublished,
     PatternRejected,
+    PatternUpdated,
     PatternVersionPublished,
+    PatternVersionRejected,
 )
 from catalog.models import Pattern
 from catalog.templatetags.tessera import amount_of
@@ -162,6 +165,50 @@ def version_published(event: PatternVersionPublished) -> None:
     )
 
 
+def pattern_approved_awaiting_payouts(event: PatternUpdated) -> None:
+    """A paid pattern approved while its creator's payouts are not set up waits as a draft: the creator hears of
+    the approval and of what is missing (``pattern.approved`` again when it goes on sale)."""
+    if event.changes.get("awaiting_payouts", {}).get("to") is not True:
+        return
+    pattern = Pattern.objects.filter(pk=event.pattern_id).only("pk", "title", "creator_id").first()
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[pattern.creator_id],
+        type="pattern.approved",
+        message=f"“{pattern.title}” was approved: it goes on sale once your payouts are set up.",
+        url=reverse("payments:earnings"),
+    )
+
+
+def version_approved(event: PatternVersionPublished) -> None:
+    """The creator hears that their new version was approved (the same type, and e-mail choice, as a pattern's)."""
+    pattern = _pattern(event.pattern_id)
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="pattern.approved",
+        message=f"Version {event.version} of “{pattern.title}” was approved: earlier buyers get it in their library.",
+        url=pattern.get_absolute_url(),
+    )
+
+
+def version_rejected(event: PatternVersionRejected) -> None:
+    pattern = _pattern(event.pattern_id)
+    if pattern is None:
+        return
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="pattern.rejected",
+        message=f"Version {event.version} of “{pattern.title}” was rejected: {event.reason}",
+        url=_status_url(pattern.pk),
+    )
+
+
 def review_created(event: ReviewCreated) -> None:
     pattern = _pattern(event.pattern_id)
     if pattern is None:
@@ -188,4 +235,22 @@ def new_pattern(event: PatternPublished) -> None:
         type="new_pattern",
         message=f"{creator} published “{pattern.title}”.",
         url=pattern.get_absolute_url(),
+    )
+
+
+def demand_digest(event: DemandDigestReady) -> None:
+    """The weekly demand digest, to a creator who opted in (``demand.digest`` is an opt-in type: ``notify`` skips
+    everyone else). Once per week: one event per (creator, week), one notification per event."""
+    listed = "; ".join(
+        f"“{gap['query']}” ({gap['searchers']} people, {gap['results']} result{'s' if gap['results'] != 1 else ''})"
+        for gap in event.gaps
+    )
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="demand.digest",
+        message=(
+            f"In the last {event.period_days} days buyers searched your categories for what nobody sells: {listed}."
+        ),
+        url=reverse("demand:report"),
     )

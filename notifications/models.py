@@ -19,7 +19,11 @@ TYPES = {
     "pattern.version_published": "New versions of patterns you bought",
     "review.created": "New reviews of your patterns",
     "new_pattern": "New patterns from creators you follow",
+    "demand.digest": "Weekly digest: what buyers searched for in your categories and nobody sells (creators)",
 }
+# Types a person must ask for (no preference row: neither the notification nor its e-mail); every other type is
+# on until turned off.
+OPT_IN_TYPES = {"demand.digest"}
 
 
 class Notification(models.Model):

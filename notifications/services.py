@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.broker import infrastructure_errors
-from notifications.models import TYPES, EmailPreference, Notification, OutgoingEmail
+from notifications.models import OPT_IN_TYPES, TYPES, EmailPreference, Notification, OutgoingEmail
 from notifications.selectors import unread_refresh
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ def notify(
     *, event_id: uuid.UUID, recipient_ids: Iterable[int], type: str, message: str, url: str = ""
 ) -> list[Notification]:
     """One notification per recipient (at most once per (event, recipient, type)) and, where the person keeps
-    e-mail of ``type`` on and has an address, its pending e-mail, enqueued after commit. Returns the new ones."""
+    e-mail of ``type`` on and has an address, its pending e-mail, enqueued after commit. Returns the new ones.
+    An opt-in type (``OPT_IN_TYPES``) reaches only those who turned it on."""
     if type not in TYPES:
         raise ValueError(f"unknown notification type {type!r}")
     ids = sorted(set(recipient_ids))
@@ -55,6 +56,8 @@ def notify(
         )
     )
     users = get_user_model().objects.filter(pk__in=[i for i in ids if i not in already], is_active=True)
+    if type in OPT_IN_TYPES:
+        users = users.filter(email_preferences__type=type, email_preferences__enabled=True)
     muted = set(
         EmailPreference.objects.filter(user__in=users, type=type, enabled=False).values_list("user_id", flat=True)
     )
@@ -115,7 +118,7 @@ def preference_set(*, user: Any, type: str, enabled: bool) -> None:
 
 def preferences_for(*, user: Any) -> dict[str, bool]:
     chosen = dict(EmailPreference.objects.filter(user=user).values_list("type", "enabled"))
-    return {type: chosen.get(type, True) for type in TYPES}
+    return {type: chosen.get(type, type not in OPT_IN_TYPES) for type in TYPES}
 
 
 def mark_read(*, user: Any, notification_id: int) -> bool:

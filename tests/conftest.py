@@ -143,6 +143,15 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[b
             process.kill()
 
 
+@pytest.fixture
+def worker_mail_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The worker process's e-mail backend: files in ``tmp_path`` (ask for it before ``celery_worker_process``, so
+    the worker starts with it). The worker is another process: Django's locmem outbox here never sees its mail."""
+    monkeypatch.setenv("TESSERA_EMAIL_PROVIDER", "file")
+    monkeypatch.setenv("TESSERA_MAIL_DIR", str(tmp_path))
+    return tmp_path
+
+
 def wait_for(predicate, *, timeout: float = 90.0, interval: float = 0.3, what: str = "condition"):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while True:

@@ -99,7 +99,11 @@ class PatternListView(generics.ListAPIView[Pattern]):
             count = response.data.get("count") if isinstance(response.data, dict) else None
             # The same event as the search page's for the same query (catalog.tracking).
             search_event = catalog_tracking.search_performed(
-                user=request.user, query=query, result_count=count, path=request.path
+                user=request.user,
+                query=query,
+                result_count=count,
+                path=request.path,
+                category=self.query_filters()["category"],
             )
             track(search_event)
             page_cache_remember_event(request, search_event)
@@ -471,9 +475,11 @@ class CreatorSerializer(serializers.Serializer[Any]):
         return selectors.sales_band(profile.sales_count)
 
     @extend_schema_field(
-        inline_serializer("CreatorRating", {"average": serializers.FloatField(), "count": serializers.IntegerField()})
+        inline_serializer(
+            "CreatorRating", {"average": serializers.FloatField(allow_null=True), "count": serializers.IntegerField()}
+        )
     )
-    def get_rating(self, profile: Any) -> dict[str, object] | None:
+    def get_rating(self, profile: Any) -> dict[str, object]:
         return selectors.shop_rating(creator_id=profile.user_id)
 
     def get_pattern_count(self, profile: Any) -> int:

@@ -745,6 +745,35 @@ TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = env_bool("TESSERA_PAYOUTS_REQUIRED_TO_PUBL
 TESSERA_PROFILE_IMAGE_MAX_BYTES = env_int("TESSERA_PROFILE_IMAGE_MAX_BYTES", 2 * 1024 * 1024)
 TESSERA_PROFILE_IMAGE_MAX_PIXELS = env_int("TESSERA_PROFILE_IMAGE_MAX_PIXELS", 4000)
 
+# --- Demand gaps and trends (issue 13, h/demand) ---
+from celery.schedules import crontab  # noqa: E402
+
+# /sell/insights/demand/, GET /api/v1/insights/demand/ and the weekly digest: searches that found nothing or whose
+# results no one clicked within TESSERA_DEMAND_CLICK_WINDOW_MINUTES, grouped by meaning (MiniLM cosine at least
+# TESSERA_DEMAND_GROUP_SIMILARITY: "modular desk(s)" 0.97, "laser cut box"/"laser box" 0.84 group; "knitted hat"/
+# "crochet hat" 0.75, "phone stand"/"tablet stand" 0.72 do not). A row is shown only when at least
+# TESSERA_DEMAND_MIN_SEARCHERS distinct people made it (k-anonymity) and at least TESSERA_DEMAND_MIN_UNMET_SHARE of
+# its searches went unmet.
+TESSERA_DEMAND_MIN_SEARCHERS = env_int("TESSERA_DEMAND_MIN_SEARCHERS", 5)
+TESSERA_DEMAND_MIN_UNMET_SHARE = float(env("TESSERA_DEMAND_MIN_UNMET_SHARE", "0.5"))
+TESSERA_DEMAND_CLICK_WINDOW_MINUTES = env_int("TESSERA_DEMAND_CLICK_WINDOW_MINUTES", 30)
+TESSERA_DEMAND_GROUP_SIMILARITY = float(env("TESSERA_DEMAND_GROUP_SIMILARITY", "0.82"))
+# "Rising": the second half of the period has at least this much more unmet searches than the first (0.5 = +50%)
+# and the difference is unlikely by chance (analytics.demand.trends).
+TESSERA_DEMAND_RISING_GROWTH = float(env("TESSERA_DEMAND_RISING_GROWTH", "0.5"))
+TESSERA_DEMAND_REPORT_LIMIT = env_int("TESSERA_DEMAND_REPORT_LIMIT", 100)
+TESSERA_DEMAND_DIGEST_GAPS = env_int("TESSERA_DEMAND_DIGEST_GAPS", 10)
+# The rollups are rebuilt (today and yesterday) on the default queue every this many seconds; the digests are
+# recorded on Mondays at 07:00 UTC (notifications mails those who opted in, on the notifications queue).
+CELERY_BEAT_SCHEDULE["analytics-demand-rollup"] = {
+    "task": "analytics.tasks.demand_rollup",
+    "schedule": float(env("TESSERA_DEMAND_ROLLUP_SECONDS", "600")),
+}
+CELERY_BEAT_SCHEDULE["analytics-demand-digests"] = {
+    "task": "analytics.tasks.demand_digests",
+    "schedule": crontab(minute="0", hour="7", day_of_week="mon"),
+}
+
 # --- Recommendations (issue 13, h/recs) ---
 # Recomputed from paid orders, page views and the catalogue's embeddings by a periodic task on the default queue
 # (a full recompute swapped in atomically); pages and the API only read the table.

@@ -22,7 +22,9 @@ pytestmark = pytest.mark.django_db
 # of patterns: the patterns, and one query each for their tags, previews, preview renditions and files. Home adds
 # categories and popular tags; search and category pages the count and five facet counts (search also the full-text
 # and semantic ranking in a savepoint); the pattern page "more like this" (the nearest previews and file shapes, with
-# their formats, then a second list), the licence cards and its published versions (the "Versions" section).
+# their formats, then a second list), the licence cards and its published versions (the "Versions" section), and
+# the number of collections holding it (outside the cached fragments); signed in, also whether it is a favourite
+# and the visitor's collections (each marked whether it holds the pattern).
 # Recommendations (issue 13, analytics' template tags) read their precomputed rows in one query, here empty (no
 # recompute ran), so no cards: the pattern page one more, home signed in two more ("for you": the buyer's signals,
 # the rows). With rows, each adds the five queries of one card list however many (tests/analytics/
@@ -31,7 +33,7 @@ EXPECTED_QUERIES = {
     "home": (7, 10),
     "search": (17, 18),
     "category": (13, 14),
-    "pattern": (18, 20),
+    "pattern": (19, 23),
     "api_list": (6, 7),
 }
 

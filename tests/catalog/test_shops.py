@@ -65,7 +65,7 @@ def test_creator_api_and_the_sales_band_counted_from_order_paid(api_client: APIC
         "banner": None,
         "links": ["https://mira.example/"],
         "sales_band": "",
-        "rating": None,
+        "rating": {"average": None, "count": 0},
         "pattern_count": 1,
         "url": "http://testserver/creators/mira/",
     }

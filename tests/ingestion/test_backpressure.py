@@ -231,8 +231,9 @@ def test_a_small_upload_is_processed_while_bulk_ones_wait(worker_metrics_dir: Pa
     def tasks(name: str, state: str) -> float | None:
         return registry.get_sample_value("tessera_celery_tasks_total", {"task": name, "state": state})
 
-    # The small pattern's steps were counted as they succeeded; the malformed task as failed.
+    # The small pattern's steps were counted as they succeeded; the malformed task as failed. The count is written
+    # when the task has returned, a moment after its transaction committed the status read above: wait for it.
     assert (tasks("ingestion.tasks.process_file", "succeeded") or 0) >= 1.0
-    assert (tasks("ingestion.tasks.finalize_pattern", "succeeded") or 0) >= 1.0
+    wait_for(lambda: (tasks("ingestion.tasks.finalize_pattern", "succeeded") or 0) >= 1.0, what="the finalize counted")
     wait_for(lambda: tasks("ingestion.tasks.expire_upload_sessions", "failed") == 1.0, what="the failure counted")
     assert tasks("ingestion.tasks.process_file", "failed") is None

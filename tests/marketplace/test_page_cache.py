@@ -212,8 +212,9 @@ def test_signed_in_pattern_page_shares_the_pattern_but_keeps_each_visitors_own_p
     token = shopping.cookies["csrftoken"].value
     assert shopping.post(f"/cart/add/{pattern.pk}/", {"csrfmiddlewaretoken": token}).status_code == 302
     shopping.get(pattern.get_absolute_url())  # the pattern, its fragments and "more like this" are now cached
-    # Warm: the user and the entitlement check; pattern data and page fragments come from Redis.
-    with django_assert_num_queries(2):
+    # Warm: the user and the entitlement check, whether it is a favourite and the visitor's collections (each marked
+    # whether it holds the pattern); pattern data, page fragments and the collection count come from Redis.
+    with django_assert_num_queries(4):
         mine = owning.get(pattern.get_absolute_url()).content.decode()
     theirs = shopping.get(pattern.get_absolute_url()).content.decode()
     for page in (mine, theirs):

@@ -11,7 +11,13 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from catalog.events import CopyFlagged, PatternPublished, PatternRejected, PatternVersionPublished
+from catalog.events import (
+    CopyFlagged,
+    PatternPublished,
+    PatternRejected,
+    PatternVersionPublished,
+    PatternVersionRejected,
+)
 from marketplace.events import record
 from marketplace.events.services import outbox_drain
 from notifications import services
@@ -134,7 +140,30 @@ def test_a_new_version_reaches_every_earlier_buyer_and_nobody_else() -> None:
         Notification.objects.filter(type="pattern.version_published").values_list("recipient__username", flat=True)
     ) == {"first", "second"}
     assert mine(stranger) == []
-    assert mine(creator) == []
+    # The creator hears of the approval itself, not of the buyers' update.
+    assert mine(creator) == [
+        ("pattern.approved", "Version 2 of “Lamp” was approved: earlier buyers get it in their library.")
+    ]
+
+
+def test_the_creator_hears_that_a_version_was_rejected_with_the_reason() -> None:
+    creator = UserFactory.create(username="maker", email="maker@example.com")
+    buyer = UserFactory.create(username="first")
+    pattern = PatternFactory.create(creator=creator, title="Lamp", price=500)
+    paid_entitlement(buyer=buyer, pattern=pattern)
+    with transaction.atomic():
+        record(
+            PatternVersionRejected(
+                pattern_id=pattern.pk, creator_id=creator.pk, version=2, reason="Blurry previews", actor_id=None
+            )
+        )
+    outbox_drain()
+    outbox_drain()
+    assert mine(creator) == [("pattern.rejected", "Version 2 of “Lamp” was rejected: Blurry previews")]
+    assert Notification.objects.get(recipient=creator).url == f"/sell/patterns/{pattern.pk}/"
+    assert mine(buyer) == []
+    assert send_pending() == ["sent"]
+    assert [m.to for m in mail.outbox] == [["maker@example.com"]]
 
 
 def test_a_preference_suppresses_the_email_but_not_the_notification() -> None:
@@ -160,6 +189,7 @@ def test_the_unsubscribe_link_works_signed_out_and_turns_off_only_that_type(clie
     assert one_click.status_code == 200
     assert services.preferences_for(user=user) == {
         **dict.fromkeys(services.TYPES, True),
+        "demand.digest": False,  # opt-in: off until the person turns it on
         "sale": False,
     }
     assert client.post(f"/email/unsubscribe/{token[:-2]}xx/").status_code == 400

@@ -16,14 +16,6 @@ from tests.notifications.test_notifications import paid_order
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def worker_mail_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The worker process's e-mail backend: files in ``tmp_path`` (set before the worker starts)."""
-    monkeypatch.setenv("TESSERA_EMAIL_PROVIDER", "file")
-    monkeypatch.setenv("TESSERA_MAIL_DIR", str(tmp_path))
-    return tmp_path
-
-
 def test_a_paid_order_notifies_and_emails_from_the_notifications_queue(
     worker_mail_dir: Path, celery_worker_process: Any
 ) -> None:

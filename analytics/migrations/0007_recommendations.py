@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0005_event_visitor"),
+        ("analytics", "0006_demand_rollups"),
         ("catalog", "0023_version_status_choices"),
     ]
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-pages bench-events bench-image-search clean-var
+.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-pages bench-events bench-image-search bench-recs clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -64,6 +64,10 @@ bench-events: $(VENV)/.installed
 
 bench-image-search: $(VENV)/.installed
 	$(BIN)/python bench/bench_image_search_memory.py --port $${BENCH_WEB_PORT:-8138}
+
+# Hit-rate@10 of each recommender against popularity on held-out purchases of a generated log (issue 13).
+bench-recs: $(VENV)/.installed
+	$(BIN)/python bench/bench_recs.py
 
 clean-var:
 	rm -rf var

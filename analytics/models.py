@@ -127,3 +127,39 @@ class DemandDigest(models.Model):
 
     def __str__(self) -> str:
         return f"demand digest {self.week} for {self.creator_id}"
+
+
+class Recommendation(models.Model):
+    """A precomputed recommendation: ``target`` shown with ``source`` (a pattern page, a cart, "for you").
+
+    Written only by ``analytics.recommendations.services.recommendations_recompute`` (a periodic task), which
+    replaces every row of a kind in one transaction; pages and the API read these rows and never compute. Rows of
+    kind ``popular`` have no source: the popularity fallback of cold start, best first.
+    """
+
+    class Kind(models.TextChoices):
+        BOUGHT_TOGETHER = "bought_together", "Frequently bought together"
+        ALSO_VIEWED = "also_viewed", "Buyers also viewed"
+        COMPLETE_PROJECT = "complete_project", "Complete the project"
+        POPULAR = "popular", "Popular"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    source = models.ForeignKey(
+        "catalog.Pattern", on_delete=models.CASCADE, null=True, blank=True, related_name="+", db_index=False
+    )
+    target = models.ForeignKey("catalog.Pattern", on_delete=models.CASCADE, related_name="+")
+    # Bought together: lift; also viewed: cosine of the co-view sessions; complete the project: a blend of text,
+    # look and tag similarity; popular: paid sales in the window.
+    score = models.FloatField()
+    # Orders (or sessions) that had both; 0 for content similarity.
+    support = models.PositiveIntegerField(default=0)
+    rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["source", "kind", "rank"], name="recommendation_source_kind")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source", "target"], name="recommendation_unique_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.source_id} → {self.target_id} ({self.score:.3f})"

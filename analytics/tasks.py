@@ -8,6 +8,7 @@ from celery import shared_task
 from analytics import services
 from analytics.demand import digest as demand_digest
 from analytics.demand import rollup as demand_rollup_service
+from analytics.recommendations import services as recommendation_services
 
 
 @shared_task(name="analytics.tasks.events_drain", acks_late=True, soft_time_limit=120, time_limit=150)
@@ -28,3 +29,14 @@ def demand_rollup() -> int:
 def demand_digests() -> int:
     """This week's demand digests (idempotent per creator and ISO week)."""
     return demand_digest.demand_digests_record()
+
+
+@shared_task(
+    name="analytics.tasks.recommendations_recompute",
+    acks_late=True,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def recommendations_recompute() -> dict[str, object]:
+    """Recompute every recommendation and swap the rows in (idempotent: a full recompute in one transaction)."""
+    return recommendation_services.recommendations_recompute()

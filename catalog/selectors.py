@@ -787,3 +787,55 @@ def pattern_versions_submitted(*, after_id: int = 0, limit: int = 500) -> list[d
         PatternVersion.objects.filter(pk__gt=after_id).order_by("pk").values("id", "pattern_id", "number", "created_at")
     )
     return [dict(row) for row in rows[:limit]]
+
+
+# --- Recommendations (issue 13, h/recs): what analytics' recommenders read of the catalogue ---
+
+
+def pattern_cards(*, pattern_ids: Sequence[int], file_reports: bool = False) -> list[Pattern]:
+    """The published patterns of ``pattern_ids`` with what a card (or, with ``file_reports``, the list API) shows,
+    in the order of ``pattern_ids``; unpublished, deleted and unknown ids are left out. Five queries however many."""
+    ids = list(dict.fromkeys(pattern_ids))
+    if not ids:
+        return []
+    found = {p.pk: p for p in _with_relations(_published().filter(pk__in=ids), file_reports=file_reports)}
+    return [found[pk] for pk in ids if pk in found]
+
+
+def pattern_families(*, pattern_ids: Sequence[int]) -> dict[int, set[str]]:
+    """Each pattern's file families (mesh, vector, document, image, bundle), from its files' formats."""
+    return _pattern_families(list(pattern_ids))
+
+
+def pattern_published_profiles() -> list[tuple[int, int, Any]]:
+    """(id, creator id, text embedding or None) of every published pattern, by id."""
+    return list(
+        _published().order_by("pk").values_list("pk", "creator_id", "text_embedding")  # type: ignore[arg-type]
+    )
+
+
+def pattern_subject_tag_pairs() -> list[tuple[int, int]]:
+    """(pattern id, tag id) of the subject tags of published patterns (attributes are not what a project shares)."""
+    return list(
+        Pattern.tags.through.objects.filter(
+            pattern__status=Pattern.Status.PUBLISHED, tag__kind=Tag.Kind.SUBJECT
+        ).values_list("pattern_id", "tag_id")
+    )
+
+
+def pattern_look_neighbours(*, pattern_id: int, limit: int = 50) -> list[tuple[int, float]]:
+    """(id, cosine similarity) of the published patterns whose previews look most like this one's (the mean of
+    its preview embeddings, as "more like this" compares them), best first; empty without previews."""
+    import numpy as np
+
+    vectors = [
+        np.asarray(v)
+        for v in Preview.objects.filter(pattern_id=pattern_id)
+        .exclude(embedding=None)
+        .values_list("embedding", flat=True)
+    ]
+    if not vectors:
+        return []
+    mean = np.mean(vectors, axis=0)
+    mean = mean / (np.linalg.norm(mean) or 1.0)
+    return _rank_patterns_by_previews(mean, exclude_pattern_id=pattern_id, limit=limit)

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from analytics.api.demand import DemandReportView
+from analytics.api.recommendations import PatternBoughtTogetherView
 from catalog.api.views import (
     CreatorDetailView,
     ImageSearchView,
@@ -121,6 +122,12 @@ urlpatterns = [
         name="api-collection-pattern",
     ),
     path("creators/<str:username>/follow/", FollowView.as_view(), name="api-creator-follow"),
+    # --- recommendations (issue 13, h/recs) ---
+    path(
+        "patterns/<int:pk>/bought-together/",
+        PatternBoughtTogetherView.as_view(),
+        name="api-pattern-bought-together",
+    ),
     # --- notifications (h/notify) ---
     path("notifications/", NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="api-notifications-read-all"),

@@ -79,3 +79,9 @@ from provenance import handlers as provenance_handlers  # noqa: E402
 
 registry.outbox("pattern.submitted", provenance_handlers.statement_append_on_submit)
 registry.outbox("pattern.version_submitted", provenance_handlers.statement_append_on_version)
+
+# --- recommendations (issue 13, h/recs) ---
+# A buyer's kept "recommended for you" is dropped at the commit of a grant, so it never offers what they hold.
+from analytics.recommendations import handlers as recommendations_handlers  # noqa: E402
+
+registry.inline("entitlement.granted", recommendations_handlers.for_you_forget)

@@ -811,3 +811,33 @@ TESSERA_LEAK_NEAREST_ORIGINALS = env_int("TESSERA_LEAK_NEAREST_ORIGINALS", 5)
 TESSERA_LEAK_WIDER_ORIGINALS = env_int("TESSERA_LEAK_WIDER_ORIGINALS", 25)
 TESSERA_LEAK_MAX_ORIGINALS = env_int("TESSERA_LEAK_MAX_ORIGINALS", 60)
 TESSERA_LEAK_TIME_BUDGET_SECONDS = float(env("TESSERA_LEAK_TIME_BUDGET_SECONDS", "60"))
+
+# --- Recommendations (issue 13, h/recs) ---
+# Recomputed from paid orders, page views and the catalogue's embeddings by a periodic task on the default queue
+# (a full recompute swapped in atomically); pages and the API only read the table.
+CELERY_BEAT_SCHEDULE["analytics-recommendations-recompute"] = {
+    "task": "analytics.tasks.recommendations_recompute",
+    "schedule": float(env("TESSERA_RECS_RECOMPUTE_SECONDS", str(6 * 3600))),
+}
+# Paid orders of this many days make "frequently bought together"; a pair needs this many orders with both.
+TESSERA_RECS_ORDER_DAYS = env_int("TESSERA_RECS_ORDER_DAYS", 365)
+TESSERA_RECS_MIN_SUPPORT = env_int("TESSERA_RECS_MIN_SUPPORT", 2)
+# ... and to be bought together more often than chance: lift above this (1.0: any positive association).
+TESSERA_RECS_MIN_LIFT = float(env("TESSERA_RECS_MIN_LIFT", "1.0"))
+# Pattern page views of this many days make "buyers also viewed": sessions per visitor cut at this gap, and a
+# pair needs this many sessions with both.
+TESSERA_RECS_VIEW_DAYS = env_int("TESSERA_RECS_VIEW_DAYS", 90)
+TESSERA_RECS_SESSION_GAP_MINUTES = env_int("TESSERA_RECS_SESSION_GAP_MINUTES", 30)
+TESSERA_RECS_MIN_COVIEWS = env_int("TESSERA_RECS_MIN_COVIEWS", 2)
+# "Complete the project": the blended similarity a complementary pattern needs, and whether preview looks count
+# (two nearest-neighbour queries per published pattern).
+TESSERA_RECS_COMPLETE_FLOOR = float(env("TESSERA_RECS_COMPLETE_FLOOR", "0.2"))
+TESSERA_RECS_COMPLETE_LOOKS = env_bool("TESSERA_RECS_COMPLETE_LOOKS", True)
+# Sales of this many days rank "popular right now" (cold start); how many are kept.
+TESSERA_RECS_POPULAR_DAYS = env_int("TESSERA_RECS_POPULAR_DAYS", 30)
+TESSERA_RECS_POPULAR_LIMIT = env_int("TESSERA_RECS_POPULAR_LIMIT", 48)
+# Recommendations kept per pattern and kind.
+TESSERA_RECS_PER_PATTERN = env_int("TESSERA_RECS_PER_PATTERN", 12)
+# A buyer's "recommended for you" is kept this long (dropped at once when they come to hold a pattern or the
+# catalogue changes).
+TESSERA_RECS_FOR_YOU_SECONDS = env_int("TESSERA_RECS_FOR_YOU_SECONDS", 600)

@@ -726,3 +726,13 @@ def shop_rating(*, creator_id: int) -> dict[str, object] | None:
     stores the creator's running rating on their profile through a catalog service, read here as
     ``{"average": float, "count": int}``. None until then: the shop shows no rating."""
     return None
+
+
+# --- Repeat-infringer policy (issue 14, h/trust) ---
+
+
+def creator_selling_suspended(*, user_id: int | None) -> bool:
+    """Whether the creator's selling is suspended (trust's repeat-infringer policy)."""
+    if user_id is None:
+        return False
+    return CreatorProfile.objects.filter(user_id=user_id, selling_suspended_at__isnull=False).exists()

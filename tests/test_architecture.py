@@ -21,6 +21,7 @@ PACKAGES = (
     "webhooks",
     "community",
     "notifications",
+    "trust",
 )
 # Function-level imports other branches of issue 11 remove; delete each line once its branch is merged.
 BEING_REMOVED: set[tuple[str, str]] = set()

@@ -218,7 +218,7 @@ def email_send(*, email_id: int) -> str:
     the attempt, so the task retries; after MAX_ATTEMPTS it is marked failed."""
     with transaction.atomic():
         email = (
-            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            OutgoingEmail.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("notification")
             .filter(pk=email_id, status=OutgoingEmail.Status.PENDING)
             .first()

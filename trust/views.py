@@ -113,7 +113,7 @@ def notice_status(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 services.counter_notice_file(notice=notice, uploader=request.user, counter=serializer.counter())
             except services.Conflict as exc:
-                errors, status = {"__all__": [str(exc)]}, 409
+                errors, status = {"non_field_errors": [str(exc)]}, 409
             else:
                 return redirect(reverse("trust:notice-status", kwargs={"pk": pk}))
         else:

@@ -286,6 +286,7 @@ def test_a_counter_notice_schedules_restoration_and_the_task_restores_at_restore
     notice.refresh_from_db()
     assert notice.status == TakedownNotice.Status.COUNTERED
     assert notice.restore_after is not None
+    assert notice.countered_at is not None
     assert notice.restore_after == services.business_days_after(notice.countered_at, 10)
     assert timedelta(days=14) <= notice.restore_after - before <= timedelta(days=16)  # 10 weekdays: two weeks+
     assert response.json()["restore_after"] is not None
@@ -335,6 +336,7 @@ def test_an_action_filed_by_the_claimant_keeps_the_listing_down(api_client: APIC
         notice=notice, uploader=uploader, counter=services.CounterNoticeInput(name="U", address="A", signature="U")
     )
     notice.refresh_from_db()
+    assert notice.countered_at is not None
     assert notice.restore_after == services.business_days_after(notice.countered_at, 14)
     assert token_client(uploader).post(action_url).status_code == 403
     assert token_client(moderator).post(action_url).status_code == 200

@@ -34,6 +34,12 @@ from trust.api.serializers import (
 )
 from trust.models import Complaint, TakedownNotice
 
+CONFLICT = OpenApiResponse(description="Not possible in the notice's (or complaint's) current state; nothing changed.")
+NOT_FOUND = OpenApiResponse(description="No such notice, or you are no party to it.")
+FORBIDDEN = OpenApiResponse(description="Your account may not do this.")
+BAD = OpenApiResponse(description="Every missing or invalid field, by name.")
+NOTICE = OpenApiResponse(description="The notice as its reader may see it.")
+
 
 def _drf(exc: DjangoValidationError) -> ValidationError:
     return ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
@@ -89,7 +95,7 @@ def _notice_for(request: Request, pk: int) -> tuple[TakedownNotice, str]:
 class TakedownDetailView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(responses={200: OpenApiResponse(description="The notice as its reader may see it.")})
+    @extend_schema(responses={200: NOTICE, 404: NOT_FOUND})
     def get(self, request: Request, pk: int) -> Response:
         """Staff (with the evidence), the claimant (``?token=`` from their e-mail) or the uploader (signed in)."""
         notice, role = _notice_for(request, pk)
@@ -100,7 +106,10 @@ class TakedownDetailView(APIView):
 class TakedownDecisionView(APIView):
     permission_classes = [staff_with(MODERATE_PATTERNS)]
 
-    @extend_schema(request=DecisionInputSerializer, responses={200: OpenApiResponse(description="The notice.")})
+    @extend_schema(
+        request=DecisionInputSerializer,
+        responses={200: NOTICE, 400: BAD, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+    )
     def post(self, request: Request, pk: int) -> Response:
         notice = get_object_or_404(TakedownNotice, pk=pk)
         serializer = DecisionInputSerializer(data=request.data)
@@ -124,7 +133,8 @@ class TakedownCounterNoticeView(APIView):
     permission_classes = [permissions.IsAuthenticated]
 
     @extend_schema(
-        request=CounterNoticeInputSerializer, responses={201: OpenApiResponse(description="The notice, countered.")}
+        request=CounterNoticeInputSerializer,
+        responses={201: NOTICE, 400: BAD, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
     )
     def post(self, request: Request, pk: int) -> Response:
         """The uploader's counter-notice (§512(g)(3)); the listing comes back at ``restore_after``."""
@@ -148,7 +158,7 @@ class TakedownCounterNoticeView(APIView):
 class TakedownActionFiledView(APIView):
     permission_classes = [staff_with(MODERATE_PATTERNS)]
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="The notice.")})
+    @extend_schema(request=None, responses={200: NOTICE, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT})
     def post(self, request: Request, pk: int) -> Response:
         """Staff record that the claimant filed an action: the listing stays down."""
         notice = get_object_or_404(TakedownNotice, pk=pk)
@@ -162,7 +172,17 @@ class TakedownActionFiledView(APIView):
 class ComplaintCreateView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=ComplaintInputSerializer, responses={201: OpenApiResponse(description="{id, status}")})
+    @extend_schema(
+        request=ComplaintInputSerializer,
+        responses={
+            201: OpenApiResponse(description="{id, status}"),
+            400: BAD,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: CONFLICT,
+            429: OpenApiResponse(description="Too many posts from this client."),
+        },
+    )
     def post(self, request: Request) -> Response:
         """An internal complaint (DSA Art. 20) against a takedown decision (the uploader signed in, or the claimant
         with their ``token``), a pattern's rejection or removal (its creator), or a suspension (the creator)."""

@@ -325,12 +325,12 @@ def statement_of_reasons(*, notice: TakedownNotice, uploader_id: int) -> str:
         else "People who bought it keep access to their files."
     )
     return (
-        f"Removed: {listed}. It is no longer visible or sold on Tessera. {access}\n"
-        f"Why: {notice.decision_reason}\n"
+        f"Removed: {listed}. It is no longer visible or sold on Tessera. {access}\n\n"
+        f"Why: {notice.decision_reason}\n\n"
         f"On what: takedown notice #{notice.pk} of {notice.created_at:%Y-%m-%d}, by {notice.claimant_name}, claiming "
-        f"it infringes their copyright in: {notice.work_description}. The decision was taken by a person, not "
-        "automatically; your earnings from the listing are held while the notice stands, and the removal counts "
-        "as one strike under the repeat-infringer policy.\n"
+        f"it infringes their copyright in: {notice.work_description.rstrip('.')}. The decision was taken by a "
+        "person, not automatically; your earnings from the listing are held while the notice stands, and the "
+        "removal counts as one strike under the repeat-infringer policy.\n\n"
         "How to object: if you believe it was removed by mistake, file a counter-notice (your name, address, "
         "a statement in good faith, consent to jurisdiction, your signature) on the notice's page; the listing "
         f"comes back after {days} business days unless the claimant goes to court. You can also complain about the "

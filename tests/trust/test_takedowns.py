@@ -260,6 +260,16 @@ def test_a_counter_notice_schedules_restoration_and_the_task_restores_at_restore
     notice = _removed(api_client, moderator, pattern)
     assert ledger.creator_balance(creator=uploader, currency="USD", available_only=True) == 0
     assert Strike.objects.filter(creator=uploader, lifted_at__isnull=True).count() == 1
+    # The uploader reads their notice signed in: the claim and the claimant's name, not their contact details.
+    as_uploader = token_client(uploader).get(f"/api/v1/takedowns/{notice.pk}/").json()
+    assert (as_uploader["role"], as_uploader["status"], as_uploader["claimant_name"]) == (
+        "uploader",
+        "removed",
+        "Ada Owner",
+    )
+    assert [row["id"] for row in as_uploader["patterns"]] == [pattern.pk]
+    assert "claimant_email" not in as_uploader
+    assert "evidence" not in as_uploader
     url = f"/api/v1/takedowns/{notice.pk}/counter-notice/"
     counter = {
         "name": "Up Loader",

@@ -20,6 +20,7 @@ from notifications import services as notification_services
 from notifications.models import Notification, OutgoingEmail
 from payments import ledger
 from payments.models import EarningsHold, LedgerTransaction
+from payments.payouts import payout_create
 from tests import samples
 from tests.conftest import token_client
 from tests.factories import PatternFactory, StaffFactory, UserFactory, paid_entitlement
@@ -251,14 +252,19 @@ def _removed(api_client: APIClient, moderator: Any, *patterns: Pattern) -> Taked
 
 
 def test_a_counter_notice_schedules_restoration_and_the_task_restores_at_restore_after_not_before(
-    api_client: APIClient,
+    api_client: APIClient, settings: Any
 ) -> None:
+    settings.TESSERA_PAYOUT_MINIMUM = 1
     uploader = UserFactory.create(username="upl", email="upl@example.com")
     pattern = PatternFactory.create(creator=uploader, title="Owl lamp")
     share = with_earnings(pattern, UserFactory.create())
     moderator = StaffFactory.create()
     notice = _removed(api_client, moderator, pattern)
     assert ledger.creator_balance(creator=uploader, currency="USD", available_only=True) == 0
+    assert payout_create(creator=uploader, currency="USD") is None  # a held balance is not paid out
+    earnings = Client()
+    earnings.force_login(uploader)
+    assert "is held while a takedown notice" in earnings.get("/sell/earnings/").content.decode()
     assert Strike.objects.filter(creator=uploader, lifted_at__isnull=True).count() == 1
     # The uploader reads their notice signed in: the claim and the claimant's name, not their contact details.
     as_uploader = token_client(uploader).get(f"/api/v1/takedowns/{notice.pk}/").json()
@@ -327,6 +333,9 @@ def test_a_counter_notice_schedules_restoration_and_the_task_restores_at_restore
     assert notice.status == TakedownNotice.Status.RESTORED
     assert api_client.get(f"/api/v1/patterns/{pattern.pk}/").status_code == 200
     assert ledger.creator_balance(creator=uploader, currency="USD", available_only=True) == share
+    payout = payout_create(creator=uploader, currency="USD")
+    assert payout is not None
+    assert payout.amount == share
     assert Strike.objects.filter(creator=uploader, lifted_at__isnull=True).count() == 0
     assert types(subject_type="takedown", subject_id=notice.pk, type="takedown.restored") == [
         ("takedown.restored", None)

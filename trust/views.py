@@ -53,6 +53,9 @@ def takedown_form(request: HttpRequest) -> HttpResponse:
     errors: dict[str, Any] = {}
     status = 200
     retry_after = 0
+    if request.method == "GET" and request.GET.get("patterns"):
+        # "Report this listing" links prefill the listing: /legal/takedown/?patterns=<its URL or id>.
+        values = {"patterns": request.GET.get("patterns", "")[:1000]}
     if request.method == "POST":
         values = _posted(request, NOTICE_FIELDS)
         serializer = TakedownNoticeInputSerializer(data=values)

@@ -134,6 +134,8 @@ def test_the_notice_form_works_without_javascript(client: Client) -> None:
     page = client.get("/legal/takedown/")
     assert page.status_code == 200
     assert 'name="accurate_under_penalty"' in page.content.decode()
+    prefilled = client.get(f"/legal/takedown/?patterns={pattern.pk}").content.decode()
+    assert f'name="patterns" rows="3" required aria-describedby="help_patterns">{pattern.pk}</textarea>' in prefilled
 
     refused = client.post("/legal/takedown/", {"claimant_name": "Ada", "patterns": f"{pattern.pk}\n777777"})
     assert refused.status_code == 400

@@ -182,3 +182,33 @@ class PatternDeleted(DomainEvent):
     subject = PATTERN
     pattern_id: int
     creator_id: int
+
+
+# --- Takedowns (issue 14, h/trust): catalog records these when trust removes or restores a listing ---
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternRemoved(DomainEvent):
+    """Staff took the listing down on a notice of infringement (``notice_id``: trust's notice); ``previous_status``
+    is where a restoration returns it."""
+
+    type = "pattern.removed"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    notice_id: int
+    reason: str
+    previous_status: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PatternRestored(DomainEvent):
+    """A removed listing came back (counter-notice period over, or a complaint upheld); ``status`` is where."""
+
+    type = "pattern.restored"
+    subject = PATTERN
+    pattern_id: int
+    creator_id: int
+    notice_id: int
+    status: str
+    reason: str = ""

@@ -138,6 +138,12 @@ def describe(event: EventRecord, *, currency: str = "") -> TimelineEntry:
     elif event.type == "pattern.deleted":
         headline = "Deleted" + _by(actor)
         detail = "Gone from the shop; buyers keep what they bought."
+    elif event.type == "pattern.removed":
+        headline = f"Removed on notice #{data.get('notice_id', '')}" + _by(actor)
+        detail = str(data.get("reason", ""))
+    elif event.type == "pattern.restored":
+        headline = f"Restored after notice #{data.get('notice_id', '')}" + _by(actor, nobody=" automatically")
+        detail = str(data.get("reason", ""))
     elif event.type == "pattern.updated":
         changes = data.get("changes") or {}
         headline = "Edited" + _by(actor)

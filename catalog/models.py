@@ -45,6 +45,8 @@ class CreatorProfile(models.Model):
     sales_count = models.PositiveIntegerField(default=0)
     # "Start selling": when the creator accepted the seller terms (empty: not yet).
     seller_terms_accepted_at = models.DateTimeField(null=True, blank=True)
+    # Repeat-infringer policy (trust): while set, the creator cannot publish, submit or sell.
+    selling_suspended_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -168,6 +170,9 @@ class Pattern(models.Model):
         # Soft delete: gone from the shop, search and the API for everyone but its creator and staff; buyers
         # keep their library entries and downloads.
         DELETED = "deleted", "Deleted"
+        # Taken down by staff on a notice of infringement (trust): 404 to the public, buyers keep access unless
+        # staff revoked it; only trust's restoration (counter-notice, successful complaint) brings it back.
+        REMOVED = "removed", "Removed (notice)"
 
     class Step(models.TextChoices):
         RECEIVED = "received", "Received"

@@ -839,3 +839,13 @@ def pattern_look_neighbours(*, pattern_id: int, limit: int = 50) -> list[tuple[i
     mean = np.mean(vectors, axis=0)
     mean = mean / (np.linalg.norm(mean) or 1.0)
     return _rank_patterns_by_previews(mean, exclude_pattern_id=pattern_id, limit=limit)
+
+
+# --- Repeat-infringer policy (issue 14, h/trust) ---
+
+
+def creator_selling_suspended(*, user_id: int | None) -> bool:
+    """Whether the creator's selling is suspended (trust's repeat-infringer policy)."""
+    if user_id is None:
+        return False
+    return CreatorProfile.objects.filter(user_id=user_id, selling_suspended_at__isnull=False).exists()

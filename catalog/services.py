@@ -26,6 +26,8 @@ from catalog.events import (
     PatternProcessed,
     PatternPublished,
     PatternRejected,
+    PatternRemoved,
+    PatternRestored,
     PatternUnpublished,
     PatternUpdated,
     PatternVersionPublished,
@@ -748,6 +750,8 @@ def pattern_republish(*, pattern: Pattern, actor: Any) -> Pattern:
             )
         if _payouts_missing(locked):
             raise ValidationError({"status": PAYOUTS_WAIT_REASON})
+        if CreatorProfile.objects.filter(user_id=locked.creator_id, selling_suspended_at__isnull=False).exists():
+            raise ValidationError({"status": SUSPENDED_REASON})
         locked.status = Pattern.Status.PUBLISHED
         locked.status_reason = ""
         locked.published_at = timezone.now()
@@ -929,3 +933,84 @@ def pattern_previews_order(*, pattern: Pattern, actor: User, preview_ids: Sequen
         record(PatternUpdated(pattern_id=pattern.pk, changes=changes, actor_id=actor.pk))
         if pattern.status == Pattern.Status.PUBLISHED:
             catalogue_changed()
+
+
+# --- Takedowns and the repeat-infringer policy (issue 14, h/trust): trust decides, catalog changes the listing ---
+
+# Listings a notice may take down: those the public could see, or that their creator could put back on sale.
+REMOVABLE_STATUSES = (Pattern.Status.PUBLISHED, Pattern.Status.UNPUBLISHED)
+SUSPENDED_REASON = "Selling is suspended on this account (repeat-infringer policy); you can appeal the suspension."
+
+
+def pattern_remove_for_notice(*, pattern_id: int, actor: Any, notice_id: int, reason: str) -> str | None:
+    """Take a listing down on a notice of infringement: its page and API answer 404 to the public at once, its
+    previews leave their public URLs, cached pages drop it. Records ``pattern.removed`` with the actor. Returns the
+    status it had (for a restoration), or None when it was not removable (deleted, never published, removed).
+    Call inside the decision's transaction."""
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().filter(pk=pattern_id).first()
+        if locked is None or locked.status not in REMOVABLE_STATUSES:
+            return None
+        previous = locked.status
+        locked.status = Pattern.Status.REMOVED
+        locked.status_reason = f"Removed on notice #{notice_id}: {reason}"
+        locked.save(update_fields=["status", "status_reason", "updated_at"])
+        pattern_media_hide(pattern=locked)
+        record(
+            PatternRemoved(
+                pattern_id=locked.pk,
+                creator_id=locked.creator_id,
+                notice_id=notice_id,
+                reason=reason,
+                previous_status=previous,
+                actor_id=getattr(actor, "pk", None),
+            )
+        )
+        catalogue_changed()
+    return previous
+
+
+def pattern_restore_after_notice(
+    *, pattern_id: int, notice_id: int, status: str, reason: str, actor_id: int | None = None
+) -> bool:
+    """Bring a removed listing back to ``status`` (what it was before the removal). Idempotent: False when the
+    pattern is no longer removed (deleted by its creator meanwhile, restored already). Records
+    ``pattern.restored``."""
+    if status not in REMOVABLE_STATUSES:
+        raise ValueError(f"cannot restore a pattern to {status!r}")
+    with transaction.atomic():
+        locked = Pattern.objects.select_for_update().filter(pk=pattern_id).first()
+        if locked is None or locked.status != Pattern.Status.REMOVED:
+            return False
+        locked.status = status
+        locked.status_reason = ""
+        locked.save(update_fields=["status", "status_reason", "updated_at"])
+        if status == Pattern.Status.PUBLISHED:
+            transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
+        record(
+            PatternRestored(
+                pattern_id=locked.pk,
+                creator_id=locked.creator_id,
+                notice_id=notice_id,
+                status=status,
+                reason=reason,
+                actor_id=actor_id,
+            )
+        )
+        catalogue_changed()
+    return True
+
+
+def creator_selling_suspend_set(*, user_id: int, suspended: bool) -> bool:
+    """Suspend (or reinstate) a creator's selling: while suspended they cannot submit, publish, or be bought from.
+    Trust calls this and records the event. Returns whether anything changed."""
+    with transaction.atomic():
+        user = User.objects.get(pk=user_id)
+        profile, _ = CreatorProfile.objects.select_for_update().get_or_create(
+            user=user, defaults={"display_name": user.get_full_name() or user.username}
+        )
+        if (profile.selling_suspended_at is not None) == suspended:
+            return False
+        profile.selling_suspended_at = timezone.now() if suspended else None
+        profile.save(update_fields=["selling_suspended_at"])
+    return True

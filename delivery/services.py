@@ -139,6 +139,28 @@ def entitlements_revoke_for_order(*, order_id: int, reason: str, actor_id: int |
     return len(active)
 
 
+def entitlements_revoke_for_pattern(*, pattern_id: int, reason: str, actor_id: int | None = None) -> int:
+    """Revoke every active entitlement to a pattern (staff chose to, on taking it down: issue 14). Their links stop
+    working at once; records ``entitlement.revoked`` for each. Call in the decision's transaction."""
+    active = list(
+        Entitlement.objects.select_for_update().filter(pattern_id=pattern_id, revoked_at__isnull=True).order_by("pk")
+    )
+    Entitlement.objects.filter(pk__in=[e.pk for e in active]).update(
+        revoked_at=timezone.now(), revoked_reason=reason[:200]
+    )
+    for entitlement in active:
+        record(
+            EntitlementRevoked(
+                entitlement_id=entitlement.pk,
+                buyer_id=entitlement.buyer_id,
+                pattern_id=entitlement.pattern_id,
+                reason=reason,
+                actor_id=actor_id,
+            )
+        )
+    return len(active)
+
+
 def entitlements_restore_for_order(*, order_id: int, reason: str, actor_id: int | None = None) -> int:
     """Give back entitlements revoked for ``reason`` (a dispute the seller won).
 

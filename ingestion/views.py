@@ -17,7 +17,7 @@ from catalog import selectors as catalog_selectors
 from ingestion import services
 from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.forms import PatternForm
-from ingestion.sellers import NOT_VERIFIED, may_sell
+from ingestion.sellers import selling_refusal
 from ingestion.submit import pattern_submit
 
 
@@ -64,8 +64,9 @@ def _upload_refused(request: HttpRequest, refusal: UploadRefused) -> HttpRespons
 
 @login_required
 def pattern_create(request: HttpRequest) -> HttpResponse:
-    if not may_sell(request.user):
-        return render(request, "ingestion/verify_email.html", {"message": NOT_VERIFIED}, status=403)
+    cannot_sell = selling_refusal(request.user)
+    if cannot_sell:
+        return render(request, "ingestion/verify_email.html", {"message": cannot_sell}, status=403)
     if request.method == "POST":
         # Before the form is validated: a refused upload is neither inspected nor stored.
         try:

@@ -41,6 +41,15 @@ from ingestion.api.views import (
 from marketplace.login_paths import obtain_auth_token
 from notifications.api.views import NotificationListView, NotificationReadAllView, NotificationReadView
 from payments.api.views import OrderCreateView, OrderDetailView, OrderRefundView, stripe_webhook
+from trust.api.views import (
+    ComplaintCreateView,
+    ComplaintResolutionView,
+    TakedownActionFiledView,
+    TakedownCounterNoticeView,
+    TakedownDecisionView,
+    TakedownDetailView,
+    TakedownListCreateView,
+)
 from webhooks.api.views import (
     DeliveryReplayView,
     EndpointDeliveriesView,
@@ -134,6 +143,14 @@ urlpatterns = [
     path("notifications/<int:pk>/read/", NotificationReadView.as_view(), name="api-notification-read"),
     # --- demand gaps and trends (issue 13, h/demand) ---
     path("insights/demand/", DemandReportView.as_view(), name="api-insights-demand"),
+    # --- takedowns, counter-notices, complaints (issue 14, h/trust) ---
+    path("takedowns/", TakedownListCreateView.as_view(), name="api-takedowns"),
+    path("takedowns/<int:pk>/", TakedownDetailView.as_view(), name="api-takedown-detail"),
+    path("takedowns/<int:pk>/decision/", TakedownDecisionView.as_view(), name="api-takedown-decision"),
+    path("takedowns/<int:pk>/counter-notice/", TakedownCounterNoticeView.as_view(), name="api-takedown-counter"),
+    path("takedowns/<int:pk>/action-filed/", TakedownActionFiledView.as_view(), name="api-takedown-action-filed"),
+    path("complaints/", ComplaintCreateView.as_view(), name="api-complaints"),
+    path("complaints/<int:pk>/resolution/", ComplaintResolutionView.as_view(), name="api-complaint-resolution"),
 ]
 
 # --- provenance: proof of authorship (issue 14, h/provenance) ---

@@ -85,3 +85,14 @@ registry.outbox("pattern.version_submitted", provenance_handlers.statement_appen
 from analytics.recommendations import handlers as recommendations_handlers  # noqa: E402
 
 registry.inline("entitlement.granted", recommendations_handlers.for_you_forget)
+
+# --- takedowns (issue 14, h/trust) ---
+# The parties of a notice are told each step (the claimant by e-mail to the notice's address; the uploader a
+# notification with the statement of reasons), after commit on the notifications queue.
+registry.outbox("takedown.received", notifications_handlers.takedown_received)
+registry.outbox("takedown.removed", notifications_handlers.takedown_removed)
+registry.outbox("takedown.rejected", notifications_handlers.takedown_rejected)
+registry.outbox("takedown.countered", notifications_handlers.takedown_countered)
+registry.outbox("takedown.restored", notifications_handlers.takedown_restored)
+registry.outbox("creator.suspended", notifications_handlers.creator_suspended)
+registry.outbox("complaint.resolved", notifications_handlers.complaint_resolved)

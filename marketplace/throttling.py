@@ -274,3 +274,24 @@ def search_request_throttle(request: HttpRequest) -> int:
     if count <= settings.TESSERA_SEARCH_REQUEST_RATE:
         return 0
     return max(1, math.ceil(window_start + window - now))
+
+
+# --- Takedown notices and other anonymous posts (issue 14, h/trust) ---------------------------------------------
+
+
+def anonymous_post_throttle(request: HttpRequest, *, scope: str, rate: int, window: int) -> int:
+    """Count one post of ``scope`` from this client (per account when signed in); seconds to wait when it is over
+    ``rate`` posts per ``window`` seconds, else 0. Like the search-request throttle; Redis down: let through (a
+    legal notice must not be lost to an outage)."""
+    user = getattr(request, "user", None)
+    ident = f"user:{user.pk}" if user is not None and user.is_authenticated else f"ip:{client_address(request)}"
+    now = time.time()
+    window_start = int(now // window) * window
+    try:
+        count = _incr(f"{KEY_PREFIX}{scope}:{_digest(ident)}:{window_start}", window + 1)
+    except RedisError:
+        logger.warning("%s throttle unavailable (Redis); letting the post through", scope, exc_info=True)
+        return 0
+    if count <= rate:
+        return 0
+    return max(1, math.ceil(window_start + window - now))

@@ -7,8 +7,10 @@ Each runs after commit in the outbox's transaction: the rows it writes commit wi
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
@@ -27,8 +29,19 @@ from catalog.templatetags.tessera import amount_of
 from community import selectors as community_selectors
 from community.events import ReviewCreated
 from delivery import selectors as delivery_selectors
-from notifications.services import notify
+from notifications.services import email_to_address, notify
 from payments.events import OrderPaid, OrderRefunded, PayoutFailed, PayoutPaid
+from trust import selectors as trust_selectors
+from trust.events import (
+    ComplaintResolved,
+    CreatorSuspended,
+    TakedownCountered,
+    TakedownReceived,
+    TakedownRejected,
+    TakedownRemoved,
+    TakedownRestored,
+)
+from trust.models import Complaint, CounterNotice, TakedownNotice
 
 
 def _pattern(pattern_id: int) -> Pattern | None:
@@ -254,3 +267,138 @@ def demand_digest(event: DemandDigestReady) -> None:
         ),
         url=reverse("demand:report"),
     )
+
+
+# --- Takedowns (issue 14, h/trust): the parties of a notice are told each step; the claimant, who has no account,
+# by e-mail to the address on the notice (notifications.services.email_to_address). ---
+
+
+def _notice(notice_id: int) -> TakedownNotice | None:
+    return TakedownNotice.objects.filter(pk=notice_id).first()
+
+
+def _to_claimant(event: Any, notice: TakedownNotice, message: str, type: str = "takedown.decision") -> None:
+    email_to_address(
+        event_id=event.event_id,
+        to=notice.claimant_email,
+        type=type,
+        message=message,
+        url=trust_selectors.claimant_link(notice),
+    )
+
+
+def takedown_received(event: TakedownReceived) -> None:
+    """The acknowledgement, with the claimant's private link to follow the notice."""
+    notice = _notice(event.notice_id)
+    if notice is None:
+        return
+    titles = trust_selectors.pattern_titles(notice)
+    listed = ", ".join(f"“{titles.get(pid, pid)}” (#{pid})" for pid in event.pattern_ids)
+    _to_claimant(
+        event,
+        notice,
+        f"We received your notice #{notice.pk} about {listed}. A person at Tessera will review it and e-mail you the "
+        "decision. Keep this e-mail: its link is the only way to follow your notice.",
+        type="takedown.received",
+    )
+
+
+def takedown_removed(event: TakedownRemoved) -> None:
+    """The uploader's statement of reasons (DSA Art. 17), and the claimant's news that we acted."""
+    notice = _notice(event.notice_id)
+    if notice is None:
+        return
+    for uploader_id in event.uploader_ids:
+        notify(
+            event_id=event.event_id,
+            recipient_ids=[uploader_id],
+            type="takedown.removed",
+            message=trust_selectors.statement_of_reasons(notice=notice, uploader_id=uploader_id),
+            url=reverse("trust:notice-status", kwargs={"pk": notice.pk}),
+        )
+    _to_claimant(
+        event,
+        notice,
+        f"We acted on your notice #{notice.pk}: the listings are no longer available on Tessera. The uploader may "
+        "file a counter-notice; if so, we send you a copy.",
+    )
+
+
+def takedown_rejected(event: TakedownRejected) -> None:
+    notice = _notice(event.notice_id)
+    if notice is None:
+        return
+    days = settings.TESSERA_TRUST_COMPLAINT_WINDOW_DAYS
+    _to_claimant(
+        event,
+        notice,
+        f"We did not act on your notice #{notice.pk}. Why: {event.reason}\n"
+        f"You can complain about this decision within {days} days from your notice's page, or send a new notice "
+        "with more information.",
+    )
+
+
+def takedown_countered(event: TakedownCountered) -> None:
+    """§512(g)(2)(B): the claimant gets a copy of the counter-notice and the date the listing comes back."""
+    notice = _notice(event.notice_id)
+    counter = CounterNotice.objects.filter(notice_id=event.notice_id, uploader_id=event.uploader_id).first()
+    if notice is None or counter is None:
+        return
+    restore_after = datetime.fromisoformat(event.restore_after)
+    _to_claimant(
+        event,
+        notice,
+        f"The uploader filed a counter-notice to your notice #{notice.pk}: "
+        f"{trust_selectors.counter_notice_text(counter)}\n"
+        f"We will restore the listings after {restore_after:%d %B %Y, %H:%M} UTC unless you tell us before then that "
+        "you have filed an action seeking a court order against the uploader.",
+        type="takedown.countered",
+    )
+
+
+def takedown_restored(event: TakedownRestored) -> None:
+    notice = _notice(event.notice_id)
+    if notice is None or not event.pattern_ids:
+        return
+    titles = trust_selectors.pattern_titles(notice)
+    listed = ", ".join(f"“{titles.get(pid, pid)}”" for pid in event.pattern_ids)
+    notify(
+        event_id=event.event_id,
+        recipient_ids=event.uploader_ids,
+        type="takedown.restored",
+        message=f"{listed} is back, as it was before notice #{notice.pk}. {event.reason}",
+        url=reverse("trust:notice-status", kwargs={"pk": notice.pk}),
+    )
+    _to_claimant(event, notice, f"The listings of your notice #{notice.pk} were restored. {event.reason}")
+
+
+def creator_suspended(event: CreatorSuspended) -> None:
+    notify(
+        event_id=event.event_id,
+        recipient_ids=[event.creator_id],
+        type="takedown.strike",
+        message=(
+            f"Your selling is suspended under the repeat-infringer policy ({event.reason}): you cannot publish, "
+            "submit or sell patterns. You can appeal with an internal complaint."
+            if event.suspended
+            else f"Your selling is no longer suspended: {event.reason}"
+        ),
+        url=reverse("trust:transparency"),
+    )
+
+
+def complaint_resolved(event: ComplaintResolved) -> None:
+    complaint = Complaint.objects.filter(pk=event.complaint_id).select_related("notice").first()
+    if complaint is None:
+        return
+    outcome = "upheld: the decision was reversed" if event.outcome == "upheld" else "dismissed: the decision stands"
+    message = f"Your complaint #{complaint.pk} was {outcome}. {event.reason}"
+    if complaint.complainant_id is not None:
+        notify(
+            event_id=event.event_id,
+            recipient_ids=[complaint.complainant_id],
+            type="takedown.complaint",
+            message=message,
+        )
+    elif complaint.complainant_email and complaint.notice is not None:
+        _to_claimant(event, complaint.notice, message, type="takedown.complaint")

@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.broker import infrastructure_errors
-from notifications.models import OPT_IN_TYPES, TYPES, EmailPreference, Notification, OutgoingEmail
+from notifications.models import OPT_IN_TYPES, REQUIRED_EMAIL_TYPES, TYPES, EmailPreference, Notification, OutgoingEmail
 from notifications.selectors import unread_refresh
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def notify(
             recipient=user, type=type, message=message, url=url, event_id=event_id
         )
         created.append(notification)
-        if user.email and user.pk not in muted:
+        if user.email and (user.pk not in muted or type in REQUIRED_EMAIL_TYPES):
             emails.append(OutgoingEmail.objects.create(notification=notification, to=user.email))
     if created:
         recipients = [n.recipient_id for n in created]
@@ -78,6 +78,22 @@ def notify(
         transaction.on_commit(lambda: email_enqueue(email_ids=email_ids))
     logger.info("notifications: %s x%s (%s e-mails) for event %s", type, len(created), len(emails), event_id)
     return created
+
+
+def email_to_address(*, event_id: uuid.UUID, to: str, type: str, message: str, url: str = "") -> OutgoingEmail | None:
+    """An e-mail to an address with no account behind it (a takedown claimant), enqueued after commit like a
+    notification's. At most once per (event, address, type): an outbox retry sends nothing twice. Returns the new
+    e-mail, or None when it was written before."""
+    if type not in TYPES:
+        raise ValueError(f"unknown notification type {type!r}")
+    email, created = OutgoingEmail.objects.get_or_create(
+        event_id=event_id, to=to, type=type, notification=None, defaults={"message": message, "url": url}
+    )
+    if not created:
+        return None
+    transaction.on_commit(lambda: email_enqueue(email_ids=[email.pk]))
+    logger.info("notifications: %s e-mail to an address for event %s", type, event_id)
+    return email
 
 
 def email_enqueue(*, email_ids: list[int]) -> None:
@@ -117,8 +133,9 @@ def preference_set(*, user: Any, type: str, enabled: bool) -> None:
 
 
 def preferences_for(*, user: Any) -> dict[str, bool]:
+    """The types a person may turn off, each with their choice (legal notices are always sent: not listed)."""
     chosen = dict(EmailPreference.objects.filter(user=user).values_list("type", "enabled"))
-    return {type: chosen.get(type, type not in OPT_IN_TYPES) for type in TYPES}
+    return {type: chosen.get(type, type not in OPT_IN_TYPES) for type in TYPES if type not in REQUIRED_EMAIL_TYPES}
 
 
 def mark_read(*, user: Any, notification_id: int) -> bool:
@@ -137,12 +154,39 @@ def mark_all_read(*, user: Any) -> int:
     return count
 
 
+def _address_email_message(email: OutgoingEmail) -> EmailMultiAlternatives:
+    """An e-mail to an address (no account, so no preferences and no unsubscribe: it answers what they sent us)."""
+    context = {
+        "notification": email,
+        "subject": TYPES[email.type],
+        "url": absolute(email.url) if email.url else "",
+        "unsubscribe_url": "",
+        "preferences_url": "",
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Tessera: {TYPES[email.type]}",
+        body=render_to_string("notifications/email/notification.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+    )
+    message.attach_alternative(render_to_string("notifications/email/notification.html", context), "text/html")
+    return message
+
+
 def email_message(email: OutgoingEmail) -> EmailMultiAlternatives:
     notification = email.notification
-    unsubscribe_url = absolute(
-        reverse(
-            "notifications:unsubscribe",
-            kwargs={"token": unsubscribe_token(user_id=notification.recipient_id, type=notification.type)},
+    if notification is None:
+        return _address_email_message(email)
+    # A legal notice cannot be turned off: no unsubscribe link or List-Unsubscribe header on it.
+    required = notification.type in REQUIRED_EMAIL_TYPES
+    unsubscribe_url = (
+        ""
+        if required
+        else absolute(
+            reverse(
+                "notifications:unsubscribe",
+                kwargs={"token": unsubscribe_token(user_id=notification.recipient_id, type=notification.type)},
+            )
         )
     )
     context = {
@@ -152,16 +196,21 @@ def email_message(email: OutgoingEmail) -> EmailMultiAlternatives:
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": absolute(reverse("notifications:preferences")),
     }
+    headers = (
+        {}
+        if required
+        else {
+            # RFC 2369 + RFC 8058: mail clients offer a one-click unsubscribe that POSTs to the link.
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    )
     message = EmailMultiAlternatives(
         subject=f"Tessera: {TYPES[notification.type]}",
         body=render_to_string("notifications/email/notification.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[email.to],
-        headers={
-            # RFC 2369 + RFC 8058: mail clients offer a one-click unsubscribe that POSTs to the link.
-            "List-Unsubscribe": f"<{unsubscribe_url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        headers=headers,
     )
     message.attach_alternative(render_to_string("notifications/email/notification.html", context), "text/html")
     return message
@@ -172,7 +221,7 @@ def email_send(*, email_id: int) -> str:
     the attempt, so the task retries; after MAX_ATTEMPTS it is marked failed."""
     with transaction.atomic():
         email = (
-            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            OutgoingEmail.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("notification")
             .filter(pk=email_id, status=OutgoingEmail.Status.PENDING)
             .first()

@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notifications import selectors, services
-from notifications.models import TYPES, Notification
+from notifications.models import REQUIRED_EMAIL_TYPES, TYPES, Notification
 
 STAFF_TYPES = {"copy.flagged"}
 
@@ -52,7 +52,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         chosen = set(request.POST.getlist("email"))
         for type in TYPES:
-            if type in STAFF_TYPES and not request.user.is_staff:
+            if (type in STAFF_TYPES and not request.user.is_staff) or type in REQUIRED_EMAIL_TYPES:
                 continue
             services.preference_set(user=request.user, type=type, enabled=type in chosen)
         saved = True
@@ -60,7 +60,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     rows = [
         {"type": type, "label": label, "enabled": current[type]}
         for type, label in TYPES.items()
-        if type not in STAFF_TYPES or request.user.is_staff
+        if type in current and (type not in STAFF_TYPES or request.user.is_staff)
     ]
     return render(request, "notifications/preferences.html", {"rows": rows, "saved": saved})
 

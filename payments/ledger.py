@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from payments.models import LedgerAccount, LedgerEntry, LedgerTransaction, Order, OrderItem
+from payments.models import EarningsHold, LedgerAccount, LedgerEntry, LedgerTransaction, Order, OrderItem
 
 
 class LedgerImbalance(ValueError):
@@ -221,7 +221,8 @@ def mirror_record(
 
 
 def creator_balance(*, creator: Any, currency: str, available_only: bool = False) -> int:
-    """What Tessera owes a creator; with ``available_only``, less sales still inside the hold period."""
+    """What Tessera owes a creator; with ``available_only``, less sales still inside the hold period and less
+    earnings held while a takedown stands (``EarningsHold``; never below zero)."""
     entries = LedgerEntry.objects.filter(
         account__kind=LedgerAccount.Kind.CREATOR_PAYABLE, account__creator=creator, account__currency=currency.upper()
     )
@@ -230,7 +231,13 @@ def creator_balance(*, creator: Any, currency: str, available_only: bool = False
         entries = entries.exclude(
             Q(transaction__kind=LedgerTransaction.Kind.SALE) & Q(transaction__created_at__gt=held_since)
         )
-    return -int(entries.aggregate(total=Sum("amount"))["total"] or 0)
+    balance = -int(entries.aggregate(total=Sum("amount"))["total"] or 0)
+    if available_only:
+        held = EarningsHold.objects.filter(
+            creator=creator, currency=currency.upper(), released_at__isnull=True
+        ).aggregate(total=Sum("amount"))["total"]
+        balance = max(0, balance - int(held or 0))
+    return balance
 
 
 def account_balance(*, kind: str, currency: str) -> int:

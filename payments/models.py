@@ -241,3 +241,31 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"Payout #{self.pk} {self.amount} {self.currency} ({self.status})"
+
+
+class EarningsHold(models.Model):
+    """Earnings a creator may not be paid while a takedown stands (issue 14, trust): ``amount`` of ``currency`` is
+    kept out of the available balance until ``released_at``. ``reference`` (e.g. ``takedown:12:pattern:34``) makes
+    holding the same thing twice impossible."""
+
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="earnings_holds")
+    pattern_id = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    amount = models.PositiveIntegerField()
+    reference = models.CharField(max_length=120, unique=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["creator", "currency"],
+                condition=models.Q(released_at__isnull=True),
+                name="earnings_hold_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"hold {self.reference}: {self.amount} {self.currency}"

@@ -79,9 +79,10 @@ def order_get_for_buyer(*, buyer: Any, order_id: int) -> Order | None:
 
 def creator_earnings(*, creator: Any) -> dict[str, Any]:
     """A creator's balances per currency, their recent ledger lines, payouts and payout account."""
-    from payments import ledger
+    from payments import holds, ledger
     from payments.models import LedgerAccount, LedgerEntry, Payout, PayoutAccount
 
+    holds_by_currency = holds.earnings_held(creator=creator)
     currencies = list(
         LedgerAccount.objects.filter(kind=LedgerAccount.Kind.CREATOR_PAYABLE, creator=creator).values_list(
             "currency", flat=True
@@ -92,6 +93,8 @@ def creator_earnings(*, creator: Any) -> dict[str, Any]:
             "currency": currency,
             "balance": ledger.creator_balance(creator=creator, currency=currency),
             "available": ledger.creator_balance(creator=creator, currency=currency, available_only=True),
+            # Held while a takedown notice stands (issue 14): owed, not payable.
+            "held": holds_by_currency.get(currency, 0),
         }
         for currency in sorted(currencies)
     ]

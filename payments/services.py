@@ -62,6 +62,8 @@ def order_create(
             problems.append(f"“{pattern.title}” is your own pattern.")
         elif pattern.pk in owned:
             problems.append(f"You already own “{pattern.title}”; it is in your library.")
+        elif catalog_selectors.creator_selling_suspended(user_id=pattern.creator_id):
+            problems.append(f"“{pattern.title}” cannot be bought at the moment: its creator's selling is suspended.")
         else:
             patterns.append(pattern)
     if problems:

@@ -22,6 +22,7 @@ PACKAGES = (
     "community",
     "notifications",
     "provenance",
+    "trust",
 )
 # Function-level imports other branches of issue 11 remove; delete each line once its branch is merged.
 BEING_REMOVED: set[tuple[str, str]] = set()

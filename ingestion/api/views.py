@@ -25,7 +25,7 @@ from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.api.refusals import UPLOAD_REFUSALS, upload_refused_response
 from ingestion.api.serializers import PatternCreateInputSerializer
 from ingestion.models import UploadSession
-from ingestion.sellers import NOT_VERIFIED, may_sell
+from ingestion.sellers import selling_refusal
 from ingestion.submit import pattern_submit, version_submit
 
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
@@ -151,8 +151,9 @@ class PatternListCreateView(PatternListView):
 
     @extend_schema(request=PatternCreateInputSerializer, responses={201: PatternSerializer, **UPLOAD_REFUSALS})
     def post(self, request: Request) -> Response:
-        if not may_sell(request.user):
-            raise PermissionDenied(NOT_VERIFIED)
+        cannot_sell = selling_refusal(request.user)
+        if cannot_sell:
+            raise PermissionDenied(cannot_sell)
         try:
             upload_admit(user=request.user, size_hint=upload_size_hint(request.META))
         except UploadRefused as refusal:

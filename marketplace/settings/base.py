@@ -841,3 +841,26 @@ TESSERA_RECS_PER_PATTERN = env_int("TESSERA_RECS_PER_PATTERN", 12)
 # A buyer's "recommended for you" is kept this long (dropped at once when they come to hold a pattern or the
 # catalogue changes).
 TESSERA_RECS_FOR_YOU_SECONDS = env_int("TESSERA_RECS_FOR_YOU_SECONDS", 600)
+
+# --- Trust: takedown notices, counter-notices, strikes, complaints (issue 14, h/trust) ---
+INSTALLED_APPS.append("trust")
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+# A counter-notice restores the listing this many business days later unless the claimant files an action:
+# §512(g)(2)(C) says not less than 10, nor more than 14.
+TESSERA_TRUST_RESTORE_BUSINESS_DAYS = env_int("TESSERA_TRUST_RESTORE_BUSINESS_DAYS", 10)
+if not 10 <= TESSERA_TRUST_RESTORE_BUSINESS_DAYS <= 14:
+    raise ImproperlyConfigured("TESSERA_TRUST_RESTORE_BUSINESS_DAYS must be between 10 and 14 (17 U.S.C. §512(g)).")
+# Repeat-infringer policy: a removal is a strike for this many days; this many active strikes suspend selling.
+TESSERA_TRUST_STRIKE_EXPIRY_DAYS = env_int("TESSERA_TRUST_STRIKE_EXPIRY_DAYS", 365)
+TESSERA_TRUST_STRIKES_TO_SUSPEND = env_int("TESSERA_TRUST_STRIKES_TO_SUSPEND", 3)
+# Internal complaints against a moderation decision are open this long after it (DSA Art. 20: at least 6 months).
+TESSERA_TRUST_COMPLAINT_WINDOW_DAYS = env_int("TESSERA_TRUST_COMPLAINT_WINDOW_DAYS", 183)
+# Notices from one client (address, or account when signed in) per window: the form and the API count together.
+TESSERA_TRUST_NOTICE_RATE = env_int("TESSERA_TRUST_NOTICE_RATE", 10)
+TESSERA_TRUST_NOTICE_WINDOW_SECONDS = env_int("TESSERA_TRUST_NOTICE_WINDOW_SECONDS", 3600)
+# Listings whose counter-notice period ended come back (default queue).
+CELERY_BEAT_SCHEDULE["trust-takedowns-restore-due"] = {
+    "task": "trust.tasks.takedowns_restore_due",
+    "schedule": float(env("TESSERA_TRUST_RESTORE_SWEEP_SECONDS", "600")),
+}

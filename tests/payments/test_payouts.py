@@ -197,7 +197,7 @@ def test_earnings_page_shows_balance_lines_and_onboarding(localstripe: str, clie
     client.force_login(creator)
     page = client.get("/sell/earnings/")
     assert page.status_code == 200
-    assert page.context["balances"] == [{"currency": "USD", "balance": 880, "available": 880}]
+    assert page.context["balances"] == [{"currency": "USD", "balance": 880, "available": 880, "held": 0}]
     assert [(line["kind"], line["amount"], line["order_id"]) for line in page.context["lines"]] == [
         ("Sale", 880, order.pk)
     ]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 from catalog import selectors as catalog_selectors
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from provenance import keys, merkle, timestamping
-from provenance.models import Checkpoint, LogLeaf
+from provenance.models import Checkpoint, CheckpointTimestamp, LogLeaf
 from provenance.note import verifier_key
 from provenance.receipt import RECEIPT_FORMAT
 from provenance.services import leaf_hashes
@@ -102,3 +103,35 @@ def pattern_access(*, user: Any, pattern_id: int) -> str:
     if pattern["creator_id"] == getattr(user, "pk", None) or staff_has_perm(user, *VIEW_PATTERNS):
         return "ok"
     return "forbidden"
+
+
+def authorship_entries(*, pattern_id: int, versions: list[int]) -> dict[int, dict[str, Any]]:
+    """What the log holds for these versions of a pattern, by version: the leaf's index, the time the statement
+    states, the first checkpoint that includes it and the earliest RFC 3161 time of a time-stamped checkpoint that
+    does (None while none). For evidence pages (takedowns); a receipt with proofs is ``receipt_build``. 3 queries."""
+    leaves = list(LogLeaf.objects.filter(pattern_id=pattern_id, version__in=versions))
+    if not leaves:
+        return {}
+    lowest = min(leaf.index for leaf in leaves)
+    checkpoints = list(
+        Checkpoint.objects.filter(tree_size__gt=lowest).order_by("tree_size").values("pk", "tree_size", "created_at")
+    )
+    stamps: dict[int, Any] = {}
+    for checkpoint_id, gen_time in (
+        CheckpointTimestamp.objects.filter(checkpoint_id__in=[c["pk"] for c in checkpoints])
+        .order_by("gen_time")
+        .values_list("checkpoint_id", "gen_time")
+    ):
+        stamps.setdefault(checkpoint_id, gen_time)
+    entries: dict[int, dict[str, Any]] = {}
+    for leaf in leaves:
+        including = [c for c in checkpoints if c["tree_size"] > leaf.index]
+        stamped = [stamps[c["pk"]] for c in including if c["pk"] in stamps]
+        entries[leaf.version] = {
+            "leaf_index": leaf.index,
+            "statement_time": json.loads(leaf.leaf_data).get("time"),
+            "checkpoint_tree_size": including[0]["tree_size"] if including else None,
+            "checkpoint_signed_at": including[0]["created_at"] if including else None,
+            "timestamped_at": min(stamped) if stamped else None,
+        }
+    return entries

@@ -21,6 +21,7 @@ from catalog.models import CopyFlag, CreatorProfile, Pattern, PatternFile, Previ
 from catalog.moderation import flag_similarity
 from catalog.permissions import MODERATE_PATTERNS, staff_has_perm
 from ingestion.shape import IMAGE_COPY_BITS, SHAPE_COPY_DISTANCE
+from provenance import selectors as provenance_selectors
 from trust.models import Complaint, CounterNotice, Strike, TakedownItem, TakedownNotice
 
 TOKEN_SALT = "trust.takedown.claimant"  # noqa: S105 - an HMAC salt, not a secret
@@ -118,9 +119,7 @@ class SideFacts:
 
     pattern: Pattern
     files: list[FileFacts]
-    # PROVENANCE HOOK (issue 14): authorship receipts. Until the provenance app is merged, the evidence is the
-    # catalog's own upload times and SHA-256s (``files``); the lead points ``authorship_receipts`` at
-    # provenance's receipts (leaf index, checkpoint) after merge. Do not import provenance here before then.
+    # Authorship: the catalog's upload times and SHA-256s with each version's entry in the provenance log.
     authorship_receipts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -183,9 +182,12 @@ def _side(pattern: Pattern) -> SideFacts:
 
 
 def authorship_receipts(*, pattern: Pattern, files: list[FileFacts]) -> list[dict[str, Any]]:
-    """PROVENANCE HOOK: what proves who uploaded what, when. Today: the catalog's upload time and SHA-256 of each
-    original file (the operator's own database). After merge, the lead replaces this body with provenance's
-    receipts (statement, leaf index, signed checkpoint, RFC 3161 timestamps) for the same files."""
+    """What proves who uploaded what, when: each original file's upload time and SHA-256 from the catalog (the
+    operator's own database) and, under ``log``, its version's entry in the authorship log (leaf index, the time the
+    statement states, the first signed checkpoint including it and the earliest RFC 3161 time-stamp of one), which
+    the operator cannot backdate; ``log`` is None for a version not (yet) in the log."""
+    versions = sorted({facts.version for facts in files if facts.version is not None})
+    log = provenance_selectors.authorship_entries(pattern_id=pattern.pk, versions=versions) if versions else {}
     return [
         {
             "source": "catalog",
@@ -194,6 +196,7 @@ def authorship_receipts(*, pattern: Pattern, files: list[FileFacts]) -> list[dic
             "file": facts.name,
             "sha256": facts.sha256,
             "uploaded_at": facts.uploaded_at,
+            "log": log.get(facts.version) if facts.version is not None else None,
         }
         for facts in files
     ]

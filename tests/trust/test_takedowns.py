@@ -4,6 +4,7 @@ keeping access, earnings held; incomplete notices refused field by field; counte
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from notifications.models import Notification, OutgoingEmail
 from payments import ledger
 from payments.models import EarningsHold, LedgerTransaction
 from payments.payouts import payout_create
+from provenance import services as provenance_services
 from tests import samples
 from tests.conftest import token_client
 from tests.factories import PatternFactory, StaffFactory, UserFactory, paid_entitlement
@@ -97,6 +99,11 @@ def test_a_complete_notice_decided_by_staff_takes_the_listing_down_and_tells_the
     assert share > 0
     moderator = StaffFactory.create(username="mod_ann")
     stranger = UserFactory.create()
+    # The original is in the authorship log (a signed checkpoint includes it); the copy is not.
+    leaf = provenance_services.leaf_append(pattern_id=original.pk, version=1, at=original.created_at)
+    assert leaf is not None
+    checkpoint = provenance_services.checkpoint_publish()
+    assert checkpoint is not None
 
     response = api_client.post(
         "/api/v1/takedowns/",
@@ -131,6 +138,14 @@ def test_a_complete_notice_decided_by_staff_takes_the_listing_down_and_tells_the
     assert [(m["kind"], m["similarity"], m["is_copy"]) for m in evidence["similarity"]] == [("exact", 1.0, True)]
     assert evidence["original"]["files"][0]["sha256"] == evidence["listings"][0]["files"][0]["sha256"]
     assert evidence["listings"][0]["authorship_receipts"][0]["source"] == "catalog"
+    assert evidence["listings"][0]["authorship_receipts"][0]["log"] is None
+    assert evidence["original"]["authorship_receipts"][0]["log"] == {
+        "leaf_index": leaf.index,
+        "statement_time": json.loads(leaf.leaf_data)["time"],
+        "checkpoint_tree_size": checkpoint.tree_size,
+        "checkpoint_signed_at": checkpoint.created_at.isoformat().replace("+00:00", "Z"),
+        "timestamped_at": None,
+    }
     assert evidence["uploaders"] == [
         {
             "id": copier.pk,

@@ -104,7 +104,8 @@ def events_drain(*, batch: int = 1000, max_batches: int = 100) -> int:
         if not taken:
             break
         try:
-            events = [_event_from(raw) for raw in reversed(taken)]  # the list's tail is the oldest
+            # The list's tail is the oldest.
+            events = [row for raw in reversed(taken) for row in _events_from(raw)]
         except (ValueError, KeyError, TypeError) as exc:
             logger.error("dropping a batch of %s unreadable analytics events: %s", len(taken), exc)
             analytics_events_lost_total.labels(reason="unreadable").inc(len(taken))
@@ -122,45 +123,73 @@ def events_drain(*, batch: int = 1000, max_batches: int = 100) -> int:
     return written
 
 
-def _event_from(raw: bytes) -> Event:
+def _events_from(raw: bytes) -> list[Event]:
     data = json.loads(raw)
     if "type" in data:
-        return event_row(tracking.event_from_wire(raw))
+        return event_rows(tracking.event_from_wire(raw))
     # An entry buffered by the code before marketplace.tracking (still in Redis across the deploy): its columns.
-    return Event(
-        kind=data["kind"],
-        user_id=data["user_id"],
-        pattern_id=data["pattern_id"],
-        path=data["path"],
-        query=data["query"],
-        result_count=data["result_count"],
-        metadata=data["metadata"],
-        created_at=datetime.fromisoformat(data["created_at"]),
-    )
+    return [
+        Event(
+            kind=data["kind"],
+            user_id=data["user_id"],
+            pattern_id=data["pattern_id"],
+            path=data["path"],
+            query=data["query"],
+            result_count=data["result_count"],
+            metadata=data["metadata"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+        )
+    ]
+
+
+def event_rows(event: tracking.TrackingEvent) -> list[Event]:
+    """The analytics rows of a tracked event (not saved): one, or one per pattern a search page showed."""
+    if isinstance(event, tracking.SearchImpressions):
+        return [
+            Event(kind=Event.Kind.IMPRESSION, pattern_id=pattern_id, query=event.query[:255], **_context(event))
+            for pattern_id in dict.fromkeys(event.pattern_ids)
+        ]
+    return [event_row(event)]
+
+
+def _context(event: tracking.TrackingEvent) -> dict[str, Any]:
+    """The columns every tracked row has: who, which visitor, from where, when."""
+    return {
+        "user_id": event.user_id,
+        "visitor": event.visitor[:32],
+        "path": event.path[:255],
+        "source": event.source[:100],
+        "utm_source": event.utm_source[:100],
+        "utm_medium": event.utm_medium[:100],
+        "utm_campaign": event.utm_campaign[:100],
+        "created_at": event.at,
+    }
 
 
 def event_row(event: tracking.TrackingEvent) -> Event:
-    """The analytics row of a tracked page view or search (not saved)."""
+    """The analytics row of a tracked page view, search, preview view or cart addition (not saved)."""
     if isinstance(event, tracking.SearchPerformed):
         return Event(
             kind=Event.Kind.SEARCH,
-            user_id=event.user_id,
-            visitor=event.visitor[:32],
-            path=event.path[:255],
             query=event.query[:255],
             result_count=event.result_count,
             metadata={"low_results": event.low_results, "did_you_mean": event.did_you_mean},
-            created_at=event.at,
+            **_context(event),
         )
     if isinstance(event, tracking.PageViewed):
         return Event(
             kind=Event.Kind.PAGE_VIEW,
-            user_id=event.user_id,
-            visitor=event.visitor[:32],
             pattern_id=event.pattern_id,
-            path=event.path[:255],
-            created_at=event.at,
+            query=event.source_query[:255],
+            metadata={"shop": event.shop_creator_id} if event.shop_creator_id is not None else {},
+            **_context(event),
         )
+    if isinstance(event, tracking.PreviewViewed):
+        return Event(
+            kind=Event.Kind.PREVIEW_VIEW, pattern_id=event.pattern_id, item=event.preview_id, **_context(event)
+        )
+    if isinstance(event, tracking.CartAdded):
+        return Event(kind=Event.Kind.ADD_TO_CART, pattern_id=event.pattern_id, **_context(event))
     raise TypeError(f"no analytics row for {event.type}")
 
 

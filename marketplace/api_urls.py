@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from analytics.api.views import MarketplaceInsightsView, PatternInsightsView, ShopInsightsView
 from catalog.api.views import (
     CreatorDetailView,
     ImageSearchView,
@@ -124,4 +125,8 @@ urlpatterns = [
     path("notifications/", NotificationListView.as_view(), name="api-notifications"),
     path("notifications/read-all/", NotificationReadAllView.as_view(), name="api-notifications-read-all"),
     path("notifications/<int:pk>/read/", NotificationReadView.as_view(), name="api-notification-read"),
+    # --- creator insights (issue 13, h/insights) ---
+    path("insights/", ShopInsightsView.as_view(), name="api-insights"),
+    path("insights/patterns/<int:pk>/", PatternInsightsView.as_view(), name="api-insights-pattern"),
+    path("insights/marketplace/", MarketplaceInsightsView.as_view(), name="api-insights-marketplace"),
 ]

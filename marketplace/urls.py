@@ -38,6 +38,7 @@ urlpatterns = [
     path("", include("webhooks.urls")),  # webhooks (h/webhooks)
     path("", include("community.urls")),  # community: reviews, favourites, collections (issue 12)
     path("", include("notifications.urls")),  # notifications (h/notify)
+    path("", include("analytics.urls")),  # insights beacon (issue 13, h/insights)
 ]
 
 if settings.TESSERA_BENCH_FLOOR_VIEW:

@@ -268,7 +268,7 @@ _BOT_RE = re.compile(
     re.IGNORECASE,
 )
 # Tessera pages whose ``q`` is a search: a visit from one of them has the source "search".
-SEARCH_PATH_PREFIXES = ("/search/", "/categories/", "/creators/")
+SEARCH_PATH_PREFIXES = ("/search/", "/c/", "/creators/")
 _SOURCE_MAX = 100
 
 
@@ -311,8 +311,11 @@ def source_of(request: HttpRequest) -> tuple[str, str]:
         return "direct", ""
     if not host:
         return "direct", ""
-    own = request.META.get("HTTP_HOST", "").lower().rsplit(":", 1)[0] if request.META.get("HTTP_HOST") else ""
-    if own and host == own.strip("[]"):
+    try:
+        own = urlsplit("//" + (request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME") or "")).hostname
+    except ValueError:
+        own = None
+    if own and host == own:
         words = " ".join(parse_qs(parts.query).get("q", [""])[0].split())[:255]
         if words and parts.path.startswith(SEARCH_PATH_PREFIXES):
             return "search", words

@@ -44,7 +44,7 @@ def _sums(rows: Any) -> Any:
 
 
 def _totals(row: dict[str, Any] | None) -> dict[str, Any]:
-    totals = {name: int((row or {}).get(name) or 0) for name in METRICS}
+    totals: dict[str, Any] = {name: int((row or {}).get(name) or 0) for name in METRICS}
     totals["conversion"] = _conversion(totals["purchases"], totals["visitors"])
     return totals
 
@@ -57,23 +57,23 @@ def _insights(*, scope: Q, days: int, now: datetime | None, currency: str) -> di
     previous = rows.filter(dimension="", bucket__gte=previous_start, bucket__lt=start).aggregate(
         **{name: Sum(name) for name in METRICS}
     )
-    by_day = {
+    by_day: dict[date, Any] = {
         row["bucket"].date(): row
         for row in period.filter(dimension="").values("bucket").annotate(**{n: Sum(n) for n in SERIES_METRICS})
     }
-    series = []
+    series: list[dict[str, Any]] = []
     for offset in range(days):
         day = (start + timedelta(days=offset)).date()
         found = by_day.get(day, {})
         series.append({"day": day, **{name: int(found.get(name) or 0) for name in SERIES_METRICS}})
     today = end - timedelta(days=1)
-    hourly_rows = {
+    hourly_rows: dict[datetime, Any] = {
         row["bucket"]: row
         for row in Rollup.objects.filter(scope, grain="hour", dimension="", bucket__gte=today, bucket__lt=end)
         .values("bucket")
         .annotate(**{n: Sum(n) for n in SERIES_METRICS})
     }
-    hourly = []
+    hourly: list[dict[str, Any]] = []
     for hour in range(24):
         moment = today + timedelta(hours=hour)
         found = hourly_rows.get(moment, {})
@@ -88,7 +88,7 @@ def _insights(*, scope: Q, days: int, now: datetime | None, currency: str) -> di
     def money(row: dict[str, Any]) -> dict[str, int]:
         return {"purchases": int(row["purchases"]), "revenue": int(row["revenue"]), "net": int(row["net"])}
 
-    sources = sorted(
+    sources: list[dict[str, Any]] = sorted(
         (
             {
                 "source": row["key"] or "direct",
@@ -101,7 +101,7 @@ def _insights(*, scope: Q, days: int, now: datetime | None, currency: str) -> di
         ),
         key=lambda r: (-r["visitors"], -r["purchases"], r["source"]),
     )
-    campaigns = sorted(
+    campaigns: list[dict[str, Any]] = sorted(
         (
             {
                 "source": row["key2"],
@@ -116,7 +116,7 @@ def _insights(*, scope: Q, days: int, now: datetime | None, currency: str) -> di
         ),
         key=lambda r: (-r["visitors"], -r["purchases"], r["source"], r["campaign"]),
     )
-    search_terms = sorted(
+    search_terms: list[dict[str, Any]] = sorted(
         (
             {
                 "query": row["key"],
@@ -135,7 +135,7 @@ def _insights(*, scope: Q, days: int, now: datetime | None, currency: str) -> di
             "pk", "label"
         )
     )
-    previews = sorted(
+    previews: list[dict[str, Any]] = sorted(
         (
             {
                 "preview_id": int(row["key"]),
@@ -150,7 +150,7 @@ def _insights(*, scope: Q, days: int, now: datetime | None, currency: str) -> di
         ),
         key=lambda r: (-r["conversion"], -r["visitors"], r["preview_id"]),
     )
-    countries = sorted(
+    countries: list[dict[str, Any]] = sorted(
         ({"country": row["key"], **money(row)} for row in table("country")),
         key=lambda r: (-r["purchases"], -r["revenue"], r["country"]),
     )
@@ -200,10 +200,10 @@ def shop_insights(*, creator_id: int, days: int, now: datetime | None = None) ->
             creator_id=creator_id, pattern_id__gt=0, grain="day", dimension="", bucket__gte=start, bucket__lt=end
         ).values("pattern_id")
     )
-    titles = {
+    titles: dict[int, Any] = {
         row["pk"]: row for row in Pattern.objects.filter(creator_id=creator_id).values("pk", "title", "slug", "status")
     }
-    patterns = []
+    patterns: list[dict[str, Any]] = []
     for row in per_pattern:
         info = titles.get(row["pattern_id"], {})
         totals = _totals(row)
@@ -231,7 +231,7 @@ def marketplace_insights(*, days: int, now: datetime | None = None) -> dict[str,
     )
     breakdown = result.pop("_breakdown")
     result["gmv"] = result["totals"]["revenue"]
-    result["top_queries"] = sorted(
+    top_queries: list[dict[str, Any]] = sorted(
         (
             {
                 "query": row["key"],
@@ -243,6 +243,7 @@ def marketplace_insights(*, days: int, now: datetime | None = None) -> dict[str,
         ),
         key=lambda r: (-r["searches"], -r["visitors"], r["query"]),
     )
+    result["top_queries"] = top_queries
     return result
 
 

@@ -52,14 +52,16 @@ class HourPointSerializer(S[Any]):
 
 
 class SourceSerializer(MoneySerializer):
-    source = serializers.CharField(help_text='Referrer host without "www.", "search", "internal" or "direct".')
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text='Referrer host without "www.", "search", "internal" or "direct".'
+    )
     visitors = serializers.IntegerField()
     views = serializers.IntegerField()
     conversion = serializers.FloatField()
 
 
 class CampaignSerializer(MoneySerializer):
-    source = serializers.CharField(help_text="utm_source")
+    source = serializers.CharField(help_text="utm_source")  # type: ignore[assignment]
     medium = serializers.CharField(help_text="utm_medium")
     campaign = serializers.CharField(help_text="utm_campaign")
     visitors = serializers.IntegerField()
@@ -76,7 +78,7 @@ class SearchTermSerializer(MoneySerializer):
 
 class PreviewSerializer(MoneySerializer):
     preview_id = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     views = serializers.IntegerField()
     visitors = serializers.IntegerField()
     conversion = serializers.FloatField(help_text="Purchases by buyers who saw it / its visitors.")

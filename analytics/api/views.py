@@ -4,6 +4,8 @@ the whole marketplace (staff). ``?days=`` 7, 30 (default), 90 or 365. Read from 
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -55,7 +57,7 @@ class ShopInsightsView(APIView):
     @extend_schema(tags=TAGS, parameters=[InsightsQuerySerializer], responses={200: ShopInsightsSerializer})
     def get(self, request: Request) -> Response:
         days = _days(request)
-        insights = selectors.shop_insights(creator_id=request.user.pk, days=days)
+        insights = selectors.shop_insights(creator_id=cast(int, request.user.pk), days=days)
         return Response(ShopInsightsSerializer(flatten(insights)).data)
 
 

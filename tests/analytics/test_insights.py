@@ -27,7 +27,7 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
-def _browser(**headers: str) -> Client:
+def _browser(**headers: Any) -> Client:
     return Client(HTTP_USER_AGENT=BROWSER, **headers)
 
 
@@ -71,7 +71,8 @@ def test_a_visitor_gets_a_random_cookie_and_keeps_it() -> None:
     browser = _browser()
     first = browser.get(f"/p/{pattern.slug}/")
     visitor = first.cookies[VISITOR_COOKIE].value
-    assert len(visitor) == 32 and first.cookies[VISITOR_COOKIE]["httponly"]
+    assert len(visitor) == 32
+    assert first.cookies[VISITOR_COOKIE]["httponly"]
     second = browser.get(f"/p/{pattern.slug}/")
     assert VISITOR_COOKIE not in second.cookies  # kept, not set again
     assert _views() == [(pattern.pk, visitor, "direct", ""), (pattern.pk, visitor, "direct", "")]
@@ -98,7 +99,8 @@ def test_bots_staff_and_the_creator_on_their_own_pages_are_not_counted() -> None
     bot = Client(HTTP_USER_AGENT=GOOGLEBOT)
     for _ in range(2):  # a miss and a page-cache hit alike
         response = bot.get(f"/p/{pattern.slug}/")
-        assert response.status_code == 200 and VISITOR_COOKIE not in response.cookies
+        assert response.status_code == 200
+        assert VISITOR_COOKIE not in response.cookies
     staff, creator, other = _browser(), _browser(), _browser()
     staff.force_login(StaffFactory.create())
     creator.force_login(pattern.creator)
@@ -152,7 +154,8 @@ def test_the_insights_api_answers_only_the_creator_and_staff() -> None:
     owner.force_login(pattern.creator)
     for days in ("5", "abc", "0", "-7"):
         response = owner.get(url, {"days": days})
-        assert response.status_code == 400 and "days" in response.json()
+        assert response.status_code == 400
+        assert "days" in response.json()
     assert owner.get(url, {"days": "365"}).json()["days"] == 365
     staff = Client()
     staff.force_login(StaffFactory.create(is_superuser=True))
@@ -215,7 +218,7 @@ def test_insights_show_exactly_the_visitors_sources_campaigns_search_terms_and_s
     shopper.force_login(buyer)
     assert shopper.get(page, HTTP_REFERER=search).status_code == 200
     preview = Preview.objects.create(
-        pattern=pattern, pattern_file=pattern.files.first(), image="previews/front.png", label="Front"
+        pattern=pattern, pattern_file=pattern.files.get(), image="previews/front.png", label="Front"
     )
     seen = {"type": "previews", "pattern": pattern.pk, "previews": [preview.pk]}
     assert shopper.post("/t/", json.dumps(seen), content_type="application/json").status_code == 204
@@ -263,7 +266,8 @@ def test_insights_show_exactly_the_visitors_sources_campaigns_search_terms_and_s
     assert [(c["country"], c["purchases"], c["revenue"]) for c in data["countries"]] == [("DE", 1, 1200)]
     assert [(b["kind"], b["purchases"]) for b in data["buyers"]] == [("new", 1), ("returning", 0)]
     assert data["previous"]["views"] == 0
-    assert sum(point["views"] for point in data["series"]) == 6 and len(data["series"]) == 7
+    assert sum(point["views"] for point in data["series"]) == 6
+    assert len(data["series"]) == 7
     assert sum(point["views"] for point in data["hourly"]) == 6
 
     shop = owner.get("/api/v1/insights/", {"days": "30"}).json()

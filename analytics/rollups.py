@@ -159,9 +159,7 @@ _PURCHASE_SQL = _purchase_statements()
 _BUYER_VIEWS = """
     pv.pattern_id = pu.pattern_id AND pv.created_at <= pu.created_at
     AND pv.created_at > pu.created_at - make_interval(days => %(attribution_days)s)
-    AND (pv.user_id = pu.user_id OR pv.visitor IN (
-        SELECT linked.visitor FROM analytics_event linked WHERE linked.user_id = pu.user_id AND linked.visitor <> ''
-    ))
+    AND (pv.user_id = pu.user_id OR pv.visitor = ANY(pu.linked))
 """
 
 _LOAD_SQL = """
@@ -186,13 +184,22 @@ WHERE e.created_at >= %(start)s AND e.created_at < %(end)s
 
 _ATTRIBUTE_SQL = f"""
 CREATE TEMPORARY TABLE att ON COMMIT DROP AS
+WITH buyers AS (
+    SELECT e.user_id, array_agg(DISTINCT e.visitor) AS linked FROM analytics_event e
+    WHERE e.user_id IN (SELECT user_id FROM ev WHERE kind = 'purchase') AND e.visitor <> ''
+    GROUP BY e.user_id
+), pu AS (
+    SELECT ev.*, COALESCE(buyers.linked, ARRAY[]::varchar[]) AS linked
+    FROM ev LEFT JOIN buyers ON buyers.user_id = ev.user_id
+    WHERE ev.kind = 'purchase' AND ev.pattern_id IS NOT NULL AND ev.user_id IS NOT NULL
+)
 SELECT pu.*,
     COALESCE(touch.source, 'direct') AS att_source,
     COALESCE(CASE WHEN touch.source = 'search' THEN touch.query END, '') AS att_query,
     COALESCE(tag.utm_campaign, '') AS att_campaign,
     COALESCE(tag.utm_source, '') AS att_utm_source,
     COALESCE(tag.utm_medium, '') AS att_utm_medium
-FROM ev pu
+FROM pu
 LEFT JOIN LATERAL (
     SELECT pv.source, pv.query FROM analytics_event pv
     WHERE pv.kind = 'page_view' AND {_BUYER_VIEWS}
@@ -204,7 +211,6 @@ LEFT JOIN LATERAL (
         AND {_BUYER_VIEWS}
     ORDER BY pv.created_at DESC LIMIT 1
 ) tag ON TRUE
-WHERE pu.kind = 'purchase' AND pu.pattern_id IS NOT NULL AND pu.user_id IS NOT NULL
 """
 
 _PREVIEWS_SQL = f"""

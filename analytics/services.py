@@ -30,6 +30,8 @@ from marketplace.metrics import analytics_events_lost_total
 logger = logging.getLogger(__name__)
 
 BUFFER_KEY = tracking.BUFFER_KEY
+# Event.Kind.SEARCH_CLICK where the demand insights (issue 13) define it; spelled out here so this works either way.
+SEARCH_CLICK = "search_click"
 
 
 def event_record(
@@ -151,7 +153,14 @@ def event_rows(event: tracking.TrackingEvent) -> list[Event]:
             Event(kind=Event.Kind.IMPRESSION, pattern_id=pattern_id, query=event.query[:255], **_context(event))
             for pattern_id in dict.fromkeys(event.pattern_ids)
         ]
-    return [event_row(event)]
+    rows = [event_row(event)]
+    if isinstance(event, tracking.PageViewed) and event.source == "search" and event.source_query and event.pattern_id:
+        # A click on a search result, as demand insights read it (kind "search_click", its query and visitor);
+        # the insights rollups count the page view itself (source "search"), never this row.
+        rows.append(
+            Event(kind=SEARCH_CLICK, pattern_id=event.pattern_id, query=event.source_query[:255], **_context(event))
+        )
+    return rows
 
 
 def _context(event: tracking.TrackingEvent) -> dict[str, Any]:

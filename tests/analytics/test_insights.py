@@ -279,6 +279,12 @@ def test_insights_show_exactly_the_visitors_sources_campaigns_search_terms_and_s
     ]
     assert len(shop["series"]) == 30
 
+    # Each click on a search result is also written as demand insights read it (kind "search_click").
+    clicks = Event.objects.filter(kind="search_click").values_list("pattern_id", "query", "user_id")
+    assert sorted(clicks, key=lambda row: row[2] or 0) == [
+        (pattern.pk, "modular desk", None),
+        (pattern.pk, "modular desk", buyer.pk),
+    ]
     # Rolling up again changes nothing; the bot and the creator left no row at all.
     before = sorted(Rollup.objects.values_list("grain", "pattern_id", "creator_id", "dimension", "key", "views"))
     rollup_refresh()

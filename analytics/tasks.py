@@ -1,11 +1,11 @@
-"""Analytics tasks (queue ``default``): write the buffered page views and searches; the demand rollups and the
-weekly demand digests."""
+"""Analytics tasks (queue ``default``): write the buffered tracked events, roll them up, prune old raw events; the
+demand rollups and weekly digests; the recommendations."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from analytics import services
+from analytics import rollups, services
 from analytics.demand import digest as demand_digest
 from analytics.demand import rollup as demand_rollup_service
 from analytics.recommendations import services as recommendation_services
@@ -40,3 +40,15 @@ def demand_digests() -> int:
 def recommendations_recompute() -> dict[str, object]:
     """Recompute every recommendation and swap the rows in (idempotent: a full recompute in one transaction)."""
     return recommendation_services.recommendations_recompute()
+
+
+@shared_task(name="analytics.tasks.rollup_refresh", acks_late=True, soft_time_limit=240, time_limit=300)
+def rollup_refresh() -> int:
+    """Fold new raw events into the rollups (idempotent; a run while another works returns at once)."""
+    return int(rollups.rollup_refresh()["events_read"])
+
+
+@shared_task(name="analytics.tasks.events_prune", acks_late=True, soft_time_limit=1800, time_limit=1900)
+def events_prune() -> int:
+    """Delete raw events older than TESSERA_ANALYTICS_RAW_RETENTION_DAYS (rollups stay)."""
+    return rollups.events_prune()

@@ -11,8 +11,10 @@ from marketplace.page_cache import catalogue_cached
 from marketplace.tracking import PageViewed, SearchPerformed, user_id_of
 
 
-def page_viewed(*, user: Any, path: str, pattern_id: int | None = None) -> PageViewed:
-    return PageViewed(user_id=user_id_of(user), path=path, pattern_id=pattern_id)
+def page_viewed(
+    *, user: Any, path: str, pattern_id: int | None = None, shop_creator_id: int | None = None
+) -> PageViewed:
+    return PageViewed(user_id=user_id_of(user), path=path, pattern_id=pattern_id, shop_creator_id=shop_creator_id)
 
 
 def search_performed(

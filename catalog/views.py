@@ -46,12 +46,13 @@ from marketplace.page_cache import (
     page_cache_remember_event,
 )
 from marketplace.throttling import search_request_throttle
-from marketplace.tracking import TrackingEvent, track
+from marketplace.tracking import TrackingEvent, track_request
 
 
-def _track(request: HttpRequest, event: TrackingEvent) -> None:
-    """A page view or search of this request, tracked again whenever the page cache serves the same page."""
-    track(event)
+def _track(request: HttpRequest, event: TrackingEvent, *, owner_id: int | None = None) -> None:
+    """A page view or search of this request (with its visitor and source; not for a bot, staff, or the creator
+    on their own page: ``owner_id``), tracked again whenever the page cache serves the same page."""
+    track_request(request, event, owner_id=owner_id)
     page_cache_remember_event(request, event)
 
 
@@ -284,8 +285,11 @@ def _search_page(
             suggestion=suggestion,
             category=data["category"],
         )
-        _track(request, search_event)
-    elif category is not None or shop is not None:
+        _track(request, search_event, owner_id=shop.user_id if shop is not None else None)
+    if shop is not None:
+        shop_view = catalog_tracking.page_viewed(user=request.user, path=request.path, shop_creator_id=shop.user_id)
+        _track(request, shop_view, owner_id=shop.user_id)
+    elif category is not None and not query:
         _track(request, catalog_tracking.page_viewed(user=request.user, path=request.path))
     return render(
         request,
@@ -374,10 +378,11 @@ def search_by_image(request: HttpRequest) -> HttpResponse:
             except ImageSearchRefused as refused:
                 error, status, retry_after = str(refused), refused.status, refused.retry_after
             else:
-                track(
+                track_request(
+                    request,
                     catalog_tracking.image_search_performed(
                         user=request.user, result_count=len(results), path=request.path
-                    )
+                    ),
                 )
     response = render(
         request,
@@ -398,7 +403,11 @@ def pattern_detail(request: HttpRequest, slug: str) -> HttpResponse:
         pattern = selectors.pattern_visible_to(user=request.user).filter(slug=slug).first()
     if pattern is None:
         raise Http404("No such pattern.")
-    _track(request, catalog_tracking.page_viewed(user=request.user, path=request.path, pattern_id=pattern.pk))
+    _track(
+        request,
+        catalog_tracking.page_viewed(user=request.user, path=request.path, pattern_id=pattern.pk),
+        owner_id=pattern.creator_id,
+    )
     return render(
         request,
         "catalog/pattern_detail.html",

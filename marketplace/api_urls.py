@@ -4,6 +4,7 @@ from django.urls import path
 
 from analytics.api.demand import DemandReportView
 from analytics.api.recommendations import PatternBoughtTogetherView
+from analytics.api.views import MarketplaceInsightsView, PatternInsightsView, ShopInsightsView
 from catalog.api.views import (
     CreatorDetailView,
     ImageSearchView,
@@ -151,6 +152,10 @@ urlpatterns = [
     path("takedowns/<int:pk>/action-filed/", TakedownActionFiledView.as_view(), name="api-takedown-action-filed"),
     path("complaints/", ComplaintCreateView.as_view(), name="api-complaints"),
     path("complaints/<int:pk>/resolution/", ComplaintResolutionView.as_view(), name="api-complaint-resolution"),
+    # --- creator insights (issue 13, h/insights) ---
+    path("insights/", ShopInsightsView.as_view(), name="api-insights"),
+    path("insights/patterns/<int:pk>/", PatternInsightsView.as_view(), name="api-insights-pattern"),
+    path("insights/marketplace/", MarketplaceInsightsView.as_view(), name="api-insights-marketplace"),
 ]
 
 # --- provenance: proof of authorship (issue 14, h/provenance) ---

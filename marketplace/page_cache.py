@@ -42,7 +42,7 @@ from django.middleware.csrf import (  # type: ignore[attr-defined]  # private, s
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
-from marketplace.tracking import TrackingEvent, track
+from marketplace.tracking import TrackingEvent, request_context, track
 
 logger = logging.getLogger(__name__)
 
@@ -212,9 +212,10 @@ class AnonymousPageCacheMiddleware:
             response[header] = value
         response["X-Page-Cache"] = "hit"
         now = timezone.now()
+        context = request_context(request)  # this visitor's, not the one the page was stored for (None: a bot)
         for event in entry["events"]:
-            if isinstance(event, TrackingEvent):  # a page stored by older code kept keyword dicts: not replayed
-                track(dataclasses.replace(event, user_id=None, at=now))
+            if context is not None and isinstance(event, TrackingEvent):  # older code kept dicts: not replayed
+                track(dataclasses.replace(event, user_id=None, at=now, **context))
         return response
 
     def _store(self, request: HttpRequest, response: HttpResponseBase, key: str) -> None:

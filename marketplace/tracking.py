@@ -33,12 +33,17 @@ import dataclasses
 import json
 import logging
 import os
+import re
+import secrets
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 
 import redis
 from django.conf import settings
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from marketplace.broker import broker_client
@@ -70,6 +75,13 @@ class TrackingEvent:
     user_id: int | None = None
     visitor: str = ""  # the first-party visitor cookie's id ("" none: counts as a visitor of its own)
     path: str = ""
+    # Where the visit came from (``request_context``): the Referer's host without "www.", "search" (a Tessera
+    # search page; ``source_query`` its words), "internal" (another Tessera page) or "direct"; "" not known.
+    source: str = ""
+    source_query: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
     at: datetime = dataclasses.field(default_factory=timezone.now)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -91,6 +103,7 @@ class PageViewed(TrackingEvent):
 
     type = "page.viewed"
     pattern_id: int | None = None
+    shop_creator_id: int | None = None  # a creator's shop page (/creators/<username>/)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -107,6 +120,32 @@ class SearchPerformed(TrackingEvent):
     low_results: bool = False
     did_you_mean: str = ""
     category: str = ""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SearchImpressions(TrackingEvent):
+    """The results a search page showed (the beacon): one impression per pattern, with the query."""
+
+    type = "search.impressions"
+    query: str
+    pattern_ids: list[int]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PreviewViewed(TrackingEvent):
+    """A preview picture of a pattern came into view in its gallery (the beacon)."""
+
+    type = "preview.viewed"
+    pattern_id: int
+    preview_id: int
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CartAdded(TrackingEvent):
+    """A pattern was put in a cart."""
+
+    type = "cart.added"
+    pattern_id: int
 
 
 def event_from_wire(raw: bytes | str) -> TrackingEvent:
@@ -217,6 +256,127 @@ def _send(batch: list[TrackingEvent]) -> int:
     if length > limit:
         analytics_events_lost_total.labels(reason="buffer_full").inc(min(length - limit, len(batch)))
     return len(batch)
+
+
+# --- Who and where from: the visitor cookie, bots, staff, the source of a visit (issue 13) -----------------------
+
+VISITOR_COOKIE = "tessera_vid"
+_VISITOR_RE = re.compile(r"^[0-9a-f]{32}$")
+# Known crawlers and link previewers (user agents); their requests are not tracked at all.
+_BOT_RE = re.compile(
+    r"bot\b|bot/|crawl|spider|slurp|archiver|facebookexternalhit|bingpreview|mediapartners|embedly|"
+    r"pinterest|quora link preview|whatsapp|skypeuripreview|lighthouse|pingdom|uptimerobot|python-urllib|"
+    r"^curl/|^wget/",
+    re.IGNORECASE,
+)
+# Tessera pages whose ``q`` is a search: a visit from one of them has the source "search".
+SEARCH_PATH_PREFIXES = ("/search/", "/c/", "/creators/")
+_SOURCE_MAX = 100
+
+
+def is_bot(user_agent: str) -> bool:
+    """A known crawler's or link previewer's user agent."""
+    return bool(user_agent) and _BOT_RE.search(user_agent) is not None
+
+
+def refuses_tracking(request: HttpRequest) -> bool:
+    """Do-Not-Track (``DNT: 1``) or Global Privacy Control (``Sec-GPC: 1``): no visitor cookie is set or read."""
+    return request.META.get("HTTP_DNT", "").strip() == "1" or request.META.get("HTTP_SEC_GPC", "").strip() == "1"
+
+
+def visitor_of(request: HttpRequest) -> str:
+    """This request's visitor id: its cookie's, or a new random one the response will set; "" for a request
+    that refuses tracking (it counts as a visitor of its own)."""
+    cached = getattr(request, "_tessera_visitor", None)
+    if cached is not None:
+        return str(cached)
+    visitor = ""
+    if not refuses_tracking(request):
+        visitor = request.COOKIES.get(VISITOR_COOKIE, "")
+        if not _VISITOR_RE.match(visitor):
+            visitor = secrets.token_hex(16)
+            request._tessera_visitor_new = True  # type: ignore[attr-defined]
+    request._tessera_visitor = visitor  # type: ignore[attr-defined]
+    return visitor
+
+
+def source_of(request: HttpRequest) -> tuple[str, str]:
+    """(source, search words) of a visit, from its Referer: ("reddit.com", ""), ("search", "modular desk"),
+    ("internal", "") for another Tessera page, ("direct", "") when there is none."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if not referer:
+        return "direct", ""
+    try:
+        parts = urlsplit(referer)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return "direct", ""
+    if not host:
+        return "direct", ""
+    try:
+        own = urlsplit("//" + (request.META.get("HTTP_HOST") or request.META.get("SERVER_NAME") or "")).hostname
+    except ValueError:
+        own = None
+    if own and host == own:
+        words = " ".join(parse_qs(parts.query).get("q", [""])[0].split())[:255]
+        if words and parts.path.startswith(SEARCH_PATH_PREFIXES):
+            return "search", words
+        return "internal", ""
+    host = host.removeprefix("www.")
+    return host[:_SOURCE_MAX], ""
+
+
+def request_context(request: HttpRequest, *, owner_id: int | None = None) -> dict[str, Any] | None:
+    """The visitor and source fields of a tracked event from ``request``; None when the request is not tracked
+    at all: a known crawler, a staff member, or the creator (``owner_id``) on their own pattern or shop."""
+    if is_bot(request.META.get("HTTP_USER_AGENT", "")):
+        return None
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        if getattr(user, "is_staff", False) or (owner_id is not None and user.pk == owner_id):
+            return None
+    source, words = source_of(request)
+    get = request.GET
+    return {
+        "visitor": visitor_of(request),
+        "source": source,
+        "source_query": words,
+        "utm_source": get.get("utm_source", "").strip()[:_SOURCE_MAX],
+        "utm_medium": get.get("utm_medium", "").strip()[:_SOURCE_MAX],
+        "utm_campaign": get.get("utm_campaign", "").strip()[:_SOURCE_MAX],
+    }
+
+
+def track_request(request: HttpRequest, event: TrackingEvent, *, owner_id: int | None = None) -> TrackingEvent | None:
+    """Track ``event`` as done by ``request``'s visitor, with where they came from; the event tracked, or None
+    when the request is not tracked (see ``request_context``)."""
+    context = request_context(request, owner_id=owner_id)
+    if context is None:
+        return None
+    event = dataclasses.replace(event, **context)
+    track(event)
+    return event
+
+
+class VisitorCookieMiddleware:
+    """Sets the first-party visitor cookie on a response whose request was given a new visitor id (a random id,
+    no IP address, nothing personal). Sits outside the page cache, so a stored page never carries a cookie."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if getattr(request, "_tessera_visitor_new", False):
+            response.set_cookie(
+                VISITOR_COOKIE,
+                request._tessera_visitor,  # type: ignore[attr-defined]
+                max_age=settings.TESSERA_VISITOR_COOKIE_DAYS * 86400,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
 
 
 def shutdown() -> None:

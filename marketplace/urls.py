@@ -41,6 +41,7 @@ urlpatterns = [
     path("", include("analytics.demand.urls")),  # demand gaps and trends (issue 13, h/demand)
     path("", include("provenance.urls")),  # provenance: receipts and the verify page (issue 14)
     path("", include("trust.urls")),  # takedowns and the transparency report (issue 14, h/trust)
+    path("", include("analytics.urls")),  # insights beacon (issue 13, h/insights)
 ]
 
 if settings.TESSERA_BENCH_FLOOR_VIEW:

@@ -78,6 +78,8 @@ class Payment(models.Model):
     status = models.CharField(max_length=32)
     card_brand = models.CharField(max_length=20, blank=True, help_text="As Stripe reported it, for the receipt.")
     card_last4 = models.CharField(max_length=4, blank=True, help_text="As Stripe reported it, for the receipt.")
+    # The card's issuing country (ISO 3166-1 alpha-2) as Stripe reports it: the buyer's country in creator insights.
+    card_country = models.CharField(max_length=2, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -142,3 +142,26 @@ def order_lines_of_creator(*, order_id: int, creator_id: int) -> list[dict[str, 
         .order_by("pk")
         .values("pattern_id", "pattern__title", "licence__code", "price", "currency")
     ]
+
+
+def order_sale_facts(*, order_id: int) -> dict[str, Any]:
+    """What creator insights need of a paid order: each line's platform fee (``fees``: item id → minor units), the
+    creators its buyer had already bought from in an earlier paid order (``returning_creators``), and the paying
+    card's country (``country``: ISO code, "" when Stripe did not report one)."""
+    order = Order.objects.filter(pk=order_id).only("pk", "buyer_id", "paid_at").first()
+    if order is None:
+        return {"fees": {}, "returning_creators": set(), "country": ""}
+    fees = dict(OrderItem.objects.filter(order_id=order_id).values_list("pk", "platform_fee"))
+    earlier = OrderItem.objects.filter(
+        order__buyer_id=order.buyer_id, order__paid_at__isnull=False, already_owned=False
+    )
+    if order.paid_at is not None:
+        earlier = earlier.filter(order__paid_at__lt=order.paid_at)
+    returning = set(earlier.exclude(order_id=order_id).values_list("creator_id", flat=True).distinct())
+    country = (
+        Payment.objects.filter(order_id=order_id)
+        .exclude(card_country="")
+        .values_list("card_country", flat=True)
+        .first()
+    )
+    return {"fees": fees, "returning_creators": returning, "country": country or ""}

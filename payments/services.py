@@ -368,14 +368,20 @@ def _charge_id(charge: Any) -> str:
     return str(charge or "")
 
 
-def _card_of(charge: Any) -> tuple[str, str]:
-    """The card brand and last four digits, when the event carries the charge object (not just its id)."""
+def _card_of(charge: Any) -> tuple[str, str, str]:
+    """The card brand, last four digits and issuing country, when the event carries the charge object (not just
+    its id)."""
     details = charge.get("payment_method_details") if isinstance(charge, dict) else None
     card = details.get("card") if isinstance(details, dict) else None
     if not isinstance(card, dict):
-        return "", ""
+        return "", "", ""
     last4 = str(card.get("last4") or "")
-    return str(card.get("brand") or "")[:20], last4 if len(last4) == 4 and last4.isdigit() else ""
+    country = str(card.get("country") or "").upper()
+    return (
+        str(card.get("brand") or "")[:20],
+        last4 if len(last4) == 4 and last4.isdigit() else "",
+        country if len(country) == 2 and country.isalpha() else "",
+    )
 
 
 def payment_card_record(*, payment_id: int) -> Payment | None:
@@ -384,12 +390,12 @@ def payment_card_record(*, payment_id: int) -> Payment | None:
         payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
         if payment is None or payment.card_last4:
             return payment
-        brand, last4 = stripe_gateway.payment_intent_card(payment_intent_id=payment.stripe_payment_intent_id)
+        brand, last4, country = stripe_gateway.payment_intent_card(payment_intent_id=payment.stripe_payment_intent_id)
         if not (len(last4) == 4 and last4.isdigit()):
             logger.info("payment %s: Stripe names no card", payment.pk)
             return payment
-        payment.card_brand, payment.card_last4 = brand, last4
-        payment.save(update_fields=["card_brand", "card_last4"])
+        payment.card_brand, payment.card_last4, payment.card_country = brand, last4, country
+        payment.save(update_fields=["card_brand", "card_last4", "card_country"])
     return payment
 
 
@@ -428,7 +434,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
             item.already_owned = True
             item.save(update_fields=["already_owned"])
     charge_id = _charge_id(intent.get("latest_charge"))
-    brand, last4 = _card_of(intent.get("latest_charge"))
+    brand, last4, country = _card_of(intent.get("latest_charge"))
     payment = Payment.objects.create(
         order=order,
         stripe_payment_intent_id=intent["id"],
@@ -438,6 +444,7 @@ def _payment_intent_succeeded(intent: dict[str, Any]) -> str:
         status="succeeded",
         card_brand=brand,
         card_last4=last4,
+        card_country=country,
     )
     if not last4:
         # The event names the charge, not the card: the receipt's "Visa ending in 4242" is asked for after commit.

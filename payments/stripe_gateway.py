@@ -66,14 +66,16 @@ def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntent:
     )
 
 
-def payment_intent_card(*, payment_intent_id: str) -> tuple[str, str]:
-    """The brand and last four digits of the card that paid a PaymentIntent ("" when it was not a card)."""
+def payment_intent_card(*, payment_intent_id: str) -> tuple[str, str, str]:
+    """The brand, last four digits and issuing country (ISO code) of the card that paid a PaymentIntent ("" when
+    it was not a card, or not reported)."""
     intent = _client().v1.payment_intents.retrieve(payment_intent_id, params={"expand": ["payment_method"]})
     method = intent.payment_method
     card = getattr(method, "card", None) if method is not None and not isinstance(method, str) else None
     if card is None:
-        return "", ""
-    return str(card.brand or "")[:20], str(card.last4 or "")[:4]
+        return "", "", ""
+    country = str(getattr(card, "country", "") or "").upper()
+    return str(card.brand or "")[:20], str(card.last4 or "")[:4], country if len(country) == 2 else ""
 
 
 def payment_intent_cancel(*, payment_intent_id: str) -> str:

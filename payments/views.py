@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from catalog.models import Pattern
+from marketplace.tracking import CartAdded, track_request, user_id_of
 from payments import cart, payouts, selectors, services, stripe_gateway
 
 
@@ -51,6 +52,11 @@ def cart_add(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such pattern.")
     commercial = request.POST.get("tier") == "commercial" and pattern.commercial_price is not None
     cart.cart_add(request.session, pattern.pk, commercial=commercial)
+    track_request(
+        request,
+        CartAdded(user_id=user_id_of(request.user), path=request.path, pattern_id=pattern.pk),
+        owner_id=pattern.creator_id,
+    )
     messages.success(request, f"“{pattern.title}” is in your cart.")
     return redirect("payments:cart")
 

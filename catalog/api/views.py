@@ -44,7 +44,7 @@ from catalog.permissions import (
 )
 from marketplace.events.models import EventRecord
 from marketplace.page_cache import catalogue_cached, page_cache_remember_event
-from marketplace.tracking import track
+from marketplace.tracking import track_request
 
 
 def raise_drf(exc: DjangoValidationError) -> None:
@@ -105,7 +105,7 @@ class PatternListView(generics.ListAPIView[Pattern]):
                 path=request.path,
                 category=self.query_filters()["category"],
             )
-            track(search_event)
+            track_request(request._request, search_event)
             page_cache_remember_event(request, search_event)
         return response
 
@@ -287,7 +287,10 @@ class ImageSearchView(APIView):
                     headers={"Retry-After": str(refused.retry_after)},
                 )
             return Response({"image": [str(refused)]}, status=refused.status)
-        track(catalog_tracking.image_search_performed(user=request.user, result_count=len(results), path=request.path))
+        track_request(
+            request._request,
+            catalog_tracking.image_search_performed(user=request.user, result_count=len(results), path=request.path),
+        )
         return Response(
             [
                 {

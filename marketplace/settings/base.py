@@ -864,3 +864,28 @@ CELERY_BEAT_SCHEDULE["trust-takedowns-restore-due"] = {
     "task": "trust.tasks.takedowns_restore_due",
     "schedule": float(env("TESSERA_TRUST_RESTORE_SWEEP_SECONDS", "600")),
 }
+
+# --- Creator insights: tracking and rollups (issue 13, h/insights) ---
+# The first-party visitor cookie (a random id; no IP address is stored). Not set (nor read) for a request with
+# DNT: 1 or Sec-GPC: 1. Set after the page cache, so stored pages never carry it.
+TESSERA_VISITOR_COOKIE_DAYS = env_int("TESSERA_VISITOR_COOKIE_DAYS", 365)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("marketplace.page_cache.AnonymousPageCacheMiddleware"),
+    "marketplace.tracking.VisitorCookieMiddleware",
+)
+# Raw analytics events are kept this many whole days, then deleted (rollups stay) by analytics.tasks.events_prune.
+TESSERA_ANALYTICS_RAW_RETENTION_DAYS = max(env_int("TESSERA_ANALYTICS_RAW_RETENTION_DAYS", 90), 2)
+# How often the rollup worker folds new raw events into the per-day/per-hour aggregates (insights lag at most
+# this plus TESSERA_EVENTS_DRAIN_SECONDS), and how far back a purchase looks for the views that led to it.
+TESSERA_ROLLUP_SECONDS = env_int("TESSERA_ROLLUP_SECONDS", 15)
+TESSERA_ROLLUP_ATTRIBUTION_DAYS = env_int("TESSERA_ROLLUP_ATTRIBUTION_DAYS", 30)
+# The beacon (POST /t/): at most this many pattern ids or previews per call.
+TESSERA_BEACON_MAX_ITEMS = env_int("TESSERA_BEACON_MAX_ITEMS", 100)
+# The currency of marketplace-wide (and empty shops') insights: patterns are priced in it unless set otherwise.
+TESSERA_INSIGHTS_DEFAULT_CURRENCY = env("TESSERA_INSIGHTS_DEFAULT_CURRENCY", "USD")
+CELERY_BEAT_SCHEDULE["analytics-rollup-refresh"] = {
+    "task": "analytics.tasks.rollup_refresh",
+    "schedule": float(TESSERA_ROLLUP_SECONDS),
+    "options": {"expires": float(TESSERA_ROLLUP_SECONDS)},
+}
+CELERY_BEAT_SCHEDULE["analytics-events-prune"] = {"task": "analytics.tasks.events_prune", "schedule": 3600.0}

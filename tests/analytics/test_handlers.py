@@ -10,11 +10,21 @@ import pytest
 from analytics.models import Event
 from marketplace.events.models import EventRecord, HandlerReceipt
 from marketplace.events.services import outbox_drain
-from payments import services
+from payments import ledger, services
 from tests.factories import OrderFactory, PatternFactory, UserFactory, order_item_add
 from tests.payments.test_webhooks import _event, _post, _signed
 
 pytestmark = pytest.mark.django_db
+
+# Issue 13: what led to a purchase (no tracked visit here).
+NOTHING_LED_TO_IT = {
+    "source": "direct",
+    "query": "",
+    "utm_source": "",
+    "utm_medium": "",
+    "utm_campaign": "",
+    "previews": [],
+}
 
 
 def test_purchase_rows_appear_after_the_outbox_drains_and_a_second_drain_adds_none(client: Any) -> None:
@@ -33,7 +43,22 @@ def test_purchase_rows_appear_after_the_outbox_drains_and_a_second_drain_adds_no
     rows = [(r.user_id, r.pattern_id, r.metadata, r.created_at) for r in purchases.order_by("pattern_id")]
     assert rows == sorted(
         [
-            (order.buyer_id, p.pk, {"order_id": order.pk, "amount": p.price, "currency": "USD"}, paid.at)
+            (
+                order.buyer_id,
+                p.pk,
+                {
+                    "order_id": order.pk,
+                    "amount": p.price,
+                    "currency": "USD",
+                    # issue 13: what creator insights show (net of Tessera's fee, first purchase from them)
+                    "net": p.price - ledger.platform_fee_for(p.price),
+                    "creator_id": p.creator_id,
+                    "returning": False,
+                    "country": "",
+                    **NOTHING_LED_TO_IT,
+                },
+                paid.at,
+            )
             for p in patterns
         ],
         key=lambda row: row[1],
@@ -54,5 +79,14 @@ def test_a_free_claim_is_counted_as_a_purchase_of_zero() -> None:
     assert (row.user_id, row.pattern_id, row.metadata) == (
         buyer.pk,
         pattern.pk,
-        {"order_id": order.pk, "amount": 0, "currency": "USD"},
+        {
+            "order_id": order.pk,
+            "amount": 0,
+            "currency": "USD",
+            "net": 0,
+            "creator_id": pattern.creator_id,
+            "returning": False,
+            "country": "",
+            **NOTHING_LED_TO_IT,
+        },
     )

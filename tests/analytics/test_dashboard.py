@@ -72,8 +72,7 @@ def _tables(response: Any) -> dict[str, list[list[str]]]:
 def _tiles(response: Any) -> dict[str, str]:
     html = response.content.decode()
     return {
-        m: " ".join(re.sub(r"<[^>]+>", "", v).split())
-        for m, v in re.findall(r'data-metric="(\w+)">(.*?)</span>', html)
+        m: " ".join(re.sub(r"<[^>]+>", "", v).split()) for m, v in re.findall(r'data-metric="(\w+)">(.*?)</span>', html)
     }
 
 
@@ -177,26 +176,28 @@ def test_the_shop_and_pattern_pages_show_exactly_the_rolled_up_traffic_and_expor
     assert tables["table-countries"][1:] == [["DE", "1", "USD 12.00"]]
     assert tables["table-buyers"][1:] == [["New", "1", "USD 12.00"], ["Returning", "0", "USD 0.00"]]
     daily = tables[""]  # the charts' data table
-    assert len(daily) == 8 and daily[-1][1:] == ["6", "5", "1", "1", "USD 12.00"]
+    assert len(daily) == 8
+    assert daily[-1][1:] == ["6", "5", "1", "1", "USD 12.00"]
     assert html.count('<rect class="insights-bar"') == 4  # one bar today in each chart
-    assert '<svg viewBox="0 0 7 100"' in html and 'role="img" aria-labelledby="chart-views-title' in html
+    assert '<svg viewBox="0 0 7 100"' in html
+    assert 'role="img" aria-labelledby="chart-views-title' in html
 
     # CSV: every table, exact, formula-safe, named.
     url = "/sell/insights/"
+    net = f"{(1200 - fee) // 100}.{(1200 - fee) % 100:02d}"
     first, patterns_csv = _csv(owner, url, days="7", table="patterns")
     assert first["Content-Type"] == "text/csv; charset=utf-8"
     assert first["Content-Disposition"] == f'attachment; filename="tessera-shop-patterns-7d-{today.isoformat()}.csv"'
     assert patterns_csv == (
         "pattern_id,title,status,views,visitors,add_to_cart,purchases,conversion,revenue (USD),net (USD)\r\n"
-        f"{pattern.pk},Modular desk organiser,published,5,4,1,1,0.2500,12.00,{(1200 - fee) // 100}.{(1200 - fee) % 100:02d}\r\n"
+        f"{pattern.pk},Modular desk organiser,published,5,4,1,1,0.2500,12.00,{net}\r\n"
         f"{other.pk},'=SUM(A1:A9) planter,published,1,1,0,0,0.0000,0.00,0.00\r\n"
         f"{quiet.pk},Quiet coaster,draft,0,0,0,0,0.0000,0.00,0.00\r\n"
     )
-    net = f"{(1200 - fee) // 100}.{(1200 - fee) % 100:02d}"
     assert _csv(owner, url, days="7", table="search_terms")[1] == (
         "query,searches that showed it,clicks,visitors,purchases,revenue (USD)\r\n"
         "modular desk,2,2,2,1,12.00\r\n"
-        "\"'=HYPERLINK(\"\"x\"\")\",0,1,1,0,0.00\r\n"
+        '"\'=HYPERLINK(""x"")",0,1,1,0,0.00\r\n'
     )
     assert _csv(owner, url, days="7", table="sources")[1] == (
         "source,visitors,views,purchases,conversion,revenue (USD),net (USD)\r\n"
@@ -226,9 +227,9 @@ def test_the_shop_and_pattern_pages_show_exactly_the_rolled_up_traffic_and_expor
     )
     daily_csv = _csv(owner, url, days="7", table="daily")[1].splitlines()
     assert daily_csv[0] == "day,views,visitors,add_to_cart,purchases,revenue (USD),net (USD)"
-    assert daily_csv[1:] == [
-        f"{today - timedelta(days=n)},0,0,0,0,0.00,0.00" for n in range(6, 0, -1)
-    ] + [f"{today},6,5,1,1,12.00,{net}"]
+    assert daily_csv[1:] == [f"{today - timedelta(days=n)},0,0,0,0,0.00,0.00" for n in range(6, 0, -1)] + [
+        f"{today},6,5,1,1,12.00,{net}"
+    ]
 
     # One pattern: the funnel visitors → add to cart → purchases, and its own tables.
     response = owner.get(f"/sell/insights/patterns/{pattern.pk}/", {"days": "7"})
@@ -264,7 +265,9 @@ def test_the_shop_and_pattern_pages_show_exactly_the_rolled_up_traffic_and_expor
     assert text == (
         "query,searches that showed it,clicks,visitors,purchases,revenue (USD)\r\nmodular desk,1,2,2,1,12.00\r\n"
     )
-    assert owner.get(f"/sell/insights/patterns/{pattern.pk}/", {"format": "csv", "table": "patterns"}).status_code == 400
+    assert (
+        owner.get(f"/sell/insights/patterns/{pattern.pk}/", {"format": "csv", "table": "patterns"}).status_code == 400
+    )
 
     # Staff: the marketplace.
     staff = Client()
@@ -279,7 +282,7 @@ def test_the_shop_and_pattern_pages_show_exactly_the_rolled_up_traffic_and_expor
         ['=HYPERLINK("x")', "0", "0", "1"],
     ]
     assert _csv(staff, "/staff/insights/", days="7", table="top_queries")[1] == (
-        "query,searches,visitors,clicks\r\nmodular desk,1,1,2\r\n\"'=HYPERLINK(\"\"x\"\")\",0,0,1\r\n"
+        'query,searches,visitors,clicks\r\nmodular desk,1,1,2\r\n"\'=HYPERLINK(""x"")",0,0,1\r\n'
     )
 
 
@@ -295,7 +298,9 @@ def test_pages_need_a_sign_in_and_show_a_pattern_only_to_its_creator_and_staff()
     stranger = Client()
     stranger.force_login(UserFactory.create())
     assert stranger.get(f"/sell/insights/patterns/{pattern.pk}/").status_code == 404  # another creator's
-    assert stranger.get(f"/sell/insights/patterns/{pattern.pk}/", {"format": "csv", "table": "sources"}).status_code == 404
+    assert (
+        stranger.get(f"/sell/insights/patterns/{pattern.pk}/", {"format": "csv", "table": "sources"}).status_code == 404
+    )
     assert stranger.get(f"/sell/insights/patterns/{draft.pk}/").status_code == 404
     assert stranger.get("/sell/insights/patterns/999999/").status_code == 404
     assert stranger.get("/staff/insights/").status_code == 403
@@ -304,7 +309,8 @@ def test_pages_need_a_sign_in_and_show_a_pattern_only_to_its_creator_and_staff()
     assert response.status_code == 200
     html = response.content.decode()
     assert "Your insights will appear here" in html
-    assert "insights-tiles" not in html and "<table" not in html
+    assert "insights-tiles" not in html
+    assert "<table" not in html
     staff = Client()
     staff.force_login(StaffFactory.create())
     for shown in (pattern, draft):
@@ -327,9 +333,7 @@ def test_a_new_creator_sees_empty_states_and_every_pattern() -> None:
     html = response.content.decode()
     assert "No visits in the last 30 days" in html
     assert _tiles(response)["views"] == "0"
-    assert _tables(response)["table-patterns"][1:] == [
-        ["Brand new lamp", "0", "0", "0", "0", "0.0%", "USD 0.00"]
-    ]
+    assert _tables(response)["table-patterns"][1:] == [["Brand new lamp", "0", "0", "0", "0", "0.0%", "USD 0.00"]]
     assert "insights-chart" not in html  # no empty charts
     response = owner.get(f"/sell/insights/patterns/{pattern.pk}/")
     assert "No visits in the last 30 days" in response.content.decode()
@@ -405,3 +409,23 @@ def test_the_dashboard_reads_a_fixed_number_of_queries_whatever_the_number_of_pa
             response = owner.get("/sell/insights/", {"days": "30"})
         assert len(_tables(response)["table-patterns"]) == count + 2
         assert len(_tables(response)["table-previews"]) == count + 1
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+44 20", "'+44 20"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("desk = table", "desk = table"),
+        ("", ""),
+        (-3, -3),
+    ],
+)
+def test_csv_text_cells_that_a_spreadsheet_would_run_get_a_quote(cell: Any, written: Any) -> None:
+    from analytics.dashboard import safe_cell
+
+    assert safe_cell(cell) == written

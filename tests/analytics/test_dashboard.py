@@ -187,6 +187,7 @@ def test_the_shop_and_pattern_pages_show_exactly_the_rolled_up_traffic_and_expor
     net = f"{(1200 - fee) // 100}.{(1200 - fee) % 100:02d}"
     first, patterns_csv = _csv(owner, url, days="7", table="patterns")
     assert first["Content-Type"] == "text/csv; charset=utf-8"
+    assert first["Cache-Control"] == response["Cache-Control"] == "private, no-store"
     assert first["Content-Disposition"] == f'attachment; filename="tessera-shop-patterns-7d-{today.isoformat()}.csv"'
     assert patterns_csv == (
         "pattern_id,title,status,views,visitors,add_to_cart,purchases,conversion,revenue (USD),net (USD)\r\n"

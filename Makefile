@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-pages bench-events bench-image-search clean-var
+.PHONY: viewer-bundle run test lint typecheck pytest chaos bench-ingest bench-copies bench-search bench-tagging bench-watermark bench-load bench-pages bench-events bench-image-search bench-insights clean-var
 
 # The virtual environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -61,6 +61,11 @@ bench-pages: $(VENV)/.installed
 # floors, and the time a page view spends in tracking (Redis up and stopped); about 2 minutes.
 bench-events: $(VENV)/.installed
 	$(BIN)/python bench/bench_events.py
+
+# Creator insights (issue 13): tracking per page request, the rollup worker's throughput, dashboard reads over
+# 1,000,000 raw events; on a stack of its own under var/bench-insights.
+bench-insights: $(VENV)/.installed
+	$(BIN)/python bench/bench_insights.py
 
 bench-image-search: $(VENV)/.installed
 	$(BIN)/python bench/bench_image_search_memory.py --port $${BENCH_WEB_PORT:-8138}

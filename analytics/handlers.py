@@ -12,7 +12,7 @@ from typing import cast
 from django.contrib.auth import get_user_model
 
 from analytics.models import Event
-from analytics.services import events_store
+from analytics.services import events_store, purchase_attribution
 from catalog.events import SearchRequested
 from delivery.events import DownloadServed
 from payments.events import OrderPaid
@@ -21,8 +21,12 @@ from payments.selectors import order_sale_facts
 
 def purchases_record(event: OrderPaid) -> None:
     """One ``purchase`` row per line the order delivered, with what insights show: the creator's ``net`` (the
-    price less Tessera's fee), whether the buyer is ``returning`` to this creator, and the card's ``country``."""
+    price less Tessera's fee), whether the buyer is ``returning`` to this creator, the card's ``country``, and what
+    led to it (``source``, ``query``, ``utm_*``, ``previews``: read once here, not at every rollup)."""
     facts = order_sale_facts(order_id=event.order_id)
+    led_by = purchase_attribution(
+        buyer_id=event.buyer_id, pattern_ids=[cast(int, item["pattern_id"]) for item in event.items], at=event.at
+    )
     rows = []
     for item in event.items:
         amount = cast(int, item["price"])
@@ -40,6 +44,8 @@ def purchases_record(event: OrderPaid) -> None:
                     "creator_id": creator_id,
                     "returning": creator_id in facts["returning_creators"],
                     "country": facts["country"],
+                    # What led to it (analytics.services.purchase_attribution): source, query, utm_*, previews.
+                    **led_by[cast(int, item["pattern_id"])],
                 },
                 created_at=event.at,
             )

@@ -54,8 +54,10 @@ class Event(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["kind", "created_at"], name="event_kind_created"),
-            # The rollup's last-touch attribution: a buyer's page views of a pattern before the purchase.
-            models.Index(fields=["pattern", "kind", "created_at"], name="event_pattern_kind_created"),
+            # What led to a purchase (analytics.services.purchase_attribution): a visitor's events; "" is no one.
+            models.Index(
+                fields=["visitor", "created_at"], name="event_visitor_created", condition=~models.Q(visitor="")
+            ),
         ]
 
     def __str__(self) -> str:

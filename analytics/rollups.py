@@ -10,10 +10,8 @@ other return at once (the next beat catches up). Days older than the raw events'
 Each day is read once into a temporary table; every breakdown is one ``INSERT … SELECT … GROUP BY`` over it.
 Visitors are distinct non-empty ``visitor`` ids plus one per event without one (a request that refused the
 cookie is a visitor of its own); a period's visitors are the sum of its days' (visitor-days). A purchase is
-credited to the source (and search words) of the buyer's last outside-referred page view of the pattern before
-paying, to the campaign of their last page view of it with a UTM tag, and to every preview of it they saw before
-paying, within TESSERA_ROLLUP_ATTRIBUTION_DAYS; the buyer's page views are those signed in as them, or made by a
-visitor id they ever used signed in.
+credited to the source, search words, campaign and previews that ``analytics.services.purchase_attribution`` found
+when it was recorded (stored in its metadata: read once, not at every rollup).
 """
 
 # ruff: noqa: S608 - the SQL is put together from this module's constants only; every value is a parameter.
@@ -146,7 +144,7 @@ def _purchase_statements() -> list[str]:
                 FROM att WHERE {where}{condition} GROUP BY {_group("bucket", pid, cid)}, {group} {_CONFLICT}"""
             )
         statements.append(
-            f"""{head}, 'preview', preview::text, '', '', {zeros}, {money}
+            f"""{head}, 'preview', preview, '', '', {zeros}, {money}
             FROM att_previews WHERE {where} GROUP BY {_group("bucket", pid, cid)}, preview {_CONFLICT}"""
         )
     return statements
@@ -155,19 +153,13 @@ def _purchase_statements() -> list[str]:
 _VIEW_SQL = _view_statements()
 _PURCHASE_SQL = _purchase_statements()
 
-# The buyer's page views (signed in, or by a visitor id they used signed in) of the pattern before paying.
-_BUYER_VIEWS = """
-    pv.pattern_id = pu.pattern_id AND pv.created_at <= pu.created_at
-    AND pv.created_at > pu.created_at - make_interval(days => %(attribution_days)s)
-    AND (pv.user_id = pu.user_id OR pv.visitor = ANY(pu.linked))
-"""
-
 _LOAD_SQL = """
 CREATE TEMPORARY TABLE ev ON COMMIT DROP AS
 SELECT e.kind, e.pattern_id, e.visitor, e.query, e.source, e.utm_source, e.utm_medium, e.utm_campaign, e.item,
     e.user_id, e.created_at,
     date_trunc(%(grain)s, e.created_at, 'UTC') AS bucket,
     COALESCE(p.creator_id, (e.metadata ->> 'shop')::integer) AS owner_id,
+    CASE WHEN e.kind = 'purchase' THEN e.metadata END AS purchase_meta,
     CASE WHEN e.kind = 'purchase' THEN e.metadata ->> 'order_id' END AS order_key,
     CASE WHEN e.kind = 'purchase' THEN COALESCE((e.metadata ->> 'amount')::bigint, 0) END AS amount,
     CASE WHEN e.kind = 'purchase'
@@ -182,41 +174,27 @@ FROM analytics_event e LEFT JOIN catalog_pattern p ON p.id = e.pattern_id
 WHERE e.created_at >= %(start)s AND e.created_at < %(end)s
 """
 
-_ATTRIBUTE_SQL = f"""
+# What led to each purchase was read once, when it was recorded (analytics.services.purchase_attribution).
+_ATTRIBUTE_SQL = """
 CREATE TEMPORARY TABLE att ON COMMIT DROP AS
-WITH buyers AS (
-    SELECT e.user_id, array_agg(DISTINCT e.visitor) AS linked FROM analytics_event e
-    WHERE e.user_id IN (SELECT user_id FROM ev WHERE kind = 'purchase') AND e.visitor <> ''
-    GROUP BY e.user_id
-), pu AS (
-    SELECT ev.*, COALESCE(buyers.linked, ARRAY[]::varchar[]) AS linked
-    FROM ev LEFT JOIN buyers ON buyers.user_id = ev.user_id
-    WHERE ev.kind = 'purchase' AND ev.pattern_id IS NOT NULL AND ev.user_id IS NOT NULL
-)
-SELECT pu.*,
-    COALESCE(touch.source, 'direct') AS att_source,
-    COALESCE(CASE WHEN touch.source = 'search' THEN touch.query END, '') AS att_query,
-    COALESCE(tag.utm_campaign, '') AS att_campaign,
-    COALESCE(tag.utm_source, '') AS att_utm_source,
-    COALESCE(tag.utm_medium, '') AS att_utm_medium
-FROM pu
-LEFT JOIN LATERAL (
-    SELECT pv.source, pv.query FROM analytics_event pv
-    WHERE pv.kind = 'page_view' AND {_BUYER_VIEWS}
-    ORDER BY (pv.source IN ('internal', '')), pv.created_at DESC LIMIT 1
-) touch ON TRUE
-LEFT JOIN LATERAL (
-    SELECT pv.utm_campaign, pv.utm_source, pv.utm_medium FROM analytics_event pv
-    WHERE pv.kind = 'page_view' AND (pv.utm_source <> '' OR pv.utm_campaign <> '' OR pv.utm_medium <> '')
-        AND {_BUYER_VIEWS}
-    ORDER BY pv.created_at DESC LIMIT 1
-) tag ON TRUE
+SELECT ev.*,
+    COALESCE(NULLIF(purchase_meta ->> 'source', ''), 'direct') AS att_source,
+    COALESCE(purchase_meta ->> 'query', '') AS att_query,
+    COALESCE(purchase_meta ->> 'utm_campaign', '') AS att_campaign,
+    COALESCE(purchase_meta ->> 'utm_source', '') AS att_utm_source,
+    COALESCE(purchase_meta ->> 'utm_medium', '') AS att_utm_medium,
+    CASE WHEN jsonb_typeof(purchase_meta -> 'previews') = 'array' THEN purchase_meta -> 'previews'
+        ELSE '[]'::jsonb END AS previews
+FROM ev
+WHERE ev.kind = 'purchase' AND ev.pattern_id IS NOT NULL
 """
 
-_PREVIEWS_SQL = f"""
+_PREVIEWS_SQL = """
 CREATE TEMPORARY TABLE att_previews ON COMMIT DROP AS
-SELECT DISTINCT pu.bucket, pu.pattern_id, pu.owner_id, pu.order_key, pu.amount, pu.net, pv.item AS preview
-FROM att pu JOIN analytics_event pv ON pv.kind = 'preview_view' AND pv.item IS NOT NULL AND {_BUYER_VIEWS}
+SELECT DISTINCT att.bucket, att.pattern_id, att.owner_id, att.order_key, att.amount, att.net,
+    preview.value::text AS preview
+FROM att, jsonb_array_elements(att.previews) AS preview
+WHERE jsonb_typeof(preview.value) = 'number'
 """
 
 
@@ -228,12 +206,7 @@ def rollup_day(*, day: datetime, grain: str = "day") -> int:
     """Replace the rollup rows of the UTC day starting at ``day`` (grain "day": one bucket; "hour": its 24) with
     what its raw events say now; how many raw events it read. Call inside a transaction."""
     end = day + timedelta(days=1)
-    params: dict[str, Any] = {
-        "grain": grain,
-        "start": day,
-        "end": end,
-        "attribution_days": settings.TESSERA_ROLLUP_ATTRIBUTION_DAYS,
-    }
+    params: dict[str, Any] = {"grain": grain, "start": day, "end": end}
     with connection.cursor() as cursor:
         cursor.execute(
             "DELETE FROM analytics_rollup WHERE grain = %s AND bucket >= %s AND bucket < %s", [grain, day, end]

@@ -180,8 +180,11 @@ def _insights(*, scope: Q, days: int, now: datetime | None, currency: str) -> di
 
 def pattern_insights(*, pattern_id: int, days: int, now: datetime | None = None) -> dict[str, Any]:
     """One pattern's insights over the last ``days`` days (see the module docstring for the shape)."""
-    currency = Pattern.objects.filter(pk=pattern_id).values_list("currency", flat=True).first() or "USD"
-    result = _insights(scope=Q(pattern_id=pattern_id), days=days, now=now, currency=currency)
+    found = Pattern.objects.filter(pk=pattern_id).values_list("currency", "creator_id").first()
+    currency, creator_id = found or (settings.TESSERA_INSIGHTS_DEFAULT_CURRENCY, None)
+    # The creator too: the rollups' index leads with it.
+    scope = Q(pattern_id=pattern_id) if creator_id is None else Q(creator_id=creator_id, pattern_id=pattern_id)
+    result = _insights(scope=scope, days=days, now=now, currency=currency)
     result.pop("_breakdown")
     result["pattern_id"] = pattern_id
     return result

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 
 from analytics.models import Event
 from catalog.models import Pattern, User
@@ -204,3 +206,40 @@ def _forget_deleted(events: list[Event]) -> None:
             event.user_id = None
         if event.pattern_id is not None and event.pattern_id not in patterns:
             event.pattern_id = None
+
+
+def purchase_attribution(*, buyer_id: int, pattern_ids: list[int], at: datetime) -> dict[int, dict[str, Any]]:
+    """What led ``buyer_id`` to buy each pattern, from their tracked events of the last
+    TESSERA_ROLLUP_ATTRIBUTION_DAYS before ``at``: ``source`` and ``query`` of their last outside-referred page view
+    of it (else the last one; "direct" with none), the UTM tags of their last tagged view of it, and the
+    ``previews`` of it they saw. Their events are those signed in as them, or under a visitor id they ever used
+    signed in. Read once, when the purchase is recorded (``analytics.handlers.purchases_record``)."""
+    since = at - timedelta(days=settings.TESSERA_ROLLUP_ATTRIBUTION_DAYS)
+    linked = list(
+        Event.objects.filter(user_id=buyer_id).exclude(visitor="").values_list("visitor", flat=True).distinct()[:100]
+    )
+    mine = Q(user_id=buyer_id) | Q(visitor__in=linked) if linked else Q(user_id=buyer_id)
+    rows = (
+        Event.objects.filter(mine, pattern_id__in=pattern_ids, created_at__gt=since, created_at__lte=at)
+        .filter(kind__in=[Event.Kind.PAGE_VIEW, Event.Kind.PREVIEW_VIEW])
+        .order_by("created_at", "pk")
+        .values_list("kind", "pattern_id", "source", "query", "utm_source", "utm_medium", "utm_campaign", "item")
+    )
+    found: dict[int, dict[str, Any]] = {
+        pid: {"source": "direct", "query": "", "utm_source": "", "utm_medium": "", "utm_campaign": "", "previews": []}
+        for pid in pattern_ids
+    }
+    outside: dict[int, bool] = {}
+    for kind, pattern_id, source, query, utm_source, utm_medium, utm_campaign, item in rows:
+        entry = found[pattern_id]
+        if kind == Event.Kind.PREVIEW_VIEW:
+            if item is not None and item not in entry["previews"]:
+                entry["previews"].append(item)
+            continue
+        is_outside = source not in ("internal", "")
+        if is_outside or not outside.get(pattern_id):  # the last outside-referred view wins over internal ones
+            entry["source"], entry["query"] = source or "direct", query if source == "search" else ""
+            outside[pattern_id] = outside.get(pattern_id, False) or is_outside
+        if utm_source or utm_medium or utm_campaign:
+            entry["utm_source"], entry["utm_medium"], entry["utm_campaign"] = utm_source, utm_medium, utm_campaign
+    return found

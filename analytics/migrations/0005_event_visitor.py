@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("analytics", "0004_event_created_at_request_time"),
+        ('analytics', '0004_event_created_at_request_time'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="event",
-            name="visitor",
-            field=models.CharField(blank=True, default="", max_length=32),
+            model_name='event',
+            name='visitor',
+            field=models.CharField(blank=True, default='', max_length=32),
         ),
     ]

@@ -16,6 +16,16 @@ from tests.payments.test_webhooks import _event, _post, _signed
 
 pytestmark = pytest.mark.django_db
 
+# Issue 13: what led to a purchase (no tracked visit here).
+NOTHING_LED_TO_IT = {
+    "source": "direct",
+    "query": "",
+    "utm_source": "",
+    "utm_medium": "",
+    "utm_campaign": "",
+    "previews": [],
+}
+
 
 def test_purchase_rows_appear_after_the_outbox_drains_and_a_second_drain_adds_none(client: Any) -> None:
     order = OrderFactory.create(amount=1250)
@@ -45,6 +55,7 @@ def test_purchase_rows_appear_after_the_outbox_drains_and_a_second_drain_adds_no
                     "creator_id": p.creator_id,
                     "returning": False,
                     "country": "",
+                    **NOTHING_LED_TO_IT,
                 },
                 paid.at,
             )
@@ -76,5 +87,6 @@ def test_a_free_claim_is_counted_as_a_purchase_of_zero() -> None:
             "creator_id": pattern.creator_id,
             "returning": False,
             "country": "",
+            **NOTHING_LED_TO_IT,
         },
     )

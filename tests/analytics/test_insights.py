@@ -13,6 +13,7 @@ from django.test import Client, RequestFactory
 
 from analytics.models import Event, Rollup
 from analytics.rollups import rollup_refresh
+from analytics.selectors import pattern_insights
 from analytics.services import events_drain
 from catalog.models import CreatorProfile, Preview
 from marketplace.events.services import outbox_drain
@@ -286,3 +287,44 @@ def test_insights_show_exactly_the_visitors_sources_campaigns_search_terms_and_s
     )
     assert not Event.objects.filter(source="reddit.com").exclude(visitor=reddit.cookies[VISITOR_COOKIE].value).exists()
     assert settings.TESSERA_ANALYTICS_RAW_RETENTION_DAYS == 90
+
+
+def test_a_purchase_is_credited_to_what_the_buyer_did_before_signing_in() -> None:
+    """Browsed anonymously from reddit and a newsletter, looked at a preview, signed in, bought: the visitor id
+    they used signed in (the cart) links the anonymous visit to the purchase."""
+    pattern = PatternFactory.create(price=800)
+    browser = _browser()
+    landing = {"utm_source": "newsletter", "utm_medium": "email", "utm_campaign": "may"}
+    assert browser.get(f"/p/{pattern.slug}/", landing, HTTP_REFERER="https://www.reddit.com/").status_code == 200
+    assert browser.get("/", HTTP_REFERER="https://www.reddit.com/").status_code == 200
+    preview = Preview.objects.create(pattern=pattern, pattern_file=pattern.files.get(), image="previews/a.png")
+    seen = {"type": "previews", "pattern": pattern.pk, "previews": [preview.pk]}
+    assert browser.post("/t/", json.dumps(seen), content_type="application/json").status_code == 204
+    assert browser.get(f"/p/{pattern.slug}/", HTTP_REFERER="http://testserver/").status_code == 200  # internal
+    buyer = UserFactory.create()
+    browser.force_login(buyer)
+    assert browser.post(f"/cart/add/{pattern.pk}/").status_code == 302
+    events_drain()
+    order = OrderFactory.create(buyer=buyer, amount=800)
+    order_item_add(order=order, pattern=pattern)
+    _pay(order, country="FR", event_id="evt_linked")
+    outbox_drain()
+    purchase = Event.objects.get(kind="purchase")
+    assert {k: purchase.metadata[k] for k in ("source", "query", "utm_source", "utm_campaign", "previews")} == {
+        "source": "reddit.com",
+        "query": "",
+        "utm_source": "newsletter",
+        "utm_campaign": "may",
+        "previews": [preview.pk],
+    }
+    rollup_refresh()
+    data = pattern_insights(pattern_id=pattern.pk, days=30)
+    assert [(s["source"], s["visitors"], s["purchases"]) for s in data["sources"]] == [
+        ("reddit.com", 1, 1),
+        ("internal", 1, 0),
+    ]
+    assert [(c["campaign"], c["purchases"], c["revenue"]) for c in data["campaigns"]] == [("may", 1, 800)]
+    assert [(p["preview_id"], p["visitors"], p["purchases"]) for p in data["previews"]] == [(preview.pk, 1, 1)]
+    assert data["countries"] == [
+        {"country": "FR", "purchases": 1, "revenue": 800, "net": 800 - ledger.platform_fee_for(800)}
+    ]

@@ -37,8 +37,10 @@ class CreatorProfile(models.Model):
     # creator's payout account able to receive payouts; a paid pattern is not published before.
     payouts_ready = models.BooleanField(default=False)
     # The shop page (/creators/<username>/): pictures (checked like other uploads) and up to five links.
-    avatar = models.ImageField(upload_to="creators/avatars/%Y/%m/", blank=True)
-    banner = models.ImageField(upload_to="creators/banners/%Y/%m/", blank=True)
+    # Public pictures live under PUBLISHED_MEDIA_PREFIX ("published/"), the only part of MEDIA_ROOT that is
+    # served (by Django under make run, by nginx or S3 in production).
+    avatar = models.ImageField(upload_to="published/creators/avatars/%Y/%m/", blank=True)
+    banner = models.ImageField(upload_to="published/creators/banners/%Y/%m/", blank=True)
     links = models.JSONField(default=list, blank=True)
     # Paid order lines of this creator's patterns, counted from order.paid by an outbox handler (payments'
     # handler calls catalog.services.creator_sales_add) so the shop page needs nothing from payments.

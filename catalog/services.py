@@ -811,6 +811,10 @@ def creator_payouts_ready_set(*, user_id: int, ready: bool) -> list[Pattern]:
             pattern.awaiting_payouts = False
             pattern.published_at = timezone.now()
             pattern.save(update_fields=["status", "status_reason", "awaiting_payouts", "published_at", "updated_at"])
+            # Version 1 follows the pattern's own review (as in pattern_moderate): it goes on sale with it.
+            PatternVersion.objects.filter(pattern=pattern, number=1).update(
+                status=Pattern.Status.PUBLISHED, status_reason="", published_at=pattern.published_at
+            )
             transaction.on_commit(partial(pattern_media_publish, pattern_id=pattern.pk))
             record(PatternPublished(pattern_id=pattern.pk, creator_id=user_id, reason="Payouts set up", actor_id=None))
             published.append(pattern)

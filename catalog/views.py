@@ -670,6 +670,8 @@ def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
             "status": pattern.status,
             "status_display": pattern.get_status_display(),
             "status_reason": pattern.status_reason,
+            # Held for payouts: the page says why in its alert, so the script leaves the error line empty.
+            "awaiting_payouts": pattern.awaiting_payouts,
             "step": pattern.processing_step,
             "files": [
                 {

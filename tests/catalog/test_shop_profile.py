@@ -99,3 +99,20 @@ def test_start_selling_shows_each_step_and_records_the_terms_once(client: Client
     page = client.get("/sell/start/")
     assert page.context["steps"] == {"profile": True, "payouts": True, "terms": True}
     assert "You are ready to sell" in page.content.decode()
+
+
+def test_the_shop_pictures_are_served_where_published_media_is(client: Client) -> None:
+    # Walked under make run: the avatar on /creators/<username>/ answered 404, because only media/published/
+    # is served (by Django here, by nginx or S3 in production), and the pictures were stored outside it.
+    mira = UserFactory.create(username="mira")
+    client.force_login(mira)
+    response = client.post(
+        "/sell/profile/", {"display_name": "Mira", "avatar": _picture(), "banner": _picture(size=(320, 80))}
+    )
+    assert response.status_code == 302
+    profile = CreatorProfile.objects.get(user=mira)
+    for picture in (profile.avatar, profile.banner):
+        assert picture.url.startswith("/media/published/")
+        served = client.get(picture.url)
+        assert served.status_code == 200
+        assert b"".join(served.streaming_content).startswith(b"\x89PNG")  # type: ignore[attr-defined]

@@ -28,7 +28,7 @@
         const badge = document.createElement("span"); badge.className = "badge info"; badge.textContent = a.kind + ": " + a.name; attributes.appendChild(badge);
       });
     }
-    document.getElementById("reason").textContent = data.status_reason || "";
+    document.getElementById("reason").textContent = data.awaiting_payouts ? "" : (data.status_reason || "");
     const table = document.getElementById("files");
     table.textContent = "";
     data.files.forEach(function (f) {

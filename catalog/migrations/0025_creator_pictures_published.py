@@ -1,0 +1,22 @@
+# The shop pictures are public: store them under media/published/, the only part of MEDIA_ROOT that is served.
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("catalog", "0024_version_reaper"),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name="creatorprofile",
+            name="avatar",
+            field=models.ImageField(blank=True, upload_to="published/creators/avatars/%Y/%m/"),
+        ),
+        migrations.AlterField(
+            model_name="creatorprofile",
+            name="banner",
+            field=models.ImageField(blank=True, upload_to="published/creators/banners/%Y/%m/"),
+        ),
+    ]

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0024_version_reaper"),
+        ("catalog", "0025_takedown_removed_status_and_suspension"),
     ]
 
     operations = [

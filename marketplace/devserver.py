@@ -472,6 +472,10 @@ def main() -> int:
         supervisor.services = services
         supervisor.start_all()
         started = time.monotonic()
+        if not os.environ.get("STRIPE_SECRET_KEY"):
+            # The demo creator's payouts, onboarded on the emulator (which forgets accounts when it stops): the
+            # paid demo patterns waiting for payouts go on sale, as a real creator's would.
+            subprocess.run([*MANAGE, "demo_payouts", "maker_mia"], check=True)  # noqa: S603
         first = wait_until_searches_answer(base_url=f"http://127.0.0.1:{port}", supervisor=supervisor)
         _log(
             f"ready {time.monotonic() - started:.1f} s after starting the web server: first search answered in "

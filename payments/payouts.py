@@ -7,6 +7,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+import requests
 import stripe
 from django.conf import settings
 from django.db import transaction
@@ -147,3 +148,36 @@ def payouts_run() -> list[Payout]:
             if payout is not None:
                 payouts.append(payout)
     return payouts
+
+
+def payout_account_onboard_emulated(*, creator: Any) -> PayoutAccount:
+    """Complete ``creator``'s Express onboarding on the local Stripe emulator, as their browser would (``make run``'s
+    demo creator sells paid patterns from the first start). Refuses to run against real Stripe.
+
+    The emulator keeps accounts in memory: an account it no longer knows (after a restart) is created again and
+    the creator's row points at the new one. Payouts readiness then reaches catalog as in production
+    (``payout_account_refresh``), which puts the creator's approved paid patterns waiting for payouts on sale.
+    """
+    if not settings.STRIPE_USES_LOCALSTRIPE:
+        raise RuntimeError("emulated onboarding runs only against the local Stripe emulator")
+    account = PayoutAccount.objects.filter(creator=creator).first()
+    if account is not None:
+        try:
+            stripe_gateway.connect_account_retrieve(account_id=account.stripe_account_id)
+        except stripe.InvalidRequestError:
+            created = stripe_gateway.connect_account_create(
+                email=creator.email,
+                country="US",
+                idempotency_key=f"tessera-connect-{creator.pk}-{int(timezone.now().timestamp())}",
+            )
+            account.stripe_account_id = created.id
+            account.save(update_fields=["stripe_account_id", "updated_at"])
+    return_url = "http://127.0.0.1/sell/start/"
+    link = payout_account_onboarding_link(creator=creator, refresh_url=return_url, return_url=return_url)
+    response = requests.post(link.split("?")[0], data={"return_url": return_url}, timeout=10, allow_redirects=False)
+    if response.status_code != 302:
+        raise RuntimeError(f"the emulator's onboarding answered {response.status_code}")
+    refreshed = payout_account_refresh(creator=creator)
+    if refreshed is None or not refreshed.payouts_enabled:
+        raise RuntimeError("the emulator did not report the account ready")
+    return refreshed

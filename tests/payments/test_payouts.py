@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import requests
 from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
 from django.db import connection
 
+from catalog.models import Pattern
 from payments import ledger, payouts, services
 from payments.models import LedgerTransaction, Order, Payout, PayoutAccount
 from payments.reconciliation import reconcile
@@ -209,3 +211,36 @@ def test_earnings_page_shows_balance_lines_and_onboarding(localstripe: str, clie
     done = client.get("/sell/earnings/?onboarding=done")
     assert done.context["account"].payouts_enabled is True
     assert "Payouts go to your Stripe account" in done.content.decode()
+
+
+@pytest.mark.django_db
+def test_make_runs_demo_creator_is_onboarded_on_the_emulator_and_paid_patterns_waiting_go_on_sale(
+    localstripe: str, settings: Any
+) -> None:
+    """``manage.py demo_payouts`` (run by make run after seeding): the emulator's onboarding, then Connect's answer,
+    publishes what waited for payouts; after an emulator restart (it forgets accounts) it onboards a new account."""
+    settings.TESSERA_PAYOUTS_REQUIRED_TO_PUBLISH = True
+    mia = UserFactory.create(username="maker_mia")
+    waiting = PatternFactory.create(creator=mia, price=450, status=Pattern.Status.DRAFT, published_at=None)
+    Pattern.objects.filter(pk=waiting.pk).update(awaiting_payouts=True)
+
+    call_command("demo_payouts", "maker_mia")
+    account = PayoutAccount.objects.get(creator=mia)
+    assert (account.details_submitted, account.payouts_enabled) == (True, True)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.awaiting_payouts) == (Pattern.Status.PUBLISHED, False)
+    assert waiting.published_at is not None
+
+    # The emulator restarted and no longer knows the account: a new one is onboarded, nothing else changes.
+    PayoutAccount.objects.filter(pk=account.pk).update(stripe_account_id="acct_forgotten", payouts_enabled=False)
+    call_command("demo_payouts", "maker_mia")
+    account.refresh_from_db()
+    assert account.stripe_account_id not in ("acct_forgotten", "")
+    assert account.payouts_enabled is True
+    assert PayoutAccount.objects.filter(creator=mia).count() == 1
+
+    with pytest.raises(CommandError, match="no user 'nobody'"):
+        call_command("demo_payouts", "nobody")
+    settings.STRIPE_USES_LOCALSTRIPE = False
+    with pytest.raises(CommandError, match="only against the local Stripe emulator"):
+        call_command("demo_payouts", "maker_mia")

@@ -76,7 +76,7 @@ class SearchTermSerializer(MoneySerializer):
     visitors = serializers.IntegerField(help_text="Visitors who came from a search for these words.")
 
 
-class PreviewSerializer(MoneySerializer):
+class PreviewInsightsSerializer(MoneySerializer):
     preview_id = serializers.IntegerField()
     label = serializers.CharField()  # type: ignore[assignment]
     views = serializers.IntegerField()
@@ -103,7 +103,7 @@ class InsightsSerializer(TotalsSerializer):
     sources = SourceSerializer(many=True)
     campaigns = CampaignSerializer(many=True)
     search_terms = SearchTermSerializer(many=True)
-    previews = PreviewSerializer(many=True)
+    previews = PreviewInsightsSerializer(many=True)
     countries = CountrySerializer(many=True)
     buyers = BuyerKindSerializer(many=True)
 

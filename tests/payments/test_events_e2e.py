@@ -54,7 +54,21 @@ def test_payment_grants_the_entitlement_and_the_worker_writes_the_purchase_row_f
     ]
     assert (row.user_id, row.metadata, row.created_at) == (
         buyer.pk,
-        {"order_id": order.pk, "amount": 900, "currency": "USD"},
+        {
+            "order_id": order.pk,
+            "amount": 900,
+            "currency": "USD",
+            "net": 792,  # the creator's share after Tessera's fee, as the ledger records it
+            "creator_id": pattern.creator_id,
+            "returning": False,
+            "country": "",  # the emulator's card carries no issuing country
+            "source": "direct",
+            "query": "",
+            "utm_source": "",
+            "utm_medium": "",
+            "utm_campaign": "",
+            "previews": [],
+        },
         paid.at,
     )
     receipt = HandlerReceipt.objects.get(event=paid, handler="analytics.handlers.purchases_record")

@@ -359,6 +359,9 @@ _PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.internal:6379/0",
     "DJANGO_ALLOWED_HOSTS": "tessera.example",
     "SITE_URL": "https://tessera.example",
+    # The authorship log's key and name, required in production since issue 14.
+    "TESSERA_PROVENANCE_SIGNING_KEY": "cHJvdmVuYW5jZS10ZXN0LW9ubHktMzItYnl0ZXMtISE=",
+    "TESSERA_PROVENANCE_ORIGIN": "tessera.example/provenance",
 }
 _PROBE = """
 import django

@@ -79,6 +79,20 @@ def test_the_versions_section_and_the_console_work_on_a_phone_and_a_desktop(live
             assert_no_sideways_scroll(page)
             assert axe_violations(page) == []
             screenshot(page, f"verpage-rejected-{width}")
+            if width == 390:
+                # Without any script: a refused file comes back with the reason and the changelog kept.
+                page.set_input_files(
+                    "#id_version_files", files=[{"name": "notes.stl", "mimeType": "model/stl", "buffer": b"not a mesh"}]
+                )
+                page.fill("#id_version_changelog", "Fixed the teeth")
+                page.click("#new-version button[type=submit]")
+                page.wait_for_load_state()
+                assert "notes.stl:" in page.inner_text("#version-files-errors")
+                assert page.input_value("#id_version_changelog") == "Fixed the teeth"
+                assert PatternVersion.objects.filter(pattern=rejected).count() == 2
+                assert_no_sideways_scroll(page)
+                assert axe_violations(page) == []
+                screenshot(page, f"verpage-refused-{width}")
             context.close()
 
             context = browser.new_context(viewport={"width": width, "height": 900})

@@ -49,7 +49,7 @@ def test_the_status_page_ships_a_version_shows_its_progress_and_a_rejection_with
     assert 'id="versions-title">Versions</h2>' in page
     assert 'id="version-1"' in page
     assert "Upload a new version" in page
-    assert f'action="/sell/patterns/{pattern.pk}/versions/new/"' in page
+    assert f'action="/sell/patterns/{pattern.pk}/versions/new/#new-version"' in page
     assert 'enctype="multipart/form-data"' in page
 
     response = _upload(client, pattern, [_stl()], "Thicker walls\nand a longer cord")

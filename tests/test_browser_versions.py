@@ -79,6 +79,18 @@ def test_the_versions_section_and_the_console_work_on_a_phone_and_a_desktop(live
             assert_no_sideways_scroll(page)
             assert axe_violations(page) == []
             screenshot(page, f"verpage-rejected-{width}")
+            if width == 1366:
+                # The page's script follows a version whose files are being checked, and stops once they are.
+                checking = PatternFactory.create(creator=creator, title="Fox bookmark", with_file=samples.stl_cube())
+                version = _version(checking, 2, "processing", changelog="Sharper ears.")
+                page.goto(f"{base}/sell/patterns/{checking.pk}/")
+                assert "its files are being checked" in page.inner_text("#version-live")
+                PatternVersion.objects.filter(pk=version.pk).update(
+                    status="failed", status_reason="model-v2.stl: the mesh is not closed."
+                )
+                page.locator("#version-live", has_text="the mesh is not closed").wait_for(timeout=10000)
+                assert page.inner_text("#version-live").startswith("Version 2 failed the checks: model-v2.stl:")
+                page.goto(f"{base}/sell/patterns/{rejected.pk}/")
             if width == 390:
                 # Without any script: a refused file comes back with the reason and the changelog kept.
                 page.set_input_files(

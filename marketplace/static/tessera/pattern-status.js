@@ -33,10 +33,10 @@
     if (versionLive && data.version && String(data.version.number) === versionLive.dataset.number &&
         data.version.status !== versionLive.dataset.status) {
       versionLive.dataset.status = data.version.status;
-      let text = "Version " + data.version.number + " is " + data.version.status_display.toLowerCase();
-      if (data.version.status === "needs_review") { text += ": its files passed the checks; a moderator will review it."; }
-      else if (data.version.status === "failed" || data.version.status === "rejected") { text += ": " + (data.version.status_reason || "") + " Reload the page to upload a corrected version."; }
-      else { text += "."; }
+      const name = "Version " + data.version.number;
+      let text = name + " is " + data.version.status_display.toLowerCase() + ".";
+      if (data.version.status === "needs_review") { text = name + " passed the checks; a moderator will review it."; }
+      else if (data.version.status === "failed") { text = name + " failed the checks: " + (data.version.status_reason || "") + " Reload the page to upload a corrected version."; }
       versionLive.textContent = text;
     }
     document.getElementById("reason").textContent = data.awaiting_payouts ? "" : (data.status_reason || "");

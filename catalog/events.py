@@ -49,13 +49,15 @@ class PatternFailed(DomainEvent):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class PatternPublished(DomainEvent):
-    """The pattern went on sale (actor: the moderator; none when published automatically)."""
+    """The pattern went on sale (actor: the moderator; none when published automatically). ``republished``: it
+    was put back on sale after an unpublish (reviewed and announced before; not a new approval)."""
 
     type = "pattern.published"
     subject = PATTERN
     pattern_id: int
     creator_id: int
     reason: str = ""
+    republished: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -739,7 +739,7 @@ def pattern_unpublish(*, pattern: Pattern, actor: Any) -> Pattern:
 
 def pattern_republish(*, pattern: Pattern, actor: Any) -> Pattern:
     """Put an unpublished pattern back on sale (it was reviewed already). A paid one needs payouts set up.
-    Records ``pattern.published`` with the actor."""
+    Records ``pattern.published`` with the actor and ``republished=True``: no new approval, nothing new to announce."""
     if not _may_manage(pattern, actor):
         raise PermissionDenied("Only the pattern's creator or a moderator can publish it again.")
     with transaction.atomic():
@@ -759,7 +759,11 @@ def pattern_republish(*, pattern: Pattern, actor: Any) -> Pattern:
         transaction.on_commit(partial(pattern_media_publish, pattern_id=locked.pk))
         record(
             PatternPublished(
-                pattern_id=locked.pk, creator_id=locked.creator_id, reason="Published again", actor_id=actor.pk
+                pattern_id=locked.pk,
+                creator_id=locked.creator_id,
+                reason="Published again",
+                republished=True,
+                actor_id=actor.pk,
             )
         )
         catalogue_changed()

@@ -35,7 +35,7 @@ from catalog.forms import (
 )
 from catalog.history import pattern_timeline
 from catalog.image_search import ImageSearchRefused, pattern_search_by_upload
-from catalog.models import Category, CreatorProfile, Pattern, Tag, TagSuggestion
+from catalog.models import Category, CreatorProfile, Pattern, PatternVersion, Tag, TagSuggestion
 from catalog.permissions import MODERATE_PATTERNS, VIEW_PATTERNS, staff_has_perm
 from catalog.search_requests import search_request_submit
 from marketplace.middleware import validates_query_string
@@ -557,12 +557,56 @@ def pattern_status(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_status(request, pattern)
 
 
+def pattern_status_render(
+    request: HttpRequest,
+    pattern: Pattern,
+    *,
+    version_errors: dict[str, list[str]] | None = None,
+    version_changelog: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The status page again with the "Upload a new version" form's errors and the changelog the creator typed
+    (ingestion's version upload view renders it when the upload is refused)."""
+    return _render_status(
+        request, pattern, version_errors=version_errors, version_changelog=version_changelog, status=status
+    )
+
+
+IN_PROGRESS = (PatternVersion.Status.PROCESSING, PatternVersion.Status.NEEDS_REVIEW)
+
+
+def _versions_context(
+    pattern: Pattern, user: Any, errors: dict[str, list[str]] | None, changelog: str
+) -> dict[str, Any]:
+    """The status page's "Versions" section: every version newest first, the one in progress, and whether the
+    "Upload a new version" form is offered (a published pattern with no version in progress)."""
+    versions = list(selectors.pattern_versions_visible(pattern=pattern, user=user))[::-1]
+    in_progress = next((v for v in versions if v.status in IN_PROGRESS), None)
+    errors = dict(errors or {})
+    offered = pattern.status == Pattern.Status.PUBLISHED and in_progress is None
+    return {
+        "versions": versions,
+        "version_in_progress": in_progress,
+        # A refused upload keeps the form (with the changelog typed) under its reasons, whatever the reason.
+        "version_form": pattern.creator_id == getattr(user, "pk", None) and (offered or bool(errors)),
+        "version_file_errors": errors.pop("files", []),
+        "version_changelog_errors": errors.pop("changelog", []),
+        # Anything else (the pattern is not published, the upload was refused) is said above the form.
+        "version_errors": [message for messages_ in errors.values() for message in messages_],
+        "version_changelog": changelog,
+        "version_max_files": settings.TESSERA_MAX_FILES_PER_PATTERN,
+        "version_max_bytes": settings.TESSERA_MAX_UPLOAD_BYTES,
+    }
+
+
 def _render_status(
     request: HttpRequest,
     pattern: Pattern,
     *,
     tag_errors: list[str] | None = None,
     tag_text: str = "",
+    version_errors: dict[str, list[str]] | None = None,
+    version_changelog: str = "",
     status: int = 200,
 ) -> HttpResponse:
     suggestions = pattern.tag_suggestions.select_related("tag").order_by("state", "-confidence")
@@ -579,6 +623,7 @@ def _render_status(
             "tag_max_length": settings.TESSERA_TAG_MAX_LENGTH,
             "tag_limit": settings.TESSERA_CREATOR_TAG_LIMIT,
             "timeline": pattern_timeline(pattern=pattern),
+            **_versions_context(pattern, request.user, version_errors, version_changelog),
         },
         status=status,
     )
@@ -665,6 +710,15 @@ def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
             tags.append(suggestion.tag.name)
         else:
             suggested.append(suggestion.tag.name)
+    version = PatternVersion.objects.filter(pattern=pattern, number__gt=1).order_by("-number").first()
+    version_state = None
+    if version is not None:
+        version_state = {
+            "number": version.number,
+            "status": version.status,
+            "status_display": version.get_status_display(),
+            "status_reason": version.status_reason,
+        }
     return JsonResponse(
         {
             "status": pattern.status,
@@ -686,9 +740,15 @@ def pattern_status_json(request: HttpRequest, pk: int) -> JsonResponse:
             "tags": tags,
             "attributes": attributes,
             "suggested": suggested,
-            # Done when nothing more will arrive: failed or decided, or past tagging (tags are a step too).
-            "done": pattern.status not in (Pattern.Status.PROCESSING, Pattern.Status.NEEDS_REVIEW)
-            or pattern.processing_step == Pattern.Step.READY,
+            # The newest version after the original upload (None: none yet), for the "Versions" section.
+            "version": version_state,
+            # Done when nothing more will arrive: failed or decided, or past tagging (tags are a step too), and no
+            # new version still being checked (one waiting for review can wait days: the page need not poll).
+            "done": (
+                pattern.status not in (Pattern.Status.PROCESSING, Pattern.Status.NEEDS_REVIEW)
+                or pattern.processing_step == Pattern.Step.READY
+            )
+            and (version is None or version.status != PatternVersion.Status.PROCESSING),
         }
     )
 

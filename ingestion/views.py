@@ -7,18 +7,19 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from catalog import selectors as catalog_selectors
+from catalog.views import pattern_status_render
 from ingestion import services
 from ingestion.admission import UploadRefused, upload_admit, upload_size_hint
 from ingestion.forms import PatternForm
 from ingestion.sellers import selling_refusal
-from ingestion.submit import pattern_submit
+from ingestion.submit import pattern_submit, version_submit
 
 
 def _kept_upload_ids(request: HttpRequest) -> list[str]:
@@ -124,4 +125,46 @@ def pattern_resubmit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         messages.success(request, "Resubmitted: your files are checked again, then a moderator reviews it.")
+    return redirect("catalog:pattern-status", pk=pk)
+
+
+@login_required
+@require_POST
+def pattern_version_create(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status page's "Upload a new version" form (the creator): the same service as ``POST …/versions/``. A
+    refused upload shows the status page again with the reasons and the changelog kept (400, or the refusal's 413,
+    429 or 503); otherwise back to the status page, where the new version shows its progress."""
+    pattern = catalog_selectors.pattern_visible_to(user=request.user).filter(pk=pk).first()
+    if pattern is None:
+        raise Http404("No such pattern.")
+    if pattern.creator_id != request.user.pk:
+        raise PermissionDenied("Only the pattern's creator can send a new version.")
+    try:
+        upload_admit(user=request.user, size_hint=upload_size_hint(request.META))
+    except UploadRefused as refusal:
+        response = pattern_status_render(
+            request,
+            pattern,
+            version_errors={"__all__": [refusal.message]},
+            version_changelog=request.POST.get("changelog", "")[:5000],
+            status=refusal.status_code,
+        )
+        response["Retry-After"] = str(refusal.retry_after)
+        return response
+    changelog = request.POST.get("changelog", "")
+    try:
+        version = version_submit(
+            pattern=pattern,
+            creator=request.user,  # type: ignore[arg-type]
+            files=request.FILES.getlist("files"),
+            changelog=changelog,
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+        return pattern_status_render(
+            request, pattern, version_errors=errors, version_changelog=changelog[:10000], status=400
+        )
+    messages.success(
+        request, f"Version {version.number} is uploaded: its files are checked, then a moderator reviews it."
+    )
     return redirect("catalog:pattern-status", pk=pk)

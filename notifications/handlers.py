@@ -53,6 +53,8 @@ def _status_url(pattern_id: int) -> str:
 
 
 def pattern_approved(event: PatternPublished) -> None:
+    if event.republished:  # put back on sale by its creator or staff: not an approval, nothing to tell
+        return
     pattern = _pattern(event.pattern_id)
     if pattern is None:
         return
@@ -236,7 +238,10 @@ def review_created(event: ReviewCreated) -> None:
 
 
 def new_pattern(event: PatternPublished) -> None:
-    """``new_pattern`` to the creator's followers when a pattern goes on sale."""
+    """``new_pattern`` to the creator's followers when a pattern goes on sale (the first time only: followers
+    heard of a republished pattern when it first went on sale)."""
+    if event.republished:
+        return
     pattern = _pattern(event.pattern_id)
     if pattern is None:
         return

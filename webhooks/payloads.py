@@ -82,7 +82,12 @@ def _pattern_published(event: PatternPublished, creator_id: int) -> dict[str, An
     if event.creator_id != creator_id:
         return None
     titles = catalog_selectors.pattern_titles(pattern_ids=[event.pattern_id])
-    return {"pattern_id": event.pattern_id, "title": titles.get(event.pattern_id, ""), "reason": event.reason}
+    return {
+        "pattern_id": event.pattern_id,
+        "title": titles.get(event.pattern_id, ""),
+        "reason": event.reason,
+        "republished": event.republished,
+    }
 
 
 def _pattern_rejected(event: PatternRejected, creator_id: int) -> dict[str, Any] | None:

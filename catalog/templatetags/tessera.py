@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from catalog.formatting import human_size
 from catalog.printers import PRINTER_BEDS
@@ -149,3 +152,15 @@ def licence_cards(pattern: Any = None, heading_level: int = 3) -> dict[str, Any]
             price = pattern.price if licence.code == pattern.licence.code else pattern.commercial_price
         licences.append({"licence": licence, "terms": LICENCE_TERMS.get(licence.code, {}), "price": price})
     return {"licence_cards": licences, "heading_level": heading_level, "pattern": pattern}
+
+
+@register.filter
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """How long ago ``value`` was, for people: "just now" under a minute (``timesince`` says "0 minutes"), then
+    "5 minutes ago", "2 days, 3 hours ago". ``{{ n.created_at|ago }}``."""
+    if value is None:
+        return ""
+    now = now or timezone.now()
+    if now - value < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(value, now)} ago"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -280,3 +281,48 @@ def test_followers_hear_of_a_new_pattern_and_nobody_else() -> None:
     assert mine(fan) == [("new_pattern", "maker published “Moon lamp”.")]
     assert mine(stranger) == []
     assert [t for t, _ in mine(creator)] == ["pattern.approved"]
+
+
+def test_publishing_again_after_an_unpublish_is_not_a_new_approval_nor_news_for_followers(client: Client) -> None:
+    """Issue 12 walk-through: "Publish again" told the creator "was approved and is on sale" (with an e-mail) and
+    the followers "published …" as if the pattern were new. A republish is recorded as such and tells nobody."""
+    from catalog import services as catalog_services
+    from community.services import follow_set
+    from marketplace.events.models import EventRecord
+
+    creator = UserFactory.create(username="maker")
+    fan = UserFactory.create(username="fan")
+    follow_set(follower=fan, creator=creator, on=True)
+    pattern = PatternFactory.create(creator=creator, title="Moon lamp")
+    catalog_services.pattern_unpublish(pattern=pattern, actor=creator)
+    outbox_drain()
+    mail.outbox.clear()
+    client.force_login(creator)
+    response = client.post(f"/sell/patterns/{pattern.pk}/lifecycle/", {"action": "publish"})
+    assert response.status_code == 302
+    pattern.refresh_from_db()
+    assert pattern.status == "published"
+    outbox_drain()
+    send_pending()
+    published = EventRecord.objects.get(type="pattern.published", subject_id=pattern.pk)
+    assert published.data["republished"] is True
+    assert published.actor_id == creator.pk
+    assert mine(creator) == []
+    assert mine(fan) == []
+    assert OutgoingEmail.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_the_centre_says_just_now_under_a_minute_then_minutes_ago(client: Client) -> None:
+    """Issue 12 walk-through: a fresh notification read "0 minutes ago"."""
+    me = UserFactory.create(username="me")
+    services.notify(event_id=uuid.uuid4(), recipient_ids=[me.pk], type="sale", message="You sold “Hex”.")
+    older = uuid.uuid4()
+    services.notify(event_id=older, recipient_ids=[me.pk], type="sale", message="You sold “Cog”.")
+    Notification.objects.filter(event_id=older).update(created_at=timezone.now() - timedelta(minutes=5))
+    client.force_login(me)
+    page = client.get("/account/notifications/").content.decode()
+    assert "0\xa0minutes" not in page
+    assert "0 minutes" not in page
+    assert page.count(">just now</time>") == 1
+    assert page.count(">5\xa0minutes ago</time>") == 1

@@ -122,7 +122,12 @@ def test_pattern_refund_and_payout_events_reach_only_their_creator(sale: dict[st
     to_ana = {d.event_type: _body(d)["data"] for d in Delivery.objects.filter(endpoint=ana_endpoint)}
     to_ben = {d.event_type: _body(d)["data"] for d in Delivery.objects.filter(endpoint=ben_endpoint)}
     assert to_ana == {
-        "pattern.published": {"pattern_id": pattern.pk, "title": "Ana's planter", "reason": "Looks great"},
+        "pattern.published": {
+            "pattern_id": pattern.pk,
+            "title": "Ana's planter",
+            "reason": "Looks great",
+            "republished": False,
+        },
         "pattern.rejected": {
             "pattern_id": pattern.pk,
             "title": "Ana's planter",

@@ -28,6 +28,17 @@
         const badge = document.createElement("span"); badge.className = "badge info"; badge.textContent = a.kind + ": " + a.name; attributes.appendChild(badge);
       });
     }
+    // A new version in progress: its status as the checks end (the list below is as the page was loaded).
+    const versionLive = document.getElementById("version-live");
+    if (versionLive && data.version && String(data.version.number) === versionLive.dataset.number &&
+        data.version.status !== versionLive.dataset.status) {
+      versionLive.dataset.status = data.version.status;
+      const name = "Version " + data.version.number;
+      let text = name + " is " + data.version.status_display.toLowerCase() + ".";
+      if (data.version.status === "needs_review") { text = name + " passed the checks; a moderator will review it."; }
+      else if (data.version.status === "failed") { text = name + " failed the checks: " + (data.version.status_reason || "") + " Reload the page to upload a corrected version."; }
+      versionLive.textContent = text;
+    }
     document.getElementById("reason").textContent = data.awaiting_payouts ? "" : (data.status_reason || "");
     const table = document.getElementById("files");
     table.textContent = "";

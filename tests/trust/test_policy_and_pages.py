@@ -131,6 +131,17 @@ def test_complaints_are_open_to_the_parties_for_six_months_only(api_client: APIC
 
 def test_the_notice_form_works_without_javascript(client: Client) -> None:
     pattern = PatternFactory.create(title="Fox plush")
+    # Every page's footer leads to the form, the transparency report and the receipt check; a pattern page to the
+    # form with the listing filled in.
+    footer = client.get("/").content.decode()
+    for link in (
+        'href="/legal/takedown/">Report infringement',
+        'href="/legal/transparency/">Transparency report',
+        'href="/provenance/verify/">Verify an authorship receipt',
+    ):
+        assert link in footer
+    listing = client.get(pattern.get_absolute_url()).content.decode()
+    assert f'<a href="/legal/takedown/?patterns={pattern.pk}">Report this listing</a>' in listing
     page = client.get("/legal/takedown/")
     assert page.status_code == 200
     assert 'name="accurate_under_penalty"' in page.content.decode()

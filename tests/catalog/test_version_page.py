@@ -46,6 +46,7 @@ def test_the_status_page_ships_a_version_shows_its_progress_and_a_rejection_with
 ) -> None:
     client, pattern = creator_client
     page = client.get(f"/sell/patterns/{pattern.pk}/").content.decode()
+    assert f"<title>{pattern.title} — published · Tessera</title>" in page  # its status, not always "processing"
     assert 'id="versions-title">Versions</h2>' in page
     assert 'id="version-1"' in page
     assert "Upload a new version" in page

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalog.models import Pattern, Preview
+from catalog.templatetags.tessera import amount_of
 
 # (metric, label, money) of the four charts over time.
 CHARTS = (("views", "Views", False), ("visitors", "Visitors", False), ("purchases", "Sales", False))
@@ -174,9 +175,8 @@ def charts(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _major(amount: int) -> str:
-    """Minor units as a plain decimal ("12.50"), as spreadsheets read it."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{abs(amount) // 100}.{abs(amount) % 100:02d}"
+    """Minor units as a plain decimal ("12.50"), as spreadsheets read it (money without a currency)."""
+    return amount_of(amount)
 
 
 def _rate(value: float) -> str:

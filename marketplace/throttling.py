@@ -261,19 +261,12 @@ def search_request_throttle(request: HttpRequest) -> int:
     ``TESSERA_SEARCH_REQUEST_RATE`` posts per client address (per account when signed in) per
     ``TESSERA_SEARCH_REQUEST_WINDOW_SECONDS``. Redis down: the post is let through (it is only analytics).
     """
-    window = settings.TESSERA_SEARCH_REQUEST_WINDOW_SECONDS
-    user = getattr(request, "user", None)
-    ident = f"user:{user.pk}" if user is not None and user.is_authenticated else f"ip:{client_address(request)}"
-    now = time.time()
-    window_start = int(now // window) * window
-    try:
-        count = _incr(f"{KEY_PREFIX}search-request:{_digest(ident)}:{window_start}", window + 1)
-    except RedisError:
-        logger.warning("search request throttle unavailable (Redis); letting the post through", exc_info=True)
-        return 0
-    if count <= settings.TESSERA_SEARCH_REQUEST_RATE:
-        return 0
-    return max(1, math.ceil(window_start + window - now))
+    return anonymous_post_throttle(
+        request,
+        scope="search-request",
+        rate=settings.TESSERA_SEARCH_REQUEST_RATE,
+        window=settings.TESSERA_SEARCH_REQUEST_WINDOW_SECONDS,
+    )
 
 
 # --- Takedown notices and other anonymous posts (issue 14, h/trust) ---------------------------------------------
@@ -281,8 +274,8 @@ def search_request_throttle(request: HttpRequest) -> int:
 
 def anonymous_post_throttle(request: HttpRequest, *, scope: str, rate: int, window: int) -> int:
     """Count one post of ``scope`` from this client (per account when signed in); seconds to wait when it is over
-    ``rate`` posts per ``window`` seconds, else 0. Like the search-request throttle; Redis down: let through (a
-    legal notice must not be lost to an outage)."""
+    ``rate`` posts per ``window`` seconds, else 0 (one fixed window per client and scope). Redis down: let through
+    (a legal notice or a search request must not be lost to an outage)."""
     user = getattr(request, "user", None)
     ident = f"user:{user.pk}" if user is not None and user.is_authenticated else f"ip:{client_address(request)}"
     now = time.time()

@@ -185,7 +185,7 @@ def pattern_approved_awaiting_payouts(event: PatternUpdated) -> None:
     the approval and of what is missing (``pattern.approved`` again when it goes on sale)."""
     if event.changes.get("awaiting_payouts", {}).get("to") is not True:
         return
-    pattern = Pattern.objects.filter(pk=event.pattern_id).only("pk", "title", "creator_id").first()
+    pattern = _pattern(event.pattern_id)
     if pattern is None:
         return
     notify(

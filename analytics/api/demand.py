@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.demand.report import PERIODS, demand_report, may_see_demand
+from analytics.demand.report import demand_report, may_see_demand
+from analytics.selectors import PERIODS
 from catalog.models import Category
 
 TAGS = ["insights"]

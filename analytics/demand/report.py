@@ -25,8 +25,6 @@ from analytics.demand.trends import Trend, trend
 from analytics.models import DemandDay, DemandSearcher
 from catalog.models import CreatorProfile, Pattern
 
-PERIODS = (7, 30, 90, 365)
-
 
 class DemandRow(TypedDict):
     query: str

@@ -9,7 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from analytics.demand.report import PERIODS, demand_report, may_see_demand
+from analytics.demand.report import demand_report, may_see_demand
+from analytics.selectors import PERIODS
 from catalog.models import Category
 
 

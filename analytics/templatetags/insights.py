@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import template
 
+from catalog.templatetags.tessera import amount_of
+
 register = template.Library()
 
 
@@ -25,5 +27,5 @@ def signed(value: float | int) -> str:
 @register.filter
 def signed_money(value: int, currency: str) -> str:
     """A change of money in minor units with its sign: 1250 → "+USD 12.50"."""
-    amount = f"{currency} {abs(value) // 100}.{abs(value) % 100:02d}".strip()
+    amount = amount_of(abs(value), currency)
     return f"+{amount}" if value > 0 else f"−{amount}" if value < 0 else amount

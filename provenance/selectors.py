@@ -6,6 +6,8 @@ import base64
 import json
 from typing import Any
 
+from django.db.models import Min
+
 from catalog import selectors as catalog_selectors
 from catalog.permissions import VIEW_PATTERNS, staff_has_perm
 from provenance import keys, merkle, timestamping
@@ -108,30 +110,24 @@ def pattern_access(*, user: Any, pattern_id: int) -> str:
 def authorship_entries(*, pattern_id: int, versions: list[int]) -> dict[int, dict[str, Any]]:
     """What the log holds for these versions of a pattern, by version: the leaf's index, the time the statement
     states, the first checkpoint that includes it and the earliest RFC 3161 time of a time-stamped checkpoint that
-    does (None while none). For evidence pages (takedowns); a receipt with proofs is ``receipt_build``. 3 queries."""
-    leaves = list(LogLeaf.objects.filter(pattern_id=pattern_id, version__in=versions))
-    if not leaves:
-        return {}
-    lowest = min(leaf.index for leaf in leaves)
-    checkpoints = list(
-        Checkpoint.objects.filter(tree_size__gt=lowest).order_by("tree_size").values("pk", "tree_size", "created_at")
-    )
-    stamps: dict[int, Any] = {}
-    for checkpoint_id, gen_time in (
-        CheckpointTimestamp.objects.filter(checkpoint_id__in=[c["pk"] for c in checkpoints])
-        .order_by("gen_time")
-        .values_list("checkpoint_id", "gen_time")
-    ):
-        stamps.setdefault(checkpoint_id, gen_time)
+    does (None while none). For evidence pages (takedowns); a receipt with proofs is ``receipt_build``. One query
+    for the leaves and two per leaf (a pattern has a few versions), however long the log."""
     entries: dict[int, dict[str, Any]] = {}
-    for leaf in leaves:
-        including = [c for c in checkpoints if c["tree_size"] > leaf.index]
-        stamped = [stamps[c["pk"]] for c in including if c["pk"] in stamps]
+    for leaf in LogLeaf.objects.filter(pattern_id=pattern_id, version__in=versions):
+        first = (
+            Checkpoint.objects.filter(tree_size__gt=leaf.index)
+            .order_by("tree_size")
+            .values("tree_size", "created_at")
+            .first()
+        )
+        stamped = CheckpointTimestamp.objects.filter(checkpoint__tree_size__gt=leaf.index).aggregate(
+            earliest=Min("gen_time")
+        )["earliest"]
         entries[leaf.version] = {
             "leaf_index": leaf.index,
             "statement_time": json.loads(leaf.leaf_data).get("time"),
-            "checkpoint_tree_size": including[0]["tree_size"] if including else None,
-            "checkpoint_signed_at": including[0]["created_at"] if including else None,
-            "timestamped_at": min(stamped) if stamped else None,
+            "checkpoint_tree_size": first["tree_size"] if first else None,
+            "checkpoint_signed_at": first["created_at"] if first else None,
+            "timestamped_at": stamped,
         }
     return entries

@@ -30,8 +30,6 @@ from marketplace.metrics import analytics_events_lost_total
 logger = logging.getLogger(__name__)
 
 BUFFER_KEY = tracking.BUFFER_KEY
-# Event.Kind.SEARCH_CLICK where the demand insights (issue 13) define it; spelled out here so this works either way.
-SEARCH_CLICK = "search_click"
 
 
 def event_record(
@@ -158,7 +156,12 @@ def event_rows(event: tracking.TrackingEvent) -> list[Event]:
         # A click on a search result, as demand insights read it (kind "search_click", its query and visitor);
         # the insights rollups count the page view itself (source "search"), never this row.
         rows.append(
-            Event(kind=SEARCH_CLICK, pattern_id=event.pattern_id, query=event.source_query[:255], **_context(event))
+            Event(
+                kind=Event.Kind.SEARCH_CLICK,
+                pattern_id=event.pattern_id,
+                query=event.source_query[:255],
+                **_context(event),
+            )
         )
     return rows
 
